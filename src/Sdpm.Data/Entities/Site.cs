@@ -1,0 +1,16 @@
+namespace Sdpm.Data.Entities;
+
+/// <summary>A hospital or research centre that contributes cohorts.</summary>
+public class Site
+{
+    public const int NameMaxLength = 80;
+
+    public int Id { get; set; }
+    public string Name { get; set; } = "";
+
+    /// <summary>Deactivated sites keep their data but nobody can reach it until reactivated.</summary>
+    public bool IsActive { get; set; } = true;
+
+    public DateTimeOffset CreatedAt { get; set; }
+    public List<UserSite> Members { get; set; } = [];
+}

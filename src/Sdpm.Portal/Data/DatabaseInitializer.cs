@@ -1,0 +1,153 @@
+using System.Text;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Sdpm.Data;
+using Sdpm.Data.Entities;
+using Sdpm.Portal.Features.Audit;
+using Sdpm.Portal.Features.Security;
+using Sdpm.Portal.Hosting;
+
+namespace Sdpm.Portal.Data;
+
+/// <summary>
+/// Applies migrations and, on first run, creates the roles, an admin account and (unless Demo:Seed is false)
+/// the demo sites and one demo user per role. Every step checks what exists, so restarts change nothing.
+/// </summary>
+internal sealed class DatabaseInitializer(
+    IServiceScopeFactory scopes,
+    IOptions<PortalOptions> portal,
+    IOptions<DemoOptions> demo,
+    IWebHostEnvironment environment,
+    TimeProvider time,
+    ILogger<DatabaseInitializer> logger) : IHostedService
+{
+    public const string CredentialsFileName = "demo-credentials.txt";
+    public const string AdminUserName = "admin";
+
+    private static readonly string[] DemoSites = ["North", "South"];
+
+    private static readonly (string UserName, string DisplayName, string Role, string[] Sites)[] DemoUsers =
+    [
+        ("coordinator", "Casey Coordinator", Roles.Coordinator, ["North"]),
+        ("annotator", "Avery Annotator", Roles.Annotator, ["North"]),
+        ("investigator", "Indra Investigator", Roles.Investigator, ["North", "South"]),
+    ];
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var dataFolder = portal.Value.ResolveDataFolder(environment.ContentRootPath);
+        Directory.CreateDirectory(dataFolder);
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
+        await db.Database.MigrateAsync(cancellationToken);
+
+        var roles = scope.ServiceProvider.GetRequiredService<RoleManager<IdentityRole>>();
+        foreach (var role in Roles.All)
+        {
+            if (!await roles.RoleExistsAsync(role))
+            {
+                Check(await roles.CreateAsync(new IdentityRole(role)), $"role {role}");
+            }
+        }
+
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        var created = new List<(string UserName, string Password, string Role, string Sites)>();
+
+        if ((await users.GetUsersInRoleAsync(Roles.Admin)).Count == 0 && await users.FindByNameAsync(AdminUserName) is null)
+        {
+            var password = PasswordGenerator.Generate();
+            // A real deployment's bootstrap password is one-time; the demo's is meant to be shared.
+            await CreateUserAsync(db, users, AdminUserName, "Portal Administrator", Roles.Admin, password, mustChange: !demo.Value.Seed);
+            created.Add((AdminUserName, password, Roles.Admin, "-"));
+        }
+
+        if (demo.Value.Seed)
+        {
+            var now = time.GetUtcNow();
+            foreach (var name in DemoSites)
+            {
+                if (!await db.Sites.AnyAsync(s => s.Name == name, cancellationToken))
+                {
+                    db.Sites.Add(new Site { Name = name, CreatedAt = now });
+                    db.AuditEvents.Add(AuditLog.SystemEvent(now, AuditActions.SiteCreated, "Site", name, "demo seed"));
+                }
+            }
+            await db.SaveChangesAsync(cancellationToken);
+
+            foreach (var (userName, displayName, role, siteNames) in DemoUsers)
+            {
+                if (await users.FindByNameAsync(userName) is not null)
+                {
+                    continue;
+                }
+                var password = PasswordGenerator.Generate();
+                var user = await CreateUserAsync(db, users, userName, displayName, role, password, mustChange: false);
+                var siteIds = await db.Sites.Where(s => siteNames.Contains(s.Name)).Select(s => s.Id).ToListAsync(cancellationToken);
+                db.UserSites.AddRange(siteIds.Select(id => new UserSite { UserId = user.Id, SiteId = id, AddedAt = now }));
+                await db.SaveChangesAsync(cancellationToken);
+                created.Add((userName, password, role, string.Join(", ", siteNames)));
+            }
+        }
+
+        if (created.Count > 0)
+        {
+            await AnnounceAsync(created, Path.Combine(dataFolder, CredentialsFileName), cancellationToken);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task<PortalUser> CreateUserAsync(PortalDbContext db, UserManager<PortalUser> users, string userName, string displayName, string role, string password, bool mustChange)
+    {
+        var user = new PortalUser
+        {
+            UserName = userName,
+            Email = $"{userName}@sdpm.invalid",
+            EmailConfirmed = true,
+            DisplayName = displayName,
+            MustChangePassword = mustChange,
+            CreatedAt = time.GetUtcNow(),
+        };
+        Check(await users.CreateAsync(user, password), $"user {userName}");
+        Check(await users.AddToRoleAsync(user, role), $"role of {userName}");
+        db.AuditEvents.Add(AuditLog.SystemEvent(time.GetUtcNow(), AuditActions.UserCreated, "User", userName, $"seeded with role {role}"));
+        await db.SaveChangesAsync();
+        return user;
+    }
+
+    private async Task AnnounceAsync(List<(string UserName, string Password, string Role, string Sites)> created, string file, CancellationToken ct)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("# Sdpm.Portal first-run accounts (written once; delete this file after noting them)");
+        text.AppendLine($"# created {time.GetUtcNow():u}");
+        foreach (var (userName, password, role, sites) in created)
+        {
+            text.AppendLine($"{role,-13} user: {userName,-13} password: {password}   sites: {sites}");
+        }
+
+        var temp = file + ".tmp";
+        await File.WriteAllTextAsync(temp, text.ToString(), ct);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        File.Move(temp, file, overwrite: true);
+
+        Console.WriteLine();
+        Console.WriteLine("==== Sdpm.Portal: first-run accounts (shown once) ====");
+        Console.Write(text.ToString());
+        Console.WriteLine($"==== also written to {file} ====");
+        Console.WriteLine();
+        logger.LogInformation("Created {Count} first-run account(s); credentials written to {File}", created.Count, file);
+    }
+
+    private static void Check(IdentityResult result, string what)
+    {
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException($"Seeding {what} failed: " + string.Join("; ", result.Errors.Select(e => e.Description)));
+        }
+    }
+}

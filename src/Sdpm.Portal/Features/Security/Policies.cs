@@ -1,0 +1,22 @@
+using Sdpm.Data.Entities;
+
+namespace Sdpm.Portal.Features.Security;
+
+/// <summary>Authorization policy names used by pages and endpoints.</summary>
+public static class Policies
+{
+    public const string Admin = Roles.Admin;
+    public const string Coordinator = Roles.Coordinator;
+    public const string Annotator = Roles.Annotator;
+    public const string Investigator = Roles.Investigator;
+
+    /// <summary>Member of the active site named by the route value <c>siteId</c>.</summary>
+    public const string SiteMember = "SiteMember";
+}
+
+/// <summary>Claim types the portal adds to the sign-in cookie.</summary>
+public static class PortalClaims
+{
+    public const string DisplayName = "sdpm:display_name";
+    public const string MustChangePassword = "sdpm:must_change_password";
+}

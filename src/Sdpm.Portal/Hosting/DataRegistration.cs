@@ -1,0 +1,38 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Sdpm.Data;
+using Sdpm.Portal.Data;
+
+namespace Sdpm.Portal.Hosting;
+
+/// <summary>Registers the database, its start-up migration and first-run seeding.</summary>
+public static class DataRegistration
+{
+    public static WebApplicationBuilder AddPortalData(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<PortalOptions>().BindConfiguration(PortalOptions.Section);
+        builder.Services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.Section);
+        builder.Services.AddSingleton(TimeProvider.System);
+
+        var portal = builder.Configuration.GetSection(PortalOptions.Section).Get<PortalOptions>() ?? new PortalOptions();
+        var contentRoot = builder.Environment.ContentRootPath;
+        var connectionString = builder.Configuration.GetConnectionString("Portal");
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            connectionString = PortalDatabase.SqliteConnectionString(portal.ResolveDatabaseFile(contentRoot));
+        }
+
+        builder.Services.AddDbContextFactory<PortalDbContext>(o => PortalDatabase.UseSqlite(o, connectionString));
+        // Identity's stores want a scoped context; Blazor components use the factory, one context per operation.
+        builder.Services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContext());
+
+        // Sign-in cookies and antiforgery tokens stay valid across restarts.
+        builder.Services.AddDataProtection()
+            .SetApplicationName("Sdpm.Portal")
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(portal.ResolveDataFolder(contentRoot), "keys")));
+
+        builder.Services.AddHostedService<DatabaseInitializer>();
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        return builder;
+    }
+}

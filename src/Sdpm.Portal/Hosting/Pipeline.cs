@@ -1,0 +1,50 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Sdpm.Portal.Components;
+using Sdpm.Portal.Features.Account;
+using Sdpm.Portal.Features.Security;
+using Sdpm.Portal.Features.Sites;
+
+namespace Sdpm.Portal.Hosting;
+
+/// <summary>The request pipeline and every endpoint the portal maps.</summary>
+public static class Pipeline
+{
+    public static WebApplication UsePortalPipeline(this WebApplication app)
+    {
+        if (!app.Environment.IsDevelopment())
+        {
+            app.UseExceptionHandler("/Error", createScopeForErrors: true);
+        }
+        app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        // The repository's wwwroot (css, browser modules, images), served before routing picks an endpoint.
+        app.UseStaticFiles();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseMiddleware<MustChangePasswordMiddleware>();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+        return app;
+    }
+
+    public static WebApplication MapPortalEndpoints(this WebApplication app)
+    {
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.MapAccountEndpoints();
+        app.MapSiteApi();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = WriteHealthAsync }).AllowAnonymous();
+        return app;
+    }
+
+    private static Task WriteHealthAsync(HttpContext context, Microsoft.Extensions.Diagnostics.HealthChecks.HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        var body = new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+        };
+        return context.Response.WriteAsync(JsonSerializer.Serialize(body, JsonSerializerOptions.Web));
+    }
+}

@@ -1,0 +1,35 @@
+using MudBlazor;
+using MudBlazor.Services;
+using Sdpm.Portal.Features.Audit;
+using Sdpm.Portal.Features.Sites;
+using Sdpm.Portal.Features.Users;
+
+namespace Sdpm.Portal.Hosting;
+
+/// <summary>Blazor, MudBlazor and the feature services behind the pages.</summary>
+public static class UiRegistration
+{
+    public static WebApplicationBuilder AddPortalFeatures(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<AuditLog>();
+        builder.Services.AddSingleton<AuditQueries>();
+        builder.Services.AddSingleton<SiteService>();
+        builder.Services.AddSingleton<UserAdminService>();
+        return builder;
+    }
+
+    public static WebApplicationBuilder AddPortalUi(this WebApplicationBuilder builder)
+    {
+        // Package assets (_content/MudBlazor, the Blazor script) come from the build's static web asset
+        // manifest in every environment, not only in Development.
+        builder.WebHost.UseStaticWebAssets();
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        builder.Services.AddMudServices(o =>
+        {
+            o.SnackbarConfiguration.PositionClass = Defaults.Classes.Position.BottomRight;
+            o.SnackbarConfiguration.PreventDuplicates = false;
+            o.SnackbarConfiguration.VisibleStateDuration = 6000;
+        });
+        return builder;
+    }
+}
