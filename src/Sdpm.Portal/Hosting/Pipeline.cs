@@ -16,7 +16,10 @@ public static class Pipeline
         {
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
         }
-        app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        // Browsers asking for a page get a readable status page; APIs and form posts keep their bare status.
+        app.UseWhen(
+            ctx => HttpMethods.IsGet(ctx.Request.Method) && !ctx.Request.Path.StartsWithSegments("/api"),
+            branch => branch.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
         // The repository's wwwroot (css, browser modules, images), served before routing picks an endpoint.
         app.UseStaticFiles();
         app.UseRouting();

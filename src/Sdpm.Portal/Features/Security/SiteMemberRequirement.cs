@@ -36,7 +36,9 @@ internal sealed class SiteMemberHandler(IDbContextFactory<PortalDbContext> conte
     {
         int id => id,
         HttpContext http => Parse(http.GetRouteValue(SiteMemberRequirement.RouteKey)),
-        Microsoft.AspNetCore.Components.RouteData route => route.RouteValues.TryGetValue(SiteMemberRequirement.RouteKey, out var v) ? Parse(v) : null,
+        // Page parameters are PascalCase (SiteId) and component route values are case-sensitive.
+        Microsoft.AspNetCore.Components.RouteData route => Parse(route.RouteValues
+            .FirstOrDefault(kv => string.Equals(kv.Key, SiteMemberRequirement.RouteKey, StringComparison.OrdinalIgnoreCase)).Value),
         _ => null,
     };
 

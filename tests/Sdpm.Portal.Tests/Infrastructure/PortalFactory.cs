@@ -1,0 +1,81 @@
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Sdpm.Portal.Data;
+using Sdpm.Portal.Hosting;
+
+namespace Sdpm.Portal.Tests.Infrastructure;
+
+/// <summary>
+/// The real portal in memory over a real SQLite file in a fresh temporary data folder, with the demo seeded.
+/// </summary>
+public class PortalFactory : WebApplicationFactory<Program>
+{
+    private readonly Dictionary<string, string?> settings;
+    private readonly bool ownsDataFolder;
+
+    public PortalFactory() : this(new Dictionary<string, string?>())
+    {
+    }
+
+    public PortalFactory(Dictionary<string, string?> settings, string? dataFolder = null)
+    {
+        ownsDataFolder = dataFolder is null;
+        DataFolder = dataFolder ?? NewDataFolder();
+        this.settings = settings;
+    }
+
+    public string DataFolder { get; }
+
+    public static string NewDataFolder() => Path.Combine(Path.GetTempPath(), "sdpm-tests", Guid.NewGuid().ToString("N"));
+
+    public static string RepositoryRoot { get; } =
+        ContentRoot.FindUpwards(AppContext.BaseDirectory) ?? throw new InvalidOperationException("Cannot find the repository root.");
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseContentRoot(RepositoryRoot);
+        builder.UseSetting("Portal:DataFolder", DataFolder);
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    /// <summary>The seeded accounts, read from the credentials file the portal wrote on first start.</summary>
+    public IReadOnlyDictionary<string, string> Credentials
+    {
+        get
+        {
+            _ = Services; // starts the host, which seeds
+            return ReadCredentials(Path.Combine(DataFolder, DatabaseInitializer.CredentialsFileName));
+        }
+    }
+
+    public static IReadOnlyDictionary<string, string> ReadCredentials(string file) =>
+        File.ReadAllLines(file)
+            .Select(l => Regex.Match(l, @"user:\s+(\S+)\s+password:\s+(\S+)"))
+            .Where(m => m.Success)
+            .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+
+    public T Service<T>() where T : notnull => Services.GetRequiredService<T>();
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && ownsDataFolder)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(DataFolder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still held open on a slow shutdown: the temp folder is cleaned by the OS later.
+            }
+        }
+    }
+}
