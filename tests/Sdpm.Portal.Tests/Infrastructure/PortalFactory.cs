@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Sdpm.Portal.Data;
 using Sdpm.Portal.Hosting;
@@ -42,7 +43,14 @@ public class PortalFactory : WebApplicationFactory<Program>
         {
             builder.UseSetting(key, value);
         }
+        if (TestServices is { } configure)
+        {
+            builder.ConfigureTestServices(configure);
+        }
     }
+
+    /// <summary>Replacements of the app's services (a fake clock, say), applied after the app registered its own.</summary>
+    public Action<IServiceCollection>? TestServices { get; init; }
 
     /// <summary>The seeded accounts, read from the credentials file the portal wrote on first start.</summary>
     public IReadOnlyDictionary<string, string> Credentials

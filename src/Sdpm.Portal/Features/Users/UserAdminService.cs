@@ -26,6 +26,11 @@ public sealed record NewUser(string UserName, string Email, string DisplayName, 
 /// </summary>
 public sealed class UserAdminService(IServiceScopeFactory scopes, AuditLog audit, TimeProvider time)
 {
+    /// <summary>Lockouts this far out are an admin's lock, not the temporary lock after failed sign-ins.</summary>
+    public static readonly DateTimeOffset AdminLockEnd = new(9999, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public static bool IsAdminLock(DateTimeOffset? lockoutEnd) => lockoutEnd is { } end && end.Year >= 9999;
+
     public async Task<IReadOnlyList<UserRow>> ListAsync(CancellationToken ct = default)
     {
         await using var scope = scopes.CreateAsyncScope();
@@ -176,7 +181,7 @@ public sealed class UserAdminService(IServiceScopeFactory scopes, AuditLog audit
                 return OperationResult.Fail("You cannot lock your own account.");
             }
             await users.SetLockoutEnabledAsync(user, true);
-            await users.SetLockoutEndDateAsync(user, DateTimeOffset.MaxValue);
+            await users.SetLockoutEndDateAsync(user, AdminLockEnd);
             await users.UpdateSecurityStampAsync(user);
             audit.Record(db, actor, AuditActions.UserLocked, "User", user.Id, user.UserName);
             return OperationResult.Ok;

@@ -1,0 +1,52 @@
+using System.Security.Claims;
+using Bunit;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor.Services;
+using Sdpm.Portal.Features.Audit;
+using Sdpm.Portal.Features.Sites;
+using Sdpm.Portal.Features.Users;
+using Sdpm.Portal.Tests.Infrastructure;
+
+namespace Sdpm.Portal.Tests.Components;
+
+/// <summary>A bUnit context with MudBlazor and the portal's real services over a seeded SQLite file.</summary>
+public abstract class PortalComponentTest : IAsyncLifetime
+{
+    protected PortalComponentTest()
+    {
+        Portal = new PortalFactory();
+        Context = new BunitContext();
+        Context.JSInterop.Mode = JSRuntimeMode.Loose;
+        Context.Services.AddMudServices();
+        Context.Services.AddSingleton(Portal.Service<SiteService>());
+        Context.Services.AddSingleton(Portal.Service<UserAdminService>());
+        Context.Services.AddSingleton(Portal.Service<AuditQueries>());
+    }
+
+    protected PortalFactory Portal { get; }
+
+    protected BunitContext Context { get; }
+
+    protected IRenderedComponent<T> Render<T>(Action<ComponentParameterCollectionBuilder<T>>? parameters = null) where T : Microsoft.AspNetCore.Components.IComponent =>
+        parameters is null ? Context.Render<T>() : Context.Render<T>(parameters);
+
+    /// <summary>Signs the rendered components in as a seeded user.</summary>
+    protected async Task SignInAsAsync(string userName)
+    {
+        var user = (await Portal.Service<UserAdminService>().ListAsync()).Single(u => u.UserName == userName);
+        var auth = Context.AddAuthorization();
+        auth.SetAuthorized(userName);
+        auth.SetRoles([.. user.Roles]);
+        auth.SetPolicies([.. user.Roles]);
+        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, user.Id), new Claim(Features.Security.PortalClaims.DisplayName, user.DisplayName));
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // MudBlazor's services only dispose asynchronously.
+    public async Task DisposeAsync()
+    {
+        await Context.DisposeAsync();
+        Portal.Dispose();
+    }
+}
