@@ -62,8 +62,8 @@ public class NavigationTests : PortalComponentTest
         cut.WaitForAssertion(() => Assert.Single(cut.FindAll("[data-testid=site-card]")));
         var card = cut.Find("[data-testid=site-card]").TextContent;
         Assert.Contains("North", card);
-        Assert.Contains("annotator", card);
-        Assert.Contains("investigator", card);
+        Assert.Contains("Avery Annotator", card);
+        Assert.Contains("Indra Investigator", card);
         Assert.DoesNotContain("South", card);
     }
 }

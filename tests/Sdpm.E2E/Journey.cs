@@ -1,0 +1,54 @@
+using Microsoft.Playwright;
+
+namespace Sdpm.E2E;
+
+/// <summary>Runs a user journey in a fresh browser context; on failure saves a screenshot and the server log.</summary>
+public abstract class Journey(BrowserFixture fixture) : IClassFixture<BrowserFixture>
+{
+    protected BrowserFixture Fixture { get; } = fixture;
+
+    public static string ArtifactsFolder { get; } = Path.Combine(PortalServer.RepositoryRoot, "artifacts", "e2e");
+
+    protected async Task RunAsync(string name, Func<IPage, Task> steps)
+    {
+        await using var context = await Fixture.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = Fixture.Server.BaseUrl,
+            ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
+        });
+        context.SetDefaultTimeout(20_000);
+        var page = await context.NewPageAsync();
+        try
+        {
+            await steps(page);
+        }
+        catch
+        {
+            Directory.CreateDirectory(ArtifactsFolder);
+            foreach (var open in context.Pages)
+            {
+                await open.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ArtifactsFolder, $"{name}-{context.Pages.ToList().IndexOf(open)}.png"), FullPage = true });
+            }
+            await File.WriteAllTextAsync(Path.Combine(ArtifactsFolder, $"{name}-server.log"), Fixture.Server.Log);
+            throw;
+        }
+    }
+
+    /// <summary>Signs in through the login form and waits until the app has left the login page.</summary>
+    protected static async Task SignInAsync(IPage page, string userName, string password)
+    {
+        await page.GotoAsync("/Account/Login");
+        await page.FillAsync("#username", userName);
+        await page.FillAsync("#password", password);
+        await page.ClickAsync("[data-testid=login-submit]");
+        await page.WaitForURLAsync(url => !url.Contains("/Account/Login"));
+    }
+
+    /// <summary>The input of a MudBlazor field or check box marked with a data-testid (on the input or on its wrapper).</summary>
+    protected static ILocator Field(IPage page, string testId) =>
+        page.Locator($"input[data-testid={testId}], [data-testid={testId}] input").First;
+
+    /// <summary>Waits until the interactive circuit is up, so that clicks reach .NET.</summary>
+    protected static Task WaitForInteractiveAsync(IPage page) =>
+        page.WaitForSelectorAsync(".mud-layout[data-interactive=true]");
+}

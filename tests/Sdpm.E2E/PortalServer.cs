@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Sdpm.E2E;
+
+/// <summary>
+/// The real portal as a separate process (the built Sdpm.Portal.dll) on a free loopback port,
+/// with a fresh temporary data folder and the demo seeded.
+/// </summary>
+public sealed class PortalServer : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly StringBuilder log = new();
+
+    private PortalServer(Process process, string baseUrl, string dataFolder)
+    {
+        this.process = process;
+        BaseUrl = baseUrl;
+        DataFolder = dataFolder;
+    }
+
+    public string BaseUrl { get; }
+    public string DataFolder { get; }
+    public string Log { get { lock (log) { return log.ToString(); } } }
+
+    public IReadOnlyDictionary<string, string> Credentials =>
+        File.ReadAllLines(Path.Combine(DataFolder, "demo-credentials.txt"))
+            .Select(l => Regex.Match(l, @"user:\s+(\S+)\s+password:\s+(\S+)"))
+            .Where(m => m.Success)
+            .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    public static async Task<PortalServer> StartAsync()
+    {
+        var dll = PortalDll();
+        var port = FreePort();
+        var dataFolder = Path.Combine(Path.GetTempPath(), "sdpm-e2e", Guid.NewGuid().ToString("N"));
+        var info = new ProcessStartInfo("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"])
+        {
+            WorkingDirectory = RepositoryRoot,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["Portal__DataFolder"] = dataFolder;
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the portal.");
+        var server = new PortalServer(process, $"http://127.0.0.1:{port}", dataFolder);
+        process.OutputDataReceived += (_, e) => server.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => server.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await server.WaitUntilHealthyAsync(TimeSpan.FromSeconds(90));
+        return server;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (log)
+            {
+                log.AppendLine(line);
+            }
+        }
+    }
+
+    private async Task WaitUntilHealthyAsync(TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"The portal exited with code {process.ExitCode}:\n{Log}");
+            }
+            try
+            {
+                if ((await http.GetAsync(BaseUrl + "/healthz")).StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+            await Task.Delay(250);
+        }
+        throw new TimeoutException($"The portal did not become healthy in {timeout.TotalSeconds} s:\n{Log}");
+    }
+
+    private static string PortalDll()
+    {
+        // The same configuration as this test assembly (bin/Release or bin/Debug).
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+        var dll = Path.Combine(RepositoryRoot, "src", "Sdpm.Portal", "bin", configuration, "net10.0", "Sdpm.Portal.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the portal first.", dll);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Sdpm.Portal.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("Cannot find the repository root.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        process.Dispose();
+        try
+        {
+            Directory.Delete(DataFolder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // left for the OS to clean
+        }
+    }
+}
