@@ -43,6 +43,9 @@ internal sealed class DatabaseInitializer(
         var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
         await db.Database.MigrateAsync(cancellationToken);
 
+        // One write transaction (BEGIN IMMEDIATE on SQLite): a second process starting on the same data folder
+        // waits and then finds everything in place, and a process killed half-way leaves nothing half-seeded.
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
         var roles = scope.ServiceProvider.GetRequiredService<RoleManager<IdentityRole>>();
         foreach (var role in Roles.All)
         {
@@ -95,6 +98,7 @@ internal sealed class DatabaseInitializer(
         {
             await AnnounceAsync(created, Path.Combine(dataFolder, CredentialsFileName), cancellationToken);
         }
+        await tx.CommitAsync(cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -9,6 +9,8 @@ namespace Sdpm.Portal.Hosting;
 /// <summary>Blazor, MudBlazor and the feature services behind the pages.</summary>
 public static class UiRegistration
 {
+    public const string DefaultUrl = "http://127.0.0.1:5000";
+
     public static WebApplicationBuilder AddPortalFeatures(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<AuditLog>();
@@ -23,6 +25,11 @@ public static class UiRegistration
         // Package assets (_content/MudBlazor, the Blazor script) come from the build's static web asset
         // manifest in every environment, not only in Development.
         builder.WebHost.UseStaticWebAssets();
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            // Loopback only unless ASPNETCORE_URLS or --urls says otherwise.
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices(o =>
         {

@@ -60,6 +60,21 @@ public class StartupTests
     }
 
     [Fact]
+    public async Task TwoPortalsStartingTogetherOnOneDataFolderSeedItOnce()
+    {
+        var folder = PortalFactory.NewDataFolder();
+        using var a = new PortalFactory(new Dictionary<string, string?>(), folder);
+        using var b = new PortalFactory(new Dictionary<string, string?>(), folder);
+        await Task.WhenAll(Task.Run(() => a.Services), Task.Run(() => b.Services));
+
+        await using var scope = a.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
+        Assert.Equal(4, await db.Users.CountAsync());
+        Assert.Equal(2, await db.Sites.CountAsync());
+        using var admin = await PortalSession.SignInAsync(b, "admin", a.Credentials["admin"]);
+    }
+
+    [Fact]
     public async Task WithoutDemoSeedOnlyTheAdminExistsAndMustChangeThePassword()
     {
         using var factory = new PortalFactory(new Dictionary<string, string?> { ["Demo:Seed"] = "false" });

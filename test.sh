@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds everything and runs every test project (unit, bUnit, HTTP, browser); ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")"
+scripts/setup.sh test || exit 1
+
+results=artifacts/test-results
+rm -rf "$results" /tmp/sdpm-tests /tmp/sdpm-e2e
+dotnet build Sdpm.Portal.sln -c Release -nologo -v quiet || { echo "0 passed, 1 failed"; exit 1; }
+
+dotnet test Sdpm.Portal.sln -c Release --no-build -nologo \
+  --logger "trx" --logger "console;verbosity=normal" --results-directory "$results"
+status=$?
+
+scripts/test-totals.sh "$results"
+totals=$?
+[ $status -eq 0 ] && [ $totals -eq 0 ]
