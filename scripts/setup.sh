@@ -4,11 +4,11 @@
 set -euo pipefail
 mode="${1:-test}"
 
-# The engine's TorchSharp native library is patched at build time (patchelf, g++); tcmalloc speeds libtorch up.
-packages=(patchelf g++ libtcmalloc-minimal4)
+# The engine's TorchSharp native library is patched at build time (patchelf, g++, python3); tcmalloc speeds libtorch up.
+packages=(patchelf g++ python3 libtcmalloc-minimal4)
 if [ "$mode" = "test" ]; then
   # Browser tests drive Debian's chromium; imaging tests cross-check files with nibabel, pydicom and dcm2niix.
-  packages+=(chromium python3-nibabel python3-pydicom dcm2niix)
+  packages+=(chromium python3-nibabel python3-pydicom python3-pil dcm2niix)
 fi
 
 missing=()

@@ -55,6 +55,19 @@ public class AccountTests
         Assert.Contains("2 attempt(s) left", third);
     }
 
+    [Theory]
+    [InlineData("/admin/users", "/admin/users")]
+    [InlineData("//evil.example/phish", "/")]
+    [InlineData("https://evil.example/", "/")]
+    [InlineData("/\\evil.example", "/")]
+    public async Task AfterSignInOnlyLocalReturnUrlsAreFollowed(string returnUrl, string expected)
+    {
+        using var factory = new PortalFactory();
+        using var session = PortalSession.Anonymous(factory);
+        var response = await session.PostLoginAsync("admin", factory.Credentials["admin"], returnUrl);
+        Assert.Equal(expected, PathOf(response));
+    }
+
     [Fact]
     public async Task UnknownUserAndWrongPasswordGetTheSameMessage()
     {

@@ -25,10 +25,11 @@ public sealed partial class PortalSession : IDisposable
         return session;
     }
 
-    public async Task<HttpResponseMessage> PostLoginAsync(string userName, string password)
+    public async Task<HttpResponseMessage> PostLoginAsync(string userName, string password, string? returnUrl = null)
     {
-        var token = await AntiforgeryTokenAsync("/Account/Login");
-        return await Client.PostAsync("/Account/Login", new FormUrlEncodedContent(new Dictionary<string, string>
+        var path = returnUrl is null ? "/Account/Login" : $"/Account/Login?returnUrl={Uri.EscapeDataString(returnUrl)}";
+        var token = await AntiforgeryTokenAsync(path);
+        return await Client.PostAsync(path, new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["_handler"] = "login",
             ["__RequestVerificationToken"] = token,

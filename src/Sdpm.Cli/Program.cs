@@ -1,0 +1,1 @@
+return Sdpm.Cli.CliApp.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,66 @@
+using Sdpm.Engine.Network;
+using Sdpm.Engine.Schedule;
+using static TorchSharp.torch;
+
+namespace Sdpm.Engine.Losses;
+
+/// <summary>The training objective of each model kind on one batch: SDPM's Ld2 + Ld1 + Lp + Dice, or the U-Net's Dice + BCE.</summary>
+public sealed class Objective(ModelKind kind, SynchronousDiffusion diffusion, LossOptions options)
+{
+    /// <summary>Computes the loss of one batch. x0: [B,1,H,W]; lesion: [B,1,H,W] in {0,1}; t: per-sample times; eps: noise.</summary>
+    /// <returns>The total loss (a scalar tensor with graph) and each term's value.</returns>
+    public (Tensor Total, Dictionary<string, double> Terms) Compute(DiffusionUNet net, Tensor x0, Tensor lesion, IReadOnlyList<int> t, Tensor eps)
+    {
+        using var scope = NewDisposeScope();
+        var brain = x0.gt(-1f).to_type(ScalarType.Float32);
+        var target = lesion * brain;
+        var (total, terms) = kind == ModelKind.UNet
+            ? UNetLoss(net, x0 * brain, target, brain)
+            : SdpmLoss(net, x0, target, brain, t, eps * brain);
+        return (total.MoveToOuterDisposeScope(), terms);
+    }
+
+    private (Tensor, Dictionary<string, double>) SdpmLoss(DiffusionUNet net, Tensor x0, Tensor target, Tensor brain, IReadOnlyList<int> t, Tensor eps)
+    {
+        var schedule = diffusion.Schedule;
+        var y0 = ((target * 2) - 1) * brain;
+        var (xt, yt) = diffusion.Noise(x0, y0, eps, brain, t);
+        var tt = tensor(t.Select(v => (float)v).ToArray(), device: x0.device);
+        var outs = net.forward(xt, tt);
+        var epsHat = outs[0] * brain;
+        var ytHat = outs[1] * brain;
+        var (sa, s1) = diffusion.Coefficients(t, x0.device);
+        var y0Hat = SynchronousDiffusion.Clean(ytHat, epsHat, sa, s1) * brain;
+
+        var p2 = tensor(t.Select(v => (float)schedule.P2Weight(v, options.P2K, options.P2Gamma)).ToArray(), device: x0.device);
+        var ld2 = (p2 * SegmentationLosses.PerSampleMse(epsHat, eps)).mean();
+        var ld1PerSample = SegmentationLosses.PerSampleMse(y0Hat, y0);
+        if (options.Ld1Eq13Weighting)
+        {
+            var w = t.Select(v => v == 0 ? 1.0 : schedule.AlphaBar[v - 1] / (2 * Math.Max(1e-8, schedule.Reverse(v, v - 1).Sigma * schedule.Reverse(v, v - 1).Sigma))).ToArray();
+            var mean = w.Average();
+            ld1PerSample = ld1PerSample * tensor(w.Select(v => (float)(v / mean)).ToArray(), device: x0.device);
+        }
+        var ld1 = ld1PerSample.mean();
+        var tp = options.Tp ?? (schedule.Steps / 2);
+        var window = tensor(t.Select(v => v < tp ? 1f : 0f).ToArray(), device: x0.device);
+        var lp = (window * SegmentationLosses.PerSampleMse(ytHat, yt)).sum() / Math.Max(1f, t.Count(v => v < tp));
+        var dice = SegmentationLosses.SoftDice(SegmentationLosses.Probability(y0Hat) * brain, target, options.DiceSmooth).mean();
+        var total = (ld2 * options.Ld2) + (ld1 * options.Ld1) + (lp * options.Lp) + (dice * options.Dice);
+        var terms = new Dictionary<string, double>
+        {
+            ["ld1"] = ld1.item<float>(), ["ld2"] = ld2.item<float>(), ["lp"] = lp.item<float>(), ["dice"] = dice.item<float>(), ["total"] = total.item<float>(),
+        };
+        return (total, terms);
+    }
+
+    private static (Tensor, Dictionary<string, double>) UNetLoss(DiffusionUNet net, Tensor x0, Tensor target, Tensor brain)
+    {
+        var tt = zeros(x0.shape[0], device: x0.device);
+        var logits = net.forward(x0, tt)[0];
+        var bce = SegmentationLosses.MaskedBce(logits, target, brain);
+        var dice = SegmentationLosses.SoftDice(logits.sigmoid() * brain, target).mean();
+        var total = bce + dice;
+        return (total, new Dictionary<string, double> { ["bce"] = bce.item<float>(), ["dice"] = dice.item<float>(), ["total"] = total.item<float>() });
+    }
+}

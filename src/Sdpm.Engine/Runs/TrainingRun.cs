@@ -1,0 +1,72 @@
+using System.Text.Json;
+using Sdpm.Engine.Data;
+using Sdpm.Engine.Sampling;
+using Sdpm.Engine.Training;
+
+namespace Sdpm.Engine.Runs;
+
+/// <summary>A training job: a cohort folder (or manifest) in, a run folder out (checkpoint, split, summary).</summary>
+/// <param name="StepsOverride">On resume, a new total number of steps (null keeps the checkpoint's).</param>
+public sealed record TrainingRequest(string DataPath, string RunDir, TrainingOptions Options, bool Resume = false, int? StepsOverride = null);
+
+/// <summary>Entry point shared by the CLI and the portal's job runner for training.</summary>
+public static class TrainingRun
+{
+    public const string SplitFileName = "split.json";
+    public const string SummaryFileName = "run.json";
+
+    public static TrainingResult Run(TrainingRequest request, IProgress<EngineProgress>? progress = null, CancellationToken ct = default)
+    {
+        var checkpoint = Path.Combine(request.RunDir, SegmentationModel.CheckpointFileName);
+        var options = request.Options;
+        if (request.Resume)
+        {
+            if (!File.Exists(checkpoint)) throw new ArgumentException($"nothing to resume: no {SegmentationModel.CheckpointFileName} in '{request.RunDir}'.");
+            var (saved, _, _) = Checkpoint.Peek(checkpoint);
+            options = saved with { Steps = request.StepsOverride ?? saved.Steps, Device = request.Options.Device };
+        }
+        else if (File.Exists(checkpoint))
+            throw new ArgumentException($"'{request.RunDir}' already holds a trained run; use --resume or another --out.");
+        options.Validate();
+
+        var sources = Cohort.Discover(request.DataPath);
+        var splitPath = Path.Combine(request.RunDir, SplitFileName);
+        var split = request.Resume && File.Exists(splitPath) ? DatasetSplit.Load(splitPath) : PatientSplit.Create(sources, options.TestFraction, options.Seed);
+        var train = sources.Where(s => split.Train.Contains(s.CaseId)).ToList();
+        if (train.Count == 0) throw new ArgumentException("the split leaves no training cases.");
+        var unlabeled = train.FirstOrDefault(s => s.MaskPath is null || !File.Exists(s.MaskPath));
+        if (unlabeled is not null) throw new ArgumentException($"training case {unlabeled.CaseId} has no mask.");
+
+        Directory.CreateDirectory(request.RunDir);
+        if (!File.Exists(splitPath)) split.Save(splitPath);
+        var size = options.Network().ImageSize;
+        var prep = options.PreprocessingOrDefault;
+        progress?.Report(new EngineProgress("info", "", Message: $"preparing {train.Count} training cases at {size}x{size} ({split.Test.Count} held out)"));
+        var cases = new List<PreparedCase>();
+        foreach (var s in train)
+        {
+            ct.ThrowIfCancellationRequested();
+            cases.Add(Cohort.Prepare(s, size, prep));
+        }
+        var fingerprint = Cohort.Fingerprint(train, prep);
+        using var trainer = new Trainer(options, cases, fingerprint);
+        if (request.Resume) trainer.Resume(checkpoint);
+        var result = trainer.Train(checkpoint, progress, ct);
+        var summary = new
+        {
+            model = Network.ModelKinds.Name(options.Model),
+            preset = options.Preset,
+            steps = result.Steps,
+            seconds = result.Seconds,
+            seconds_per_step = result.SecondsPerStep,
+            device = result.Device,
+            parameters = result.Parameters,
+            train_cases = train.Count,
+            test_cases = split.Test.Count,
+            fingerprint,
+            last = result.LastTerms,
+        };
+        File.WriteAllText(Path.Combine(request.RunDir, SummaryFileName), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
+        return result;
+    }
+}

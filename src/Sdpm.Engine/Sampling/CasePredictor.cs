@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using Sdpm.Engine.Data;
+using Sdpm.Engine.Network;
+using Sdpm.Engine.Training;
+using Sdpm.Imaging.Masks;
+using Sdpm.Imaging.Preprocessing;
+using Sdpm.Imaging.Volumes;
+using static TorchSharp.torch;
+
+namespace Sdpm.Engine.Sampling;
+
+/// <summary>One mode's prediction of one case, on the case's original grid.</summary>
+/// <param name="VolumeMl">Lesion volume of the final mask.</param>
+/// <param name="VolumeSdMl">Spread (SD) of the lesion volume over the repeats (0 for deterministic modes).</param>
+public sealed record ModePrediction(string Mode, Volume<byte> Mask, Volume<float> Probability, Volume<float> Uncertainty,
+    double VolumeMl, double VolumeSdMl, long Passes, double Seconds);
+
+/// <summary>All requested modes of one case.</summary>
+public sealed record CasePrediction(string CaseId, IReadOnlyList<ModePrediction> Modes, string Device);
+
+/// <summary>Predicts whole volumes: brain slices are stacked, sampled, post-processed, and mapped back to the input grid.</summary>
+public sealed class CasePredictor(SegmentationModel model, SamplingProtocol protocol)
+{
+    /// <summary>The modes a model supports: all four for SDPM, the direct output (avg) for the baselines.</summary>
+    public IReadOnlyList<SamplingMode> Supported(IReadOnlyList<SamplingMode> requested) =>
+        model.Kind == ModelKind.Sdpm ? requested : [SamplingMode.Avg];
+
+    public CasePrediction Predict(PreparedCase c, IReadOnlyList<SamplingMode> modes, IProgress<EngineProgress>? progress = null, CancellationToken ct = default)
+    {
+        if (c.Size != model.ImageSize) throw new ArgumentException($"{c.CaseId}: prepared at {c.Size}, the model expects {model.ImageSize}.");
+        var use = Supported(modes);
+        var brainSlices = Enumerable.Range(0, c.Slices).Where(c.HasBrain).ToArray();
+        var n = c.Size;
+        var results = new List<ModePrediction>();
+        var sw = Stopwatch.StartNew();
+        if (brainSlices.Length == 0)
+        {
+            foreach (var m in use) results.Add(Empty(c, SamplingModes.Name(m)));
+            return new CasePrediction(c.CaseId, results, model.DeviceName);
+        }
+        var data = new float[brainSlices.Length * n * n];
+        for (var i = 0; i < brainSlices.Length; i++) c.Image.AsSpan(brainSlices[i] * n * n, n * n).CopyTo(data.AsSpan(i * n * n));
+        using var x0 = tensor(data, [brainSlices.Length, 1, n, n], device: model.Device);
+        var maps = new StackSampler(model, protocol).Run(x0, use, ct);
+        var seconds = sw.Elapsed.TotalSeconds;
+        var voxelMl = MaskVolume.VoxelVolumeMm3(c.Original.Affine) * c.Original.Dims.X * c.Original.Dims.Y / (n * (double)n) / 1000.0;
+        foreach (var m in maps)
+        {
+            using (m)
+            {
+                var prob = Scatter(c, brainSlices, m.Probability.cpu().data<float>().ToArray());
+                var std = Scatter(c, brainSlices, m.Std.cpu().data<float>().ToArray());
+                var maskModel = Scatter(c, brainSlices, m.Mask.cpu().data<float>().ToArray());
+                var mask = ToOriginalMask(maskModel, c);
+                var repeats = m.RepeatVoxels.Select(v => v * voxelMl).ToArray();
+                var name = SamplingModes.Name(m.Mode);
+                results.Add(new ModePrediction(name, mask, ToOriginal(prob, c), ToOriginal(std, c), MaskVolume.VolumeMl(mask), Sd(repeats), m.Passes, seconds));
+                progress?.Report(new EngineProgress("mode", model.DeviceName, CaseId: c.CaseId, Mode: name,
+                    Message: $"{MaskVolume.VolumeMl(mask):0.00} mL, {m.Passes} passes"));
+            }
+        }
+        return new CasePrediction(c.CaseId, results, model.DeviceName);
+    }
+
+    private static double Sd(double[] v)
+    {
+        if (v.Length < 2) return 0;
+        var m = v.Average();
+        return Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Length - 1));
+    }
+
+    private static float[] Scatter(PreparedCase c, int[] slices, float[] values)
+    {
+        var len = c.SliceLength;
+        var full = new float[c.Slices * len];
+        for (var i = 0; i < slices.Length; i++) values.AsSpan(i * len, len).CopyTo(full.AsSpan(slices[i] * len));
+        return full;
+    }
+
+    private static Volume<float> ToOriginal(float[] modelRes, PreparedCase c)
+    {
+        var g = c.Original;
+        var v = new Volume<float>(new Dims(c.Size, c.Size, c.Slices), Affine.Identity, modelRes);
+        var voxels = g.Dims.X == c.Size && g.Dims.Y == c.Size ? modelRes : Resample.InPlaneLinear(v, g.Dims.X, g.Dims.Y).Voxels;
+        return new Volume<float>(g.Dims, g.Affine, voxels);
+    }
+
+    private static Volume<byte> ToOriginalMask(float[] modelRes, PreparedCase c)
+    {
+        var g = c.Original;
+        var bytes = modelRes.Select(v => v > 0.5f ? (byte)1 : (byte)0).ToArray();
+        var v = new Volume<byte>(new Dims(c.Size, c.Size, c.Slices), Affine.Identity, bytes);
+        var voxels = g.Dims.X == c.Size && g.Dims.Y == c.Size ? bytes : Resample.InPlaneNearest(v, g.Dims.X, g.Dims.Y).Voxels;
+        return new Volume<byte>(g.Dims, g.Affine, voxels);
+    }
+
+    private static ModePrediction Empty(PreparedCase c, string mode) =>
+        new(mode, new Volume<byte>(c.Original), new Volume<float>(c.Original), new Volume<float>(c.Original), 0, 0, 0, 0);
+}

@@ -1,0 +1,114 @@
+namespace Sdpm.Engine.Sampling;
+
+/// <summary>The four inference modes of section 2.4.</summary>
+public enum SamplingMode
+{
+    Avg,
+    Sal,
+    Infer,
+    All,
+}
+
+/// <summary>CLI names of the modes.</summary>
+public static class SamplingModes
+{
+    public static string Name(SamplingMode m) => m.ToString().ToLowerInvariant();
+
+    /// <summary>Parses "avg,sal,infer,all" (any subset, any order).</summary>
+    public static IReadOnlyList<SamplingMode> ParseList(string text)
+    {
+        var list = new List<SamplingMode>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var mode = part switch
+            {
+                "avg" => SamplingMode.Avg,
+                "sal" => SamplingMode.Sal,
+                "infer" => SamplingMode.Infer,
+                "all" => SamplingMode.All,
+                _ => throw new ArgumentException($"modes must be a comma-separated subset of avg,sal,infer,all, got '{part}'."),
+            };
+            if (!list.Contains(mode)) list.Add(mode);
+        }
+        if (list.Count == 0) throw new ArgumentException("no inference mode given.");
+        return list;
+    }
+}
+
+/// <summary>How the stochastic modes are run: time window, strides, repeats, post-processing and batching.</summary>
+/// <param name="Ti">Start of the time window (sal averages over [0, Ti), infer starts at Ti).</param>
+/// <param name="SalStride">Stride over [0, Ti) for sal (1 = every timestep).</param>
+/// <param name="InferStride">Stride of the reverse chain Ti -> 0 (1 = Algorithm 1 exactly).</param>
+/// <param name="Nu">Exponent of the salient weight psi_t = 1 - (t/Ti)^nu.</param>
+/// <param name="D">d_i: scale of the noise injected into the label chain.</param>
+/// <param name="MaxBatch">Most samples per network pass (repeats are batched on the device, chunked to bound memory).</param>
+public sealed record SamplingProtocol(
+    string Name,
+    int Ti,
+    int SalStride,
+    int SalRepeats,
+    int InferStride,
+    int InferRepeats,
+    double Nu = 1,
+    double D = 1,
+    double Threshold = 0.5,
+    int RemovalKernel = 7,
+    int MaxBatch = 32,
+    ulong Seed = 1)
+{
+    /// <summary>The paper's protocol: Ti = T/2, every timestep, N = 100 (sal) and 50 (infer).</summary>
+    public static SamplingProtocol Paper(int diffusionSteps) => new("paper", diffusionSteps / 2, 1, 100, 1, 50);
+
+    /// <summary>The fast protocol: 10 strided timesteps per window and 6 repeats (over 200 times fewer passes than paper).</summary>
+    public static SamplingProtocol Fast(int diffusionSteps) =>
+        new("fast", diffusionSteps / 2, Math.Max(1, diffusionSteps / 20), 6, Math.Max(1, diffusionSteps / 20), 6);
+
+    public static SamplingProtocol Named(string name, int diffusionSteps) => name switch
+    {
+        "paper" => Paper(diffusionSteps),
+        "fast" => Fast(diffusionSteps),
+        _ => throw new ArgumentException($"protocol must be paper or fast, got '{name}'."),
+    };
+
+    /// <summary>The timesteps sal visits: 0, stride, 2 stride, ... below Ti.</summary>
+    public IReadOnlyList<int> SalTimesteps() => Enumerable.Range(0, (Ti + SalStride - 1) / SalStride).Select(i => i * SalStride).Where(t => t < Ti).ToList();
+
+    /// <summary>Normalised salient weights psi_t = 1 - (t/Ti)^nu over <see cref="SalTimesteps"/>.</summary>
+    public double[] SalWeights()
+    {
+        var w = SalTimesteps().Select(t => 1 - Math.Pow((double)t / Ti, Nu)).ToArray();
+        var sum = w.Sum();
+        return w.Select(v => v / sum).ToArray();
+    }
+
+    /// <summary>The reverse chain's times: Ti, Ti - stride, ..., 0 (always ending at 0).</summary>
+    public IReadOnlyList<int> InferTimesteps()
+    {
+        var list = new List<int>();
+        for (var t = Ti; t > 0; t -= InferStride) list.Add(t);
+        list.Add(0);
+        return list;
+    }
+
+    /// <summary>Network passes per slice for the given modes, counting the shared t = 0 pass once.</summary>
+    public long PassesPerSlice(IReadOnlyCollection<SamplingMode> modes)
+    {
+        var all = modes.Contains(SamplingMode.All);
+        var avg = all || modes.Contains(SamplingMode.Avg);
+        var sal = all || modes.Contains(SamplingMode.Sal);
+        var infer = all || modes.Contains(SamplingMode.Infer);
+        long n = avg ? 1 : 0;
+        if (sal) n += (long)SalRepeats * (SalTimesteps().Count - (avg && SalTimesteps()[0] == 0 ? 1 : 0));
+        if (infer) n += (long)InferRepeats * (InferTimesteps().Count - 1);
+        return n;
+    }
+
+    public void Validate(int diffusionSteps)
+    {
+        if (Ti < 1 || Ti > diffusionSteps) throw new ArgumentException($"Ti must be in 1..{diffusionSteps}, got {Ti}.");
+        if (SalStride < 1 || InferStride < 1 || SalRepeats < 1 || InferRepeats < 1 || MaxBatch < 1)
+            throw new ArgumentException("strides, repeats and batch size must be positive.");
+        if (Nu < 1) throw new ArgumentException($"nu must be at least 1, got {Nu}.");
+        if (D is <= 0 or > 1) throw new ArgumentException($"d must be in (0, 1], got {D}.");
+    }
+}

@@ -1,0 +1,77 @@
+using Sdpm.Engine.Data;
+using Sdpm.Engine.Losses;
+using Sdpm.Engine.Network;
+
+namespace Sdpm.Engine.Training;
+
+/// <summary>Joint image/label augmentation ranges (engine-spec §4); Enabled = false turns it off.</summary>
+public sealed record AugmentationOptions(
+    bool Enabled = true,
+    double FlipProbability = 0.5,
+    double RotationDegrees = 10,
+    double ScaleMin = 0.9,
+    double ScaleMax = 1.1,
+    double Translation = 0.1,
+    double NoiseSigmaMax = 0.05);
+
+/// <summary>Everything a training run depends on. Defaults follow the paper's recipe (engine-spec §4).</summary>
+/// <param name="LesionFreeRatio">Lesion-free slices drawn per lesion-positive slice (0 = positives only).</param>
+/// <param name="EmaWarmup">Ramp the EMA decay as min(decay, (1+u)/(10+u)) over the u-th update, so short runs are not
+/// dominated by the initial weights.</param>
+/// <param name="TestFraction">Share of patients held out by the run's patient-level split (0: train on all).</param>
+public sealed record TrainingOptions(
+    ModelKind Model = ModelKind.Sdpm,
+    string Preset = "small",
+    int Steps = 1000,
+    int BatchSize = 8,
+    ulong Seed = 1,
+    string Device = "auto",
+    int DiffusionSteps = 500,
+    double LearningRate = 1e-4,
+    double MinLearningRate = 6e-5,
+    double Beta1 = 0.9,
+    double Beta2 = 0.99,
+    double GradClip = 1.0,
+    double EmaDecay = 0.995,
+    int EmaEvery = 10,
+    bool EmaWarmup = true,
+    double LesionFreeRatio = 0.25,
+    int CheckpointEvery = 250,
+    int ReportEvery = 10,
+    double TestFraction = 0.25,
+    int? ImageSize = null,
+    AugmentationOptions? Augmentation = null,
+    LossOptions? Losses = null,
+    PreprocessingOptions? Preprocessing = null)
+{
+    public AugmentationOptions AugmentationOrDefault => Augmentation ?? new();
+    public LossOptions LossesOrDefault => Losses ?? new();
+    public PreprocessingOptions PreprocessingOrDefault => Preprocessing ?? new();
+
+    /// <summary>The network configuration of the preset, with the image size overridden when set.</summary>
+    public NetworkConfig Network()
+    {
+        var c = NetworkConfig.FromPreset(Preset);
+        return ImageSize is { } s ? c with { ImageSize = s } : c;
+    }
+
+    /// <summary>Throws ArgumentException for out-of-range values.</summary>
+    public void Validate()
+    {
+        Network().Validate();
+        if (Steps < 1) throw new ArgumentException($"steps must be at least 1, got {Steps}.");
+        if (BatchSize < 1) throw new ArgumentException($"batch size must be at least 1, got {BatchSize}.");
+        if (DiffusionSteps < 2) throw new ArgumentException($"diffusion steps must be at least 2, got {DiffusionSteps}.");
+        if (!(LearningRate > 0) || MinLearningRate < 0) throw new ArgumentException("learning rates must be positive.");
+        if (EmaDecay is < 0 or >= 1 || EmaEvery < 1) throw new ArgumentException("EMA decay must be in [0,1) and EMA interval positive.");
+        if (LesionFreeRatio < 0) throw new ArgumentException("lesion-free ratio must be non-negative.");
+        if (CheckpointEvery < 1 || ReportEvery < 1) throw new ArgumentException("checkpoint and report intervals must be positive.");
+    }
+
+    /// <summary>Poly decay from the initial to the final learning rate (paper: power 0.9).</summary>
+    public double LearningRateAt(int step)
+    {
+        var f = Math.Clamp((double)step / Steps, 0, 1);
+        return (LearningRate * Math.Pow(1 - f, 0.9)) + (MinLearningRate * Math.Pow(f, 0.9));
+    }
+}

@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Sdpm.Imaging.Nifti;
+using Sdpm.Imaging.Tests.Support;
+using Sdpm.Imaging.Volumes;
+
+namespace Sdpm.Cli.Tests;
+
+/// <summary>Runs the built sdpm executable as a separate process.</summary>
+public class ProcessTests
+{
+    private static (int Code, string Out, string Err) Sdpm(params string[] args)
+    {
+        var dir = AppContext.BaseDirectory;
+        var apphost = Path.Combine(dir, OperatingSystem.IsWindows() ? "sdpm.exe" : "sdpm");
+        var psi = File.Exists(apphost) ? new ProcessStartInfo(apphost) : new ProcessStartInfo("dotnet");
+        if (!File.Exists(apphost)) psi.ArgumentList.Add(Path.Combine(dir, "sdpm.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        using var p = Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(60_000));
+        return (p.ExitCode, o.Result, e.Result);
+    }
+
+    [Fact]
+    public void TheExecutableInspectsAFileAndFailsCleanlyOnBadInput()
+    {
+        using var dir = new TempDir();
+        NiftiWriter.Write(dir.File("v.nii.gz"), new Volume<short>(new Dims(3, 3, 3), Affine.Canonical(new Spacing(1, 1, 2))));
+        var ok = Sdpm("inspect", dir.File("v.nii.gz"), "--json");
+        Assert.Equal(0, ok.Code);
+        using var doc = JsonDocument.Parse(ok.Out);
+        Assert.Equal(27, doc.RootElement.GetProperty("dims").EnumerateArray().Aggregate(1, (a, e) => a * e.GetInt32()));
+
+        File.WriteAllText(dir.File("bad.nii.gz"), "not a volume");
+        var bad = Sdpm("inspect", dir.File("bad.nii.gz"));
+        Assert.Equal(1, bad.Code);
+        Assert.Single(bad.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.DoesNotContain("   at ", bad.Err);
+
+        Assert.Equal(2, Sdpm("nope").Code);
+    }
+}
