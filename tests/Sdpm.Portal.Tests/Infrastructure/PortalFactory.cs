@@ -39,6 +39,8 @@ public class PortalFactory : WebApplicationFactory<Program>
         builder.UseEnvironment("Testing");
         builder.UseContentRoot(RepositoryRoot);
         builder.UseSetting("Portal:DataFolder", DataFolder);
+        // Tests provoke unique-index races on purpose; the portal handles them, the log need not shout.
+        builder.UseSetting("Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command", "None");
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);

@@ -117,6 +117,23 @@ public class UserAdminServiceTests
     }
 
     [Fact]
+    public async Task AnEditBasedOnAStaleViewIsRefusedAndLosesNothing()
+    {
+        using var factory = new PortalFactory();
+        var service = factory.Service<UserAdminService>();
+        var seenByA = (await service.ListAsync()).Single(u => u.UserName == "annotator");
+        var seenByB = (await service.ListAsync()).Single(u => u.UserName == "annotator");
+
+        var b = await service.UpdateAccessAsync(seenByB.Id, [Roles.Annotator, Roles.Investigator], [], Admin, seenByB.Version);
+        Assert.True(b.Succeeded, b.Error);
+        var a = await service.UpdateAccessAsync(seenByA.Id, [Roles.Coordinator], [], Admin, seenByA.Version);
+
+        Assert.False(a.Succeeded);
+        Assert.Contains("changed by someone else", a.Error);
+        Assert.Equal([Roles.Annotator, Roles.Investigator], (await service.ListAsync()).Single(u => u.UserName == "annotator").Roles);
+    }
+
+    [Fact]
     public async Task ActionsOnAUserThatNoLongerExistsSaySo()
     {
         using var factory = new PortalFactory();

@@ -12,7 +12,8 @@ namespace Sdpm.Portal.Features.Users;
 public sealed record UserRow(
     string Id, string UserName, string Email, string DisplayName,
     IReadOnlyList<string> Roles, IReadOnlyList<SiteRef> Sites,
-    bool IsLocked, DateTimeOffset? LockoutEnd, bool MustChangePassword, bool IsApproved, DateTimeOffset CreatedAt);
+    bool IsLocked, DateTimeOffset? LockoutEnd, bool MustChangePassword, bool IsApproved, DateTimeOffset CreatedAt,
+    string? Version);
 
 /// <summary>A site named in a user's memberships.</summary>
 public sealed record SiteRef(int Id, string Name, bool IsActive);
@@ -44,7 +45,8 @@ public sealed class UserAdminService(IServiceScopeFactory scopes, AuditLog audit
                 u.Id, u.UserName ?? "", u.Email ?? "", u.DisplayName,
                 roles.Where(r => r.UserId == u.Id).Select(r => r.Name!).Order().ToList(),
                 sites.Where(s => s.UserId == u.Id).Select(s => new SiteRef(s.SiteId, s.Name, s.IsActive)).OrderBy(s => s.Name).ToList(),
-                u.LockoutEnd is { } end && end > now, u.LockoutEnd, u.MustChangePassword, u.IsApproved, u.CreatedAt))
+                u.LockoutEnd is { } end && end > now, u.LockoutEnd, u.MustChangePassword, u.IsApproved, u.CreatedAt,
+                u.ConcurrencyStamp))
             .OrderBy(u => u.IsApproved).ThenBy(u => u.UserName, StringComparer.OrdinalIgnoreCase)
             .ToList();
     }
@@ -104,8 +106,12 @@ public sealed class UserAdminService(IServiceScopeFactory scopes, AuditLog audit
         return OperationResult<string>.Ok(password);
     }
 
-    /// <summary>Replaces the user's roles and site memberships (and approves a pending sign-up).</summary>
-    public async Task<OperationResult> UpdateAccessAsync(string userId, IReadOnlyCollection<string> newRoles, IReadOnlyCollection<int> siteIds, Actor actor, CancellationToken ct = default)
+    /// <summary>
+    /// Replaces the user's roles and site memberships (and approves a pending sign-up). With <paramref name="expectedVersion"/>
+    /// (the <see cref="UserRow.Version"/> the admin was looking at) a change made by someone else in between is refused, not overwritten.
+    /// </summary>
+    public async Task<OperationResult> UpdateAccessAsync(string userId, IReadOnlyCollection<string> newRoles, IReadOnlyCollection<int> siteIds, Actor actor,
+        string? expectedVersion = null, CancellationToken ct = default)
     {
         if (CheckRoles(newRoles) is { } roleError)
         {
@@ -118,6 +124,10 @@ public sealed class UserAdminService(IServiceScopeFactory scopes, AuditLog audit
         if (user is null)
         {
             return OperationResult.Fail("That user no longer exists; reload the page.");
+        }
+        if (expectedVersion is not null && expectedVersion != user.ConcurrencyStamp)
+        {
+            return OperationResult.Fail($"{user.UserName} was changed by someone else since you opened this dialog. Close it, check the list, and try again.");
         }
         var oldSites = await db.UserSites.Where(m => m.UserId == userId).ToListAsync(ct);
         var wanted = siteIds.ToHashSet();
