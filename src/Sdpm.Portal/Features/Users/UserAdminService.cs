@@ -117,70 +117,65 @@ public sealed class UserAdminService(IServiceScopeFactory scopes, AuditLog audit
         {
             return OperationResult.Fail(roleError);
         }
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
-        var user = await users.FindByIdAsync(userId);
-        if (user is null)
+        return await ChangeAsync(userId, actor, ct, async (users, db, user) =>
         {
-            return OperationResult.Fail("That user no longer exists; reload the page.");
-        }
-        if (expectedVersion is not null && expectedVersion != user.ConcurrencyStamp)
-        {
-            return OperationResult.Fail($"{user.UserName} was changed by someone else since you opened this dialog. Close it, check the list, and try again.");
-        }
-        var oldSites = await db.UserSites.Where(m => m.UserId == userId).ToListAsync(ct);
-        var wanted = siteIds.ToHashSet();
-        // Existing memberships of a deactivated site may stay; only new ones must name active sites.
-        if (await CheckSitesAsync(db, wanted.Except(oldSites.Select(m => m.SiteId)).ToList(), ct) is { } siteError)
-        {
-            return OperationResult.Fail(siteError);
-        }
-        var current = await users.GetRolesAsync(user);
-        if (current.Contains(Roles.Admin) && !newRoles.Contains(Roles.Admin))
-        {
-            if (user.Id == actor.UserId)
+            if (expectedVersion is not null && expectedVersion != user.ConcurrencyStamp)
             {
-                return OperationResult.Fail("You cannot remove your own Admin role; ask another admin.");
+                return OperationResult.Fail($"{user.UserName} was changed by someone else since you opened this dialog. Close it, check the list, and try again.");
             }
-            if ((await users.GetUsersInRoleAsync(Roles.Admin)).Count(u => u.LockoutEnd is null || u.LockoutEnd <= time.GetUtcNow()) <= 1)
+            var oldSites = await db.UserSites.Where(m => m.UserId == userId).ToListAsync(ct);
+            var oldSiteIds = oldSites.Select(m => m.SiteId).ToHashSet();
+            var wanted = siteIds.ToHashSet();
+            // Existing memberships of a deactivated site may stay; only new ones must name active sites.
+            if (await CheckSitesAsync(db, wanted.Except(oldSiteIds).ToList(), ct) is { } siteError)
             {
-                return OperationResult.Fail("This is the last active admin; make someone else Admin first.");
+                return OperationResult.Fail(siteError);
             }
-        }
+            var current = await users.GetRolesAsync(user);
+            if (current.Contains(Roles.Admin) && !newRoles.Contains(Roles.Admin) && await CheckAdminRemovalAsync(users, user, actor) is { } adminError)
+            {
+                return OperationResult.Fail(adminError);
+            }
 
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var removed = current.Except(newRoles).ToList();
-        var added = newRoles.Except(current).Distinct().ToList();
-        if (removed.Count > 0 && await users.RemoveFromRolesAsync(user, removed) is { Succeeded: false } r1)
-        {
-            return OperationResult.Fail(Describe(r1));
-        }
-        if (added.Count > 0 && await users.AddToRolesAsync(user, added) is { Succeeded: false } r2)
-        {
-            return OperationResult.Fail(Describe(r2));
-        }
-        if (removed.Count > 0 || added.Count > 0)
-        {
-            audit.Record(db, actor, AuditActions.UserRolesChanged, "User", user.Id, $"{user.UserName}: {string.Join(", ", newRoles.Order())}");
-        }
+            var removed = current.Except(newRoles).ToList();
+            var added = newRoles.Except(current).Distinct().ToList();
+            if (removed.Count > 0 && await users.RemoveFromRolesAsync(user, removed) is { Succeeded: false } r1)
+            {
+                return OperationResult.Fail(Describe(r1));
+            }
+            if (added.Count > 0 && await users.AddToRolesAsync(user, added) is { Succeeded: false } r2)
+            {
+                return OperationResult.Fail(Describe(r2));
+            }
+            if (removed.Count > 0 || added.Count > 0)
+            {
+                audit.Record(db, actor, AuditActions.UserRolesChanged, "User", user.Id, $"{user.UserName}: {string.Join(", ", newRoles.Order())}");
+            }
+            if (!oldSiteIds.SetEquals(wanted))
+            {
+                db.UserSites.RemoveRange(oldSites.Where(m => !wanted.Contains(m.SiteId)));
+                AddMemberships(db, userId, wanted.Except(oldSiteIds).ToList());
+                audit.Record(db, actor, AuditActions.UserSitesChanged, "User", user.Id, $"{user.UserName}: sites {string.Join(", ", wanted.Order())}");
+            }
+            if (!user.IsApproved)
+            {
+                user.IsApproved = true;
+                audit.Record(db, actor, AuditActions.UserApproved, "User", user.Id, user.UserName);
+            }
+            // Roles live in the cookie: make other sessions of this user sign in again to pick them up.
+            await users.UpdateSecurityStampAsync(user);
+            return OperationResult.Ok;
+        });
+    }
 
-        if (!oldSites.Select(m => m.SiteId).ToHashSet().SetEquals(wanted))
+    private async Task<string?> CheckAdminRemovalAsync(UserManager<PortalUser> users, PortalUser user, Actor actor)
+    {
+        if (user.Id == actor.UserId)
         {
-            db.UserSites.RemoveRange(oldSites.Where(m => !wanted.Contains(m.SiteId)));
-            AddMemberships(db, userId, wanted.Except(oldSites.Select(m => m.SiteId)).ToList());
-            audit.Record(db, actor, AuditActions.UserSitesChanged, "User", user.Id, $"{user.UserName}: sites {string.Join(", ", wanted.Order())}");
+            return "You cannot remove your own Admin role; ask another admin.";
         }
-        if (!user.IsApproved)
-        {
-            user.IsApproved = true;
-            audit.Record(db, actor, AuditActions.UserApproved, "User", user.Id, user.UserName);
-        }
-        await db.SaveChangesAsync(ct);
-        // Roles live in the cookie: make other sessions of this user sign in again to pick them up.
-        await users.UpdateSecurityStampAsync(user);
-        await tx.CommitAsync(ct);
-        return OperationResult.Ok;
+        var activeAdmins = (await users.GetUsersInRoleAsync(Roles.Admin)).Count(u => u.LockoutEnd is null || u.LockoutEnd <= time.GetUtcNow());
+        return activeAdmins <= 1 ? "This is the last active admin; make someone else Admin first." : null;
     }
 
     public Task<OperationResult> LockAsync(string userId, Actor actor, CancellationToken ct = default) =>
@@ -232,12 +227,13 @@ public sealed class UserAdminService(IServiceScopeFactory scopes, AuditLog audit
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
+        // The transaction comes first (a write lock on SQLite), so what the change reads is what it overwrites.
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
         var user = await users.FindByIdAsync(userId);
         if (user is null)
         {
             return OperationResult.Fail("That user no longer exists; reload the page.");
         }
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
         var result = await change(users, db, user);
         if (result.Succeeded)
         {
