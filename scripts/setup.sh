@@ -7,8 +7,8 @@ mode="${1:-test}"
 # The engine's TorchSharp native library is patched at build time (patchelf, g++, python3); tcmalloc speeds libtorch up.
 packages=(patchelf g++ python3 libtcmalloc-minimal4)
 if [ "$mode" = "test" ]; then
-  # Browser tests drive Debian's chromium; imaging tests cross-check files with nibabel, pydicom and dcm2niix.
-  packages+=(chromium python3-nibabel python3-pydicom python3-pil dcm2niix)
+  # Browser tests drive Debian's chromium; imaging tests cross-check files with nibabel, pydicom, Pillow, dcm2niix and ITK.
+  packages+=(chromium python3-nibabel python3-pydicom python3-pil dcm2niix libinsighttoolkit5-dev)
 fi
 
 missing=()

@@ -177,6 +177,35 @@ public class CliAppTests
         Assert.True(doc.RootElement.GetProperty("read_ms_median").GetDouble() > 0);
         Assert.True(doc.RootElement.GetProperty("png_ms_median").GetDouble() > 0);
         Assert.True(doc.RootElement.GetProperty("file_bytes").GetInt64() > 1_000_000);
+        Assert.True(doc.RootElement.GetProperty("store_slice_ms_median").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void RenderRefusesAMaskFromAnotherGridWithTheSameDims()
+    {
+        using var dir = new TempDir();
+        Assert.Equal(0, Run("synth", "--out", dir.Path, "--cases", "1", "--sites", "1", "--seed", "3", "--size", "128", "--slices", "6").ExitCode);
+        var image = NiftiReader.ReadHu(Path.Combine(dir.Path, "images", "case0001.nii.gz"));
+        var shifted = new Volume<byte>(image.Dims, Affine.Canonical(image.Spacing, 50, 50, 50));
+        NiftiWriter.Write(dir.File("other.nii.gz"), shifted);
+        var r = Run("render", Path.Combine(dir.Path, "images", "case0001.nii.gz"), "--out", dir.File("s.png"), "--mask", dir.File("other.nii.gz"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("grid", r.Error);
+        Assert.False(File.Exists(dir.File("s.png")));
+    }
+
+    [Theory]
+    [InlineData("--max-bytes", "18446744073709551615")]
+    [InlineData("--max-bytes", "0")]
+    [InlineData("--max-voxels", "-5")]
+    [InlineData("--max-voxels", "9223372036854775808")]
+    public void LimitOptionsOutOfRangeAreUsageErrors(string option, string value)
+    {
+        using var dir = new TempDir();
+        NiftiWriter.Write(dir.File("x.nii.gz"), new Volume<short>(new Dims(4, 4, 4), Affine.Identity));
+        var r = Run("inspect", dir.File("x.nii.gz"), option, value);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(option, r.Error);
     }
 
     [Fact]

@@ -13,8 +13,8 @@ internal static class ImportArgs
     {
         var d = ImportLimits.Default;
         var limits = new ImportLimits(
-            MaxBytes: (long?)args.ULong("--max-bytes") ?? d.MaxBytes,
-            MaxVoxels: (long?)args.ULong("--max-voxels") ?? d.MaxVoxels,
+            MaxBytes: PositiveLong(args, "--max-bytes") ?? d.MaxBytes,
+            MaxVoxels: PositiveLong(args, "--max-voxels") ?? d.MaxVoxels,
             MaxDimPerAxis: args.Int("--max-dim", 1, 1 << 20) ?? d.MaxDimPerAxis,
             MaxFiles: d.MaxFiles);
         Window? window = null;
@@ -26,5 +26,14 @@ internal static class ImportArgs
         var spacing = args.Numbers("--spacing", 3) is { } s ? new Spacing(s[0], s[1], s[2]) : (Spacing?)null;
         var dcm2niix = args.Flag("--no-dcm2niix") ? "" : null;
         return (limits, new ImportOptions(window, spacing, dcm2niix));
+    }
+
+    private static long? PositiveLong(ArgReader args, string name)
+    {
+        var s = args.Option(name);
+        if (s is null) return null;
+        if (!long.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) || v < 1)
+            throw new UsageException($"{name} must be an integer from 1 to {long.MaxValue}, got '{s}'.");
+        return v;
     }
 }

@@ -32,8 +32,10 @@ public sealed class RenderCommand : ICommand
 
         var v = VolumeImporter.Open(input, limits, options, ctx.Cancellation);
         var mask = maskPath is null ? v.Mask : NiftiReader.ReadMask(maskPath, limits);
-        if (mask is not null && mask.Dims != v.Hu.Dims)
-            throw new UsageException($"the mask ({mask.Dims}) does not match the image ({v.Hu.Dims}).");
+        if (mask is not null && !mask.Geometry.Matches(v.Hu.Geometry))
+            throw new UsageException(mask.Dims != v.Hu.Dims
+                ? $"the mask ({mask.Dims}) does not match the image ({v.Hu.Dims})."
+                : $"the mask's grid (affine {mask.Affine}) is not the image's grid (affine {v.Hu.Affine}): is it from another case?");
         var z = v.Hu.Dims.Z;
         if (slice is { } k && k >= z) throw new UsageException($"--slice {k} is outside 0..{z - 1}.");
         byte[] png;

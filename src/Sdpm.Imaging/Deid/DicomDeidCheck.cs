@@ -4,120 +4,46 @@ using Sdpm.Imaging.Dicom;
 namespace Sdpm.Imaging.Deid;
 
 /// <summary>Checks DICOM attributes against the person- and institution-identifying part of the
-/// PS3.15 Basic Application Level Confidentiality Profile. It reports; it never rewrites.</summary>
+/// PS3.15 Basic Application Level Confidentiality Profile (<see cref="DicomDeidProfile"/>). It reports; it never rewrites.</summary>
+/// <remarks>Sequences are walked to any depth, so an identifier inside a sequence (for example the original
+/// PatientName kept in OriginalAttributesSequence) is reported with its path, such as
+/// <c>(0400,0561)[0]/(0400,0550)[0]/(0010,0010)</c>. Private attributes (odd groups) are reported as one finding
+/// per file, since the profile removes them and vendors keep names and IDs there.</remarks>
 public static class DicomDeidCheck
 {
-    private enum Kind { Text, Date, Flag }
+    private const int MaxDepth = 16;
 
-    private static readonly (ushort G, ushort E, string Keyword, Kind Kind)[] Profile =
-    [
-        (0x0008, 0x0012, "InstanceCreationDate", Kind.Date),
-        (0x0008, 0x0020, "StudyDate", Kind.Date),
-        (0x0008, 0x0021, "SeriesDate", Kind.Date),
-        (0x0008, 0x0022, "AcquisitionDate", Kind.Date),
-        (0x0008, 0x0023, "ContentDate", Kind.Date),
-        (0x0008, 0x002A, "AcquisitionDateTime", Kind.Date),
-        (0x0008, 0x0050, "AccessionNumber", Kind.Text),
-        (0x0008, 0x0080, "InstitutionName", Kind.Text),
-        (0x0008, 0x0081, "InstitutionAddress", Kind.Text),
-        (0x0008, 0x0082, "InstitutionCodeSequence", Kind.Text),
-        (0x0008, 0x0090, "ReferringPhysicianName", Kind.Text),
-        (0x0008, 0x0092, "ReferringPhysicianAddress", Kind.Text),
-        (0x0008, 0x0094, "ReferringPhysicianTelephoneNumbers", Kind.Text),
-        (0x0008, 0x0096, "ReferringPhysicianIdentificationSequence", Kind.Text),
-        (0x0008, 0x1010, "StationName", Kind.Text),
-        (0x0008, 0x1040, "InstitutionalDepartmentName", Kind.Text),
-        (0x0008, 0x1048, "PhysiciansOfRecord", Kind.Text),
-        (0x0008, 0x1049, "PhysiciansOfRecordIdentificationSequence", Kind.Text),
-        (0x0008, 0x1050, "PerformingPhysicianName", Kind.Text),
-        (0x0008, 0x1052, "PerformingPhysicianIdentificationSequence", Kind.Text),
-        (0x0008, 0x1060, "NameOfPhysiciansReadingStudy", Kind.Text),
-        (0x0008, 0x1062, "PhysiciansReadingStudyIdentificationSequence", Kind.Text),
-        (0x0008, 0x1070, "OperatorsName", Kind.Text),
-        (0x0008, 0x1072, "OperatorIdentificationSequence", Kind.Text),
-        (0x0008, 0x1120, "ReferencedPatientSequence", Kind.Text),
-        (0x0010, 0x0010, "PatientName", Kind.Text),
-        (0x0010, 0x0020, "PatientID", Kind.Text),
-        (0x0010, 0x0021, "IssuerOfPatientID", Kind.Text),
-        (0x0010, 0x0030, "PatientBirthDate", Kind.Text),
-        (0x0010, 0x0032, "PatientBirthTime", Kind.Text),
-        (0x0010, 0x0050, "PatientInsurancePlanCodeSequence", Kind.Text),
-        (0x0010, 0x1000, "OtherPatientIDs", Kind.Text),
-        (0x0010, 0x1001, "OtherPatientNames", Kind.Text),
-        (0x0010, 0x1002, "OtherPatientIDsSequence", Kind.Text),
-        (0x0010, 0x1005, "PatientBirthName", Kind.Text),
-        (0x0010, 0x1040, "PatientAddress", Kind.Text),
-        (0x0010, 0x1060, "PatientMotherBirthName", Kind.Text),
-        (0x0010, 0x1080, "MilitaryRank", Kind.Text),
-        (0x0010, 0x1081, "BranchOfService", Kind.Text),
-        (0x0010, 0x1090, "MedicalRecordLocator", Kind.Text),
-        (0x0010, 0x2150, "CountryOfResidence", Kind.Text),
-        (0x0010, 0x2152, "RegionOfResidence", Kind.Text),
-        (0x0010, 0x2154, "PatientTelephoneNumbers", Kind.Text),
-        (0x0010, 0x2155, "PatientTelecomInformation", Kind.Text),
-        (0x0010, 0x21B0, "AdditionalPatientHistory", Kind.Text),
-        (0x0010, 0x4000, "PatientComments", Kind.Text),
-        (0x0018, 0x1000, "DeviceSerialNumber", Kind.Text),
-        (0x0020, 0x0010, "StudyID", Kind.Text),
-        (0x0028, 0x0301, "BurnedInAnnotation", Kind.Flag),
-        (0x0032, 0x1032, "RequestingPhysician", Kind.Text),
-        (0x0032, 0x1033, "RequestingService", Kind.Text),
-        (0x0038, 0x0010, "AdmissionID", Kind.Text),
-        (0x0038, 0x0300, "CurrentPatientLocation", Kind.Text),
-        (0x0038, 0x0400, "PatientInstitutionResidence", Kind.Text),
-        (0x0040, 0x0006, "ScheduledPerformingPhysicianName", Kind.Text),
-        (0x0040, 0x0244, "PerformedProcedureStepStartDate", Kind.Date),
-        (0x0040, 0x0253, "PerformedProcedureStepID", Kind.Text),
-        (0x0040, 0x1001, "RequestedProcedureID", Kind.Text),
-        (0x0040, 0x2016, "PlacerOrderNumberImagingServiceRequest", Kind.Text),
-        (0x0040, 0x2017, "FillerOrderNumberImagingServiceRequest", Kind.Text),
-        (0x0040, 0xA123, "PersonName", Kind.Text),
-    ];
+    private static readonly Dictionary<uint, (string Keyword, DeidKind Kind)> Profile =
+        DicomDeidProfile.Rows.ToDictionary(r => (uint)r.Group << 16 | r.Element, r => (r.Keyword, r.Kind));
 
-    private static readonly DicomTag PatientIdentityRemoved = new(0x0012, 0x0062);
     private static readonly DicomTag DeidentificationMethod = new(0x0012, 0x0063);
     private static readonly DicomTag DeidentificationMethodCodeSequence = new(0x0012, 0x0064);
 
     /// <summary>The keywords the check looks at (for documentation and tests).</summary>
-    public static IReadOnlyList<string> CheckedKeywords { get; } = Profile.Select(p => p.Keyword).ToArray();
+    public static IReadOnlyList<string> CheckedKeywords { get; } = DicomDeidProfile.Rows.Select(p => p.Keyword).ToArray();
 
-    /// <summary>Findings for one file: every checked attribute that holds a value. Full dates are skipped when the
-    /// file declares the "Retain Longitudinal Temporal Information with Modified Dates" option (code 113107) or a
-    /// date shift in DeidentificationMethod; the birth date is always reported.</summary>
+    /// <summary>The (group, element) of a checked keyword.</summary>
+    public static DicomTag TagOf(string keyword)
+    {
+        var row = DicomDeidProfile.Rows.First(r => r.Keyword == keyword);
+        return new DicomTag(row.Group, row.Element);
+    }
+
+    /// <summary>Findings for one file: every checked attribute that holds a value, at any depth, plus one finding
+    /// when private attributes are present. Full dates are skipped when the file declares the "Retain Longitudinal
+    /// Temporal Information with Modified Dates" option (code 113107) or a date shift in DeidentificationMethod;
+    /// the birth date is always reported.</summary>
     public static IReadOnlyList<DeidFinding> Check(DicomDataset dataset)
     {
-        var shifted = DatesShifted(dataset);
-        var findings = new List<DeidFinding>();
-        foreach (var (g, e, keyword, kind) in Profile)
+        var walk = new Walk(dataset, DatesShifted(dataset));
+        walk.Elements(dataset.Elements.OrderBy(e => e.Tag.Value), "", 0);
+        if (walk.PrivateGroups.Count > 0)
         {
-            var tag = new DicomTag(g, e);
-            var element = dataset.Get(tag);
-            if (element is null || element.Length == 0) continue;
-            if (element.IsSequence)
-            {
-                if (HasItems(element)) findings.Add(new(tag.ToString(), keyword, "sequence with content (redacted)"));
-                continue;
-            }
-            var value = dataset.GetString(tag);
-            if (string.IsNullOrWhiteSpace(value)) continue;
-            switch (kind)
-            {
-                case Kind.Date when shifted:
-                    continue;
-                case Kind.Date:
-                    findings.Add(new(tag.ToString(), keyword, $"full date present (redacted, {value.Length} characters); dates must be removed or shifted"));
-                    break;
-                case Kind.Flag when !value.Equals("YES", StringComparison.OrdinalIgnoreCase):
-                    continue;
-                case Kind.Flag:
-                    findings.Add(new(tag.ToString(), keyword, "YES: the pixels contain burned-in text that may identify the patient"));
-                    break;
-                default:
-                    findings.Add(new(tag.ToString(), keyword, $"holds a value (redacted, {value.Length} characters)"));
-                    break;
-            }
+            var groups = string.Join(", ", walk.PrivateGroups.Order().Select(g => g.ToString("X4")));
+            walk.Findings.Add(new("private", "PrivateAttributes",
+                $"{walk.PrivateCount} private attribute(s) present in group(s) {groups} (values redacted); the Basic Profile removes private data, which often holds names and IDs"));
         }
-        return findings;
+        return walk.Findings;
     }
 
     /// <summary>Merges per-file findings of a series into one finding per attribute, with file counts.</summary>
@@ -132,6 +58,81 @@ public static class DicomDeidCheck
             .ToList();
     }
 
+    private sealed class Walk(DicomDataset dataset, bool datesShifted)
+    {
+        public List<DeidFinding> Findings { get; } = [];
+        public HashSet<ushort> PrivateGroups { get; } = [];
+        public int PrivateCount { get; private set; }
+
+        public void Elements(IEnumerable<DicomElement> elements, string path, int depth)
+        {
+            foreach (var element in elements)
+            {
+                if (element.Tag.Group == 0xFFFE || element.Tag == DicomTag.PixelData) continue;
+                var where = path + element.Tag;
+                if (element.Tag.IsPrivate)
+                {
+                    if (element.Length > 0)
+                    {
+                        PrivateGroups.Add(element.Tag.Group);
+                        PrivateCount++;
+                    }
+                    continue; // the private finding covers its content
+                }
+                var inside = path.Length > 0 ? " inside a sequence" : "";
+                string? keyword = Profile.TryGetValue(element.Tag.Value, out var row) ? row.Keyword : null;
+                if (element.IsSequence)
+                {
+                    IReadOnlyList<IReadOnlyList<DicomElement>> items;
+                    try
+                    {
+                        items = DicomParser.ReadItems(dataset, element);
+                    }
+                    catch (ImagingException)
+                    {
+                        Findings.Add(new(where, keyword ?? "UnreadableSequence",
+                            $"sequence{inside} could not be read, so it may hold identifying data (redacted)"));
+                        continue;
+                    }
+                    if (keyword is not null && items.Any(i => i.Count > 0))
+                        Findings.Add(new(where, keyword, $"sequence{inside} with content (redacted)"));
+                    if (depth >= MaxDepth)
+                    {
+                        if (items.Count > 0)
+                            Findings.Add(new(where, keyword ?? "DeepSequence", $"sequences nest deeper than {MaxDepth} levels; not inspected further (redacted)"));
+                        continue;
+                    }
+                    for (var i = 0; i < items.Count; i++) Elements(items[i], $"{where}[{i}]/", depth + 1);
+                    continue;
+                }
+                if (keyword is null || element.Length == 0) continue;
+                var value = dataset.GetString(element);
+                if (string.IsNullOrWhiteSpace(value)) continue;
+                switch (row.Kind)
+                {
+                    case DeidKind.Date when datesShifted:
+                        continue;
+                    case DeidKind.Date:
+                        Findings.Add(new(where, keyword, $"full date present{inside} (redacted, {value.Length} characters); dates must be removed or shifted"));
+                        break;
+                    case DeidKind.Flag when !value.Equals("YES", StringComparison.OrdinalIgnoreCase):
+                        continue;
+                    case DeidKind.Flag:
+                        Findings.Add(new(where, keyword, "YES: the pixels contain burned-in text that may identify the patient"));
+                        break;
+                    case DeidKind.FreeText:
+                        var kinds = IdentifyingText.Find(value);
+                        if (kinds.Count > 0)
+                            Findings.Add(new(where, keyword, $"text{inside} that looks like a {string.Join(", ", kinds)} (redacted, {value.Length} characters)"));
+                        break;
+                    default:
+                        Findings.Add(new(where, keyword, $"holds a value{inside} (redacted, {value.Length} characters)"));
+                        break;
+                }
+            }
+        }
+    }
+
     private static bool DatesShifted(DicomDataset ds)
     {
         var method = ds.GetString(DeidentificationMethod) ?? "";
@@ -139,12 +140,5 @@ public static class DicomDeidCheck
             return true;
         var codes = ds.Get(DeidentificationMethodCodeSequence);
         return codes is not null && Encoding.Latin1.GetString(codes.Value.Span).Contains("113107", StringComparison.Ordinal);
-    }
-
-    private static bool HasItems(DicomElement sequence)
-    {
-        // An empty sequence is just its delimiter (undefined length) or nothing (zero length).
-        var s = sequence.Value.Span;
-        return s.Length > 8;
     }
 }

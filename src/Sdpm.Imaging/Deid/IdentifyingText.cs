@@ -37,7 +37,8 @@ public static partial class IdentifyingText
     [GeneratedRegex(@"\b(Mr|Mrs|Ms|Miss|Dr|Prof|Herr|Frau)\.?\s+\p{Lu}\p{Ll}+", RegexOptions.None)]
     private static partial Regex Honorific();
 
-    [GeneratedRegex(@"\b(patient|name|dob|birth|born|mrn|ssn|address|phone|accession|geb)\b", RegexOptions.IgnoreCase)]
+    // Not \b: "_" is a word character, and file names join words with it (patient_0042, mrn_12345).
+    [GeneratedRegex(@"(?<![\p{L}\d])(patient|name|dob|birth|born|mrn|ssn|address|phone|accession|geb)(?!\p{L})", RegexOptions.IgnoreCase)]
     private static partial Regex Keywords();
 
     [GeneratedRegex(@"(?<!\d)\d{8,}(?!\d)")]

@@ -17,7 +17,8 @@ public static class Dcm2Niix
         return null;
     }
 
-    /// <summary>Converts the DICOM files in a folder into one .nii.gz in outputDir and returns its path.</summary>
+    /// <summary>Converts the DICOM files in a folder into one .nii.gz in outputDir and returns its path. The process is
+    /// killed on cancellation (<see cref="OperationCanceledException"/>) or after the timeout (<see cref="ImagingException"/>).</summary>
     public static string Convert(string executable, string inputDir, string outputDir, TimeSpan timeout, CancellationToken ct = default)
     {
         Directory.CreateDirectory(outputDir);
@@ -29,14 +30,25 @@ public static class Dcm2Niix
         };
         foreach (var a in new[] { "-z", "y", "-b", "n", "-f", "volume", "-o", outputDir, inputDir }) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi) ?? throw new ImagingException(ImagingError.Unsupported, "dcm2niix could not be started.");
-        var stdout = p.StandardOutput.ReadToEndAsync(ct);
-        var stderr = p.StandardError.ReadToEndAsync(ct);
-        if (!p.WaitForExit(timeout))
+        using var timeoutCts = new CancellationTokenSource(timeout);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeoutCts.Token);
+        // The output is read with the process's lifetime, not the caller's token: cancelling kills the process,
+        // which closes the pipes and ends the reads.
+        var stdout = p.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var stderr = p.StandardError.ReadToEndAsync(CancellationToken.None);
+        try
         {
-            p.Kill(entireProcessTree: true);
+            p.WaitForExitAsync(linked.Token).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } // already exited
+            p.WaitForExit(5000);
+            ct.ThrowIfCancellationRequested();
             throw new ImagingException(ImagingError.Unsupported, $"dcm2niix did not finish within {timeout.TotalSeconds:0} s.");
         }
-        var log = (stdout.Result + "\n" + stderr.Result).Split('\n').Select(l => l.Trim())
+        p.WaitForExit(); // flushes the redirected output
+        var log = (stdout.GetAwaiter().GetResult() + "\n" + stderr.GetAwaiter().GetResult()).Split('\n').Select(l => l.Trim())
             .LastOrDefault(l => l.StartsWith("Error", StringComparison.OrdinalIgnoreCase) || l.StartsWith("Warning", StringComparison.OrdinalIgnoreCase)) ?? "";
         var outputs = Directory.GetFiles(outputDir, "*.nii*");
         if (outputs.Length == 0)

@@ -31,6 +31,9 @@ public sealed class DicomDataset
 
     internal bool BigEndian { get; }
 
+    /// <summary>Bytes the dataset inflated to (deflated transfer syntax), else 0; counted against import budgets.</summary>
+    internal long InflatedBytes { get; init; }
+
     public IEnumerable<DicomElement> Elements => _elements.Values;
 
     internal void Add(DicomElement e) => _elements[e.Tag.Value] = e;
@@ -39,7 +42,9 @@ public sealed class DicomDataset
 
     public DicomElement? Get(DicomTag tag) => _elements.GetValueOrDefault(tag.Value);
 
-    private bool Utf8 => GetRawString(DicomTag.SpecificCharacterSet)?.Contains("ISO_IR 192", StringComparison.Ordinal) == true;
+    private bool? _utf8;
+
+    private bool Utf8 => _utf8 ??= GetRawString(DicomTag.SpecificCharacterSet)?.Contains("ISO_IR 192", StringComparison.Ordinal) == true;
 
     private string? GetRawString(DicomTag tag) =>
         _elements.TryGetValue(tag.Value, out var e) ? Encoding.Latin1.GetString(e.Value.Span) : null;
@@ -48,6 +53,12 @@ public sealed class DicomDataset
     public string? GetString(DicomTag tag)
     {
         if (!_elements.TryGetValue(tag.Value, out var e) || e.IsSequence) return null;
+        return GetString(e);
+    }
+
+    /// <summary>The text of any attribute of this file (also one inside a sequence), in the file's character set.</summary>
+    public string GetString(DicomElement e)
+    {
         var text = (Utf8 ? Encoding.UTF8 : Encoding.Latin1).GetString(e.Value.Span);
         return text.TrimEnd(' ', '\0').TrimStart(' ');
     }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Runtime.InteropServices;
 using System.Text;
 using Sdpm.Imaging.Import;
 using Sdpm.Imaging.IO;
@@ -7,8 +8,8 @@ using Sdpm.Imaging.IO;
 namespace Sdpm.Imaging.Dicom;
 
 /// <summary>Parses DICOM Part 10 files (and bare implicit-VR datasets) into their top-level attributes.</summary>
-/// <remarks>Sequences are skipped (kept as raw bytes); pixel data is located, not decoded. Any transfer syntax
-/// is parsed as far as the attributes go (compressed pixel data stays encapsulated).</remarks>
+/// <remarks>Sequences are kept as raw bytes and walked on demand with <see cref="ReadItems"/>; pixel data is located,
+/// not decoded. Any transfer syntax is parsed as far as the attributes go (compressed pixel data stays encapsulated).</remarks>
 public static class DicomParser
 {
     private const uint UndefinedLength = 0xFFFFFFFF;
@@ -17,8 +18,14 @@ public static class DicomParser
     public static bool LooksLikeDicom(ReadOnlySpan<byte> head) =>
         (head.Length >= 132 && head.Slice(128, 4).SequenceEqual("DICM"u8)) || LooksLikeBareDataset(head);
 
+    /// <summary>Most bytes one deflated DICOM file may inflate to (a CT slice with its headers is far smaller).</summary>
+    public const long MaxInflatedBytesPerFile = 256L << 20;
+
     /// <summary>Parses one file; throws <see cref="ImagingException"/> when it is not DICOM or is truncated.</summary>
-    public static DicomDataset Parse(byte[] bytes, string name, ImportLimits? limits = null)
+    /// <param name="maxInflatedBytes">Most bytes a deflated dataset may inflate to (defaults to
+    /// <see cref="MaxInflatedBytesPerFile"/>, capped by <see cref="ImportLimits.MaxBytes"/>); series readers pass
+    /// what is left of their budget.</param>
+    public static DicomDataset Parse(byte[] bytes, string name, ImportLimits? limits = null, long? maxInflatedBytes = null)
     {
         limits ??= ImportLimits.Default;
         int pos;
@@ -41,12 +48,13 @@ public static class DicomParser
             {
                 using var input = new MemoryStream(bytes, pos, bytes.Length - pos);
                 using var deflate = new DeflateStream(input, CompressionMode.Decompress);
-                body = Bytes.ReadAll(deflate, limits.MaxBytes, name);
+                var budget = Math.Min(maxInflatedBytes ?? MaxInflatedBytesPerFile, Math.Min(limits.MaxBytes, MaxInflatedBytesPerFile));
+                body = Bytes.ReadAll(deflate, Math.Max(0, budget), name, sizeHint: 4L * (bytes.Length - pos));
                 pos = 0;
             }
             var bigEndian = ts == TransferSyntax.ExplicitVrBigEndian;
             var explicitVr = ts != TransferSyntax.ImplicitVrLittleEndian;
-            var ds = new DicomDataset(name, ts, bigEndian);
+            var ds = new DicomDataset(name, ts, bigEndian) { InflatedBytes = ReferenceEquals(body, bytes) ? 0 : body.Length };
             foreach (var m in meta) ds.Add(m);
             while (pos < body.Length)
             {
@@ -63,6 +71,55 @@ public static class DicomParser
         {
             throw new ImagingException(ImagingError.Inconsistent, $"{name}: the deflated DICOM data is corrupt.");
         }
+    }
+
+    /// <summary>The items of a sequence, each as its list of attributes (nested sequences again raw, to walk in turn).</summary>
+    /// <remarks>Items of defined and undefined length are both read; an undefined-length UN element holds
+    /// implicit-VR content. Throws <see cref="ImagingException"/> when the sequence is malformed.</remarks>
+    public static IReadOnlyList<IReadOnlyList<DicomElement>> ReadItems(DicomDataset dataset, DicomElement sequence)
+    {
+        if (!sequence.IsSequence) return [];
+        if (!MemoryMarshal.TryGetArray(sequence.Value, out var segment) || segment.Array is null)
+            throw new InvalidOperationException("Sequence values are slices of the parsed file.");
+        var b = segment.Array;
+        var pos = segment.Offset;
+        var end = segment.Offset + segment.Count;
+        var name = dataset.Name;
+        var bigEndian = dataset.BigEndian;
+        // Content is explicit VR only when the file is and the sequence itself was read with an explicit SQ VR.
+        var explicitVr = dataset.TransferSyntaxUid != TransferSyntax.ImplicitVrLittleEndian && sequence.Vr is not null && sequence.Vr != "UN";
+        var items = new List<IReadOnlyList<DicomElement>>();
+        while (end - pos >= 8)
+        {
+            var tag = ReadTag(b, ref pos, end, bigEndian, name);
+            var length = U32(b, ref pos, end, bigEndian, name);
+            if (tag is { Group: 0xFFFE, Element: 0xE0DD }) break; // sequence delimiter
+            if (tag is not { Group: 0xFFFE, Element: 0xE000 })
+                throw new ImagingException(ImagingError.Inconsistent, $"{name}: malformed DICOM sequence {sequence.Tag} (found {tag} where an item was expected).");
+            var elements = new List<DicomElement>();
+            if (length != UndefinedLength)
+            {
+                if (length > (uint)(end - pos)) throw new ImagingException(ImagingError.Truncated, $"{name}: the DICOM file is truncated inside {sequence.Tag}.");
+                var itemEnd = pos + (int)length;
+                while (itemEnd - pos >= 8) elements.Add(ReadElement(b, ref pos, itemEnd, explicitVr, bigEndian, name));
+                pos = itemEnd;
+            }
+            else
+            {
+                while (true)
+                {
+                    if (end - pos < 8) throw new ImagingException(ImagingError.Truncated, $"{name}: the DICOM file is truncated inside {sequence.Tag}.");
+                    if (U16(b, pos, bigEndian) == 0xFFFE && U16(b, pos + 2, bigEndian) == 0xE00D)
+                    {
+                        pos += 8; // item delimiter
+                        break;
+                    }
+                    elements.Add(ReadElement(b, ref pos, end, explicitVr, bigEndian, name));
+                }
+            }
+            items.Add(elements);
+        }
+        return items;
     }
 
     private static bool LooksLikeBareDataset(ReadOnlySpan<byte> b)
@@ -123,7 +180,19 @@ public static class DicomParser
                 $"{name}: the DICOM file is truncated (attribute {tag} at byte {start} needs {length} bytes, {end - pos} remain).");
         var value = b.AsMemory(pos, (int)length);
         pos += (int)length;
-        return new DicomElement(tag, vr, value, IsSequence: vr == "SQ", IsEncapsulated: false);
+        // Implicit VR does not say which attributes are sequences; a value that starts with an item tag is one.
+        var isSequence = vr == "SQ" || (vr is null && tag.Group != 0xFFFE && LooksLikeItems(value.Span, bigEndian));
+        return new DicomElement(tag, vr, value, IsSequence: isSequence, IsEncapsulated: false);
+    }
+
+    private static bool LooksLikeItems(ReadOnlySpan<byte> v, bool bigEndian)
+    {
+        if (v.Length < 8) return false;
+        var group = bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(v) : BinaryPrimitives.ReadUInt16LittleEndian(v);
+        var element = bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(v[2..]) : BinaryPrimitives.ReadUInt16LittleEndian(v[2..]);
+        if (group != 0xFFFE || element != 0xE000) return false;
+        var length = bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(v[4..]) : BinaryPrimitives.ReadUInt32LittleEndian(v[4..]);
+        return length == UndefinedLength || length <= (uint)(v.Length - 8);
     }
 
     // Skips items until the sequence delimiter; items of undefined length are walked element by element.

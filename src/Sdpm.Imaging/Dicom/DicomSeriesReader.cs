@@ -13,20 +13,24 @@ public sealed record DicomInput(string Name, Func<byte[]> ReadBytes);
 /// <param name="Hu">Hounsfield units after RescaleSlope/Intercept, rounded and clamped to int16.</param>
 /// <param name="Statistics">Statistics of the HU values before rounding.</param>
 /// <param name="Datatype">Stored pixel type, e.g. "int16" or "uint16".</param>
+/// <param name="Notes">Things the user should know (assumed pixel spacing).</param>
 public sealed record DicomSeries(Volume<short> Hu, VolumeStatistics Statistics, IReadOnlyList<DeidFinding> Findings,
-    string TransferSyntaxUid, string Modality, string Datatype, int FileCount);
+    string TransferSyntaxUid, string Modality, string Datatype, int FileCount, IReadOnlyList<string> Notes);
 
 /// <summary>Reads DICOM series in the native transfer syntaxes and validates their geometry.</summary>
 /// <remarks>Slices are sorted by ImagePositionPatient projected on the slice normal; the slice spacing comes from
 /// those positions, never from SliceThickness. Mixed series, duplicate or uneven positions and gantry tilt
-/// (positions not along the normal) are refused.</remarks>
+/// (positions not along the normal) are refused. Pixels equal to PixelPaddingValue (or inside the padding range)
+/// become air, -1024 HU. Every limit is checked before the bytes or voxels it guards are allocated: the byte budget
+/// counts inflated bytes of deflated files, and the voxel limit is checked from the first image's rows x columns
+/// x number of files before any slice is decoded.</remarks>
 public static class DicomSeriesReader
 {
     /// <summary>Result of a first pass over the files: either slices ready to assemble, or the reason they need conversion.</summary>
     internal sealed record Scan(List<Slice> Slices, IReadOnlyList<DeidFinding> Findings, string? NonNativeSyntax, string? NonNativeReason, int NonImages);
 
     internal sealed record Slice(string Name, string? SeriesUid, double[]? Position, double[]? Orientation, int Rows, int Columns,
-        double[]? PixelSpacing, double? SliceThickness, double GantryTilt, int? InstanceNumber, short[] Hu, VolumeStatistics Stats,
+        double[]? PixelSpacing, double? SliceThickness, int? InstanceNumber, short[] Hu, VolumeStatistics Stats,
         string Modality, string Datatype, string TransferSyntax);
 
     /// <summary>Reads a whole series held in native transfer syntaxes.</summary>
@@ -49,14 +53,25 @@ public static class DicomSeriesReader
         var nonImages = 0;
         long total = 0;
         var seriesUids = new HashSet<string>(StringComparer.Ordinal);
+        long voxels = 0;
+        var tooLarge = $"The DICOM files exceed the limit of {IO.Bytes.Format(limits.MaxBytes)}.";
         foreach (var file in files)
         {
             ct.ThrowIfCancellationRequested();
             var bytes = file.ReadBytes();
             total += bytes.Length;
-            if (total > limits.MaxBytes)
-                throw new ImagingException(ImagingError.TooLarge, $"The DICOM files exceed the limit of {IO.Bytes.Format(limits.MaxBytes)}.");
-            var ds = DicomParser.Parse(bytes, file.Name, limits);
+            if (total > limits.MaxBytes) throw new ImagingException(ImagingError.TooLarge, tooLarge);
+            DicomDataset ds;
+            try
+            {
+                ds = DicomParser.Parse(bytes, file.Name, limits, limits.MaxBytes - total);
+            }
+            catch (ImagingException e) when (e.Error == ImagingError.TooLarge)
+            {
+                throw new ImagingException(ImagingError.TooLarge, $"{file.Name}: {tooLarge}", e);
+            }
+            total += ds.InflatedBytes;
+            if (total > limits.MaxBytes) throw new ImagingException(ImagingError.TooLarge, tooLarge);
             perFile.Add(DicomDeidCheck.Check(ds));
             var series = ds.GetString(DicomTag.SeriesInstanceUid);
             if (!ds.Contains(DicomTag.PixelData) || ds.GetUInt16(DicomTag.Rows) is null)
@@ -78,6 +93,13 @@ public static class DicomSeriesReader
                 reason ??= $"{file.Name}: multi-frame DICOM ({frames} frames) is not read directly";
                 continue;
             }
+            var rows = ds.GetUInt16(DicomTag.Rows) ?? 0;
+            var cols = ds.GetUInt16(DicomTag.Columns) ?? 0;
+            // Before decoding anything: the whole series at this slice size, then the running total.
+            if (slices.Count == 0) limits.CheckDims(cols, rows, files.Count, "DICOM series");
+            voxels += (long)rows * cols;
+            if (voxels > limits.MaxVoxels)
+                throw new ImagingException(ImagingError.TooLarge, $"DICOM series: more than {limits.MaxVoxels} voxels (at {file.Name}).");
             slices.Add(DecodeSlice(ds, file.Name, limits));
         }
         if (seriesUids.Count > 1)
@@ -103,6 +125,7 @@ public static class DicomSeriesReader
         var intercept = ds.GetDecimal(DicomTag.RescaleIntercept) ?? 0;
         if (slope == 0) slope = 1;
         var invert = ds.GetString(DicomTag.PhotometricInterpretation)?.Trim() == "MONOCHROME1";
+        var (padLow, padHigh) = PaddingRange(ds, signed, bitsStored);
 
         var pixels = ds.Get(DicomTag.PixelData)!.Value.Span;
         var bpp = bitsAllocated / 8;
@@ -124,6 +147,15 @@ public static class DicomSeriesReader
             };
             raw &= mask;
             double stored = signed && bitsStored < 32 && (raw & signBit) != 0 ? (long)raw - ((long)mask + 1) : signed && bitsStored == 32 ? (int)raw : raw;
+            if (stored >= padLow && stored <= padHigh)
+            {
+                // Outside the reconstructed field of view: air, and left out of the statistics of the source values.
+                hu[i] = Air;
+                if (Air < min) min = Air;
+                if (Air > max) max = Air;
+                sum += Air;
+                continue;
+            }
             if (invert) stored = maxStored - stored;
             var v = stored * slope + intercept;
             if (v < min) min = v;
@@ -134,9 +166,26 @@ public static class DicomSeriesReader
         var spacing = ds.GetDecimals(DicomTag.PixelSpacing);
         return new Slice(name, ds.GetString(DicomTag.SeriesInstanceUid), ds.GetDecimals(DicomTag.ImagePositionPatient),
             ds.GetDecimals(DicomTag.ImageOrientationPatient), rows, cols, spacing is { Length: >= 2 } ? spacing : null,
-            ds.GetDecimal(DicomTag.SliceThickness), ds.GetDecimal(DicomTag.GantryDetectorTilt) ?? 0,
-            ds.GetIntString(DicomTag.InstanceNumber), hu, new VolumeStatistics(min, max, sum / n, sum, n),
+            ds.GetDecimal(DicomTag.SliceThickness), ds.GetIntString(DicomTag.InstanceNumber), hu, new VolumeStatistics(min, max, sum / n, sum, n),
             ds.GetString(DicomTag.Modality) ?? "", $"{(signed ? "int" : "uint")}{bitsAllocated}", ds.TransferSyntaxUid);
+    }
+
+    private const short Air = -1024;
+
+    // PixelPaddingValue alone pads one stored value; with PixelPaddingRangeLimit it pads the range between them.
+    private static (double Low, double High) PaddingRange(DicomDataset ds, bool signed, int bitsStored)
+    {
+        var pad = StoredValue(ds, DicomTag.PixelPaddingValue, signed);
+        if (pad is null) return (double.PositiveInfinity, double.NegativeInfinity);
+        var limit = StoredValue(ds, DicomTag.PixelPaddingRangeLimit, signed) ?? pad.Value;
+        return (Math.Min(pad.Value, limit), Math.Max(pad.Value, limit));
+    }
+
+    private static double? StoredValue(DicomDataset ds, DicomTag tag, bool signed)
+    {
+        var raw = ds.GetUInt16(tag);
+        if (raw is null) return null;
+        return signed ? (short)(ushort)raw.Value : raw.Value;
     }
 
     internal static DicomSeries Assemble(Scan scan, ImportLimits limits)
@@ -171,6 +220,14 @@ public static class DicomSeriesReader
                 throw new ImagingException(ImagingError.Inconsistent, $"Slices have different orientations ({first.Name}, {s.Name}): mixed series?");
         }
 
+        foreach (var s in slices)
+            if (s.PixelSpacing is { } sp && first.PixelSpacing is { } fp && (Math.Abs(sp[0] - fp[0]) > 1e-3 * fp[0] + 1e-4 || Math.Abs(sp[1] - fp[1]) > 1e-3 * fp[1] + 1e-4))
+                throw new ImagingException(ImagingError.Inconsistent,
+                    $"Slices have different pixel spacing ({F(fp[0])}\\{F(fp[1])} mm in {first.Name}, {F(sp[0])}\\{F(sp[1])} mm in {s.Name}): mixed series?");
+        var notes = new List<string>();
+        if (first.PixelSpacing is null)
+            notes.Add("PixelSpacing is missing: assumed 1 x 1 mm pixels, so sizes and volumes in mL may be wrong.");
+
         var sorted = slices.OrderBy(s => s.Position is { Length: 3 } p ? Dot(p, normal) : 0).ToList();
         var dz = sorted.Count == 1 ? first.SliceThickness is > 0 ? first.SliceThickness.Value : 1.0 : CheckPositions(sorted, normal);
         var ps = first.PixelSpacing ?? [1, 1];
@@ -191,7 +248,7 @@ public static class DicomSeriesReader
             sorted[k].Hu.CopyTo(volume.Slice(k));
             stats = stats.Merge(sorted[k].Stats);
         }
-        return new DicomSeries(volume, stats, scan.Findings, first.TransferSyntax, first.Modality, first.Datatype, slices.Count + scan.NonImages);
+        return new DicomSeries(volume, stats, scan.Findings, first.TransferSyntax, first.Modality, first.Datatype, slices.Count + scan.NonImages, notes);
     }
 
     private static double CheckPositions(List<Slice> sorted, double[] normal)

@@ -31,6 +31,8 @@ public readonly record struct DicomTag(ushort Group, ushort Element)
     internal static readonly DicomTag PixelRepresentation = new(0x0028, 0x0103);
     internal static readonly DicomTag RescaleIntercept = new(0x0028, 0x1052);
     internal static readonly DicomTag RescaleSlope = new(0x0028, 0x1053);
+    internal static readonly DicomTag PixelPaddingValue = new(0x0028, 0x0120);
+    internal static readonly DicomTag PixelPaddingRangeLimit = new(0x0028, 0x0121);
     internal static readonly DicomTag PixelData = new(0x7FE0, 0x0010);
 }
 

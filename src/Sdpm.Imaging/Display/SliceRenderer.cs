@@ -12,6 +12,7 @@ public static class SliceRenderer
     public static void ToGray8(ReadOnlySpan<short> hu, Window window, Span<byte> destination)
     {
         if (destination.Length < hu.Length) throw new ArgumentException("The destination is smaller than the slice.", nameof(destination));
+        CheckWindow(window);
         var lower = (float)window.Lower;
         var scale = (float)(255.0 / window.Width);
         for (var i = 0; i < hu.Length; i++)
@@ -25,6 +26,7 @@ public static class SliceRenderer
     public static void ToGray8(ReadOnlySpan<float> values, Window window, Span<byte> destination)
     {
         if (destination.Length < values.Length) throw new ArgumentException("The destination is smaller than the slice.", nameof(destination));
+        CheckWindow(window);
         var lower = (float)window.Lower;
         var scale = (float)(255.0 / window.Width);
         for (var i = 0; i < values.Length; i++)
@@ -32,6 +34,13 @@ public static class SliceRenderer
             var v = (values[i] - lower) * scale + 0.5f;
             destination[i] = v <= 0 ? (byte)0 : v >= 255 ? (byte)255 : (byte)v;
         }
+    }
+
+    // default(Window) skips the validating constructor and has width 0.
+    private static void CheckWindow(Window window)
+    {
+        if (!(window.Width > 0) || !double.IsFinite(window.Level))
+            throw new ArgumentException("The window needs a positive width (default(Window) is not a window).", nameof(window));
     }
 
     /// <summary>Slice z of a volume as grey bytes (X*Y, row-major).</summary>

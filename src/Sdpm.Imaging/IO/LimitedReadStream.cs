@@ -66,12 +66,32 @@ internal static class Bytes
     }
 
     /// <summary>Reads a whole stream, refusing more than maxBytes.</summary>
-    public static byte[] ReadAll(Stream s, long maxBytes, string what)
+    /// <remarks>Memory follows the bytes that actually arrive: the buffer starts at the size hint (capped by the
+    /// limit and 64 MiB) and doubles only when full, so a lying hint costs nothing and a bomb stops at the limit.</remarks>
+    public static byte[] ReadAll(Stream s, long maxBytes, string what, long sizeHint = 0)
     {
         using var limited = new LimitedReadStream(s, maxBytes, what);
-        using var ms = new MemoryStream();
-        limited.CopyTo(ms);
-        return ms.ToArray();
+        var buffer = new byte[(int)Math.Clamp(Math.Min(sizeHint, maxBytes), 4096, 64L << 20)];
+        var length = 0;
+        Span<byte> probe = stackalloc byte[1];
+        while (true)
+        {
+            if (length == buffer.Length)
+            {
+                // Full: is there more? Only then grow.
+                if (limited.Read(probe) == 0) break;
+                var next = (int)Math.Min(Array.MaxLength, Math.Max(buffer.Length * 2L, 4096));
+                if (next <= buffer.Length)
+                    throw new ImagingException(ImagingError.TooLarge, $"{what} is larger than the largest buffer.");
+                Array.Resize(ref buffer, next);
+                buffer[length++] = probe[0];
+            }
+            var n = limited.Read(buffer, length, buffer.Length - length);
+            if (n == 0) break;
+            length += n;
+        }
+        if (length != buffer.Length) Array.Resize(ref buffer, length);
+        return buffer;
     }
 
     /// <summary>Writes a file through a temporary name and renames it, so a failure never leaves half a file.</summary>

@@ -8,7 +8,8 @@ public sealed record ZipItem(string Name, byte[] Bytes);
 
 /// <summary>Reads and extracts zip archives without ever writing outside the target or inflating past the limits.</summary>
 /// <remarks>Every entry name is checked before anything is read or written: an absolute path, a drive letter or a
-/// ".." segment refuses the whole archive.</remarks>
+/// ".." segment refuses the whole archive. Every failure (a corrupt central directory or entry, an unsupported
+/// compression method, a size limit) is an <see cref="ImagingException"/>.</remarks>
 public static class SafeZip
 {
     /// <summary>Reads every file entry into memory (directories skipped), within the byte and file limits.</summary>
@@ -21,40 +22,54 @@ public static class SafeZip
         long budget = limits.MaxBytes;
         foreach (var e in entries)
         {
-            using var s = e.Open();
-            var bytes = ReadEntry(s, budget, zipPath, e.FullName);
+            var bytes = ReadEntry(e, budget, zipPath);
             budget -= bytes.Length;
             items.Add(new ZipItem(e.FullName, bytes));
         }
         return items;
     }
 
-    /// <summary>Extracts every file entry under targetDir (created if needed) and returns the written paths.
-    /// Nothing is written when any entry is unsafe.</summary>
+    /// <summary>Extracts every file entry under targetDir and returns the written paths. All or nothing: entries are
+    /// extracted into a sibling temporary folder that is moved into place only when every entry succeeded.</summary>
+    /// <remarks>targetDir must not exist or must be empty (an empty folder is replaced).</remarks>
     public static IReadOnlyList<string> ExtractTo(string zipPath, string targetDir, ImportLimits? limits = null)
     {
         limits ??= ImportLimits.Default;
+        var root = Path.GetFullPath(targetDir).TrimEnd(Path.DirectorySeparatorChar);
+        if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
+            throw new ArgumentException($"The target folder {root} is not empty.", nameof(targetDir));
         using var zip = Open(zipPath);
         var entries = Validate(zip, zipPath, limits);
-        var root = Path.GetFullPath(targetDir);
-        var rootWithSep = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
-        var targets = entries.Select(e => (Entry: e, Path: Path.GetFullPath(Path.Combine(root, e.FullName)))).ToList();
-        foreach (var t in targets)
+        var rootWithSep = root + Path.DirectorySeparatorChar;
+        var relative = entries.Select(e => (Entry: e, Path: Path.GetFullPath(Path.Combine(root, e.FullName)))).ToList();
+        foreach (var t in relative)
             if (!t.Path.StartsWith(rootWithSep, StringComparison.Ordinal))
                 throw Unsafe(zipPath, t.Entry.FullName);
-        Directory.CreateDirectory(root);
-        var written = new List<string>();
-        long budget = limits.MaxBytes;
-        foreach (var (entry, path) in targets)
+
+        var parent = Path.GetDirectoryName(root)!;
+        Directory.CreateDirectory(parent);
+        var temp = Path.Combine(parent, $".{Path.GetFileName(root)}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(temp);
+        try
         {
-            using var s = entry.Open();
-            var bytes = ReadEntry(s, budget, zipPath, entry.FullName);
-            budget -= bytes.Length;
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.WriteAllBytes(path, bytes);
-            written.Add(path);
+            long budget = limits.MaxBytes;
+            foreach (var (entry, path) in relative)
+            {
+                var bytes = ReadEntry(entry, budget, zipPath);
+                budget -= bytes.Length;
+                var staged = Path.Combine(temp, Path.GetRelativePath(root, path));
+                Directory.CreateDirectory(Path.GetDirectoryName(staged)!);
+                File.WriteAllBytes(staged, bytes);
+            }
+            if (Directory.Exists(root)) Directory.Delete(root);
+            Directory.Move(temp, root);
         }
-        return written;
+        catch
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            throw;
+        }
+        return relative.Select(t => t.Path).ToList();
     }
 
     private static ZipArchive Open(string zipPath)
@@ -73,7 +88,16 @@ public static class SafeZip
     {
         var files = new List<ZipArchiveEntry>();
         long declared = 0;
-        foreach (var e in zip.Entries)
+        IReadOnlyCollection<ZipArchiveEntry> all;
+        try
+        {
+            all = zip.Entries; // the central directory is read here
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ImagingException(ImagingError.Inconsistent, $"{Path.GetFileName(zipPath)}: the zip directory is corrupt ({e.Message}).");
+        }
+        foreach (var e in all)
         {
             if (!IsSafeName(e.FullName)) throw Unsafe(zipPath, e.FullName);
             if (e.FullName.EndsWith('/') || e.FullName.EndsWith('\\')) continue;
@@ -96,15 +120,16 @@ public static class SafeZip
         return name.Split('/', '\\').All(part => part != "..");
     }
 
-    private static byte[] ReadEntry(Stream s, long budget, string zipPath, string entry)
+    private static byte[] ReadEntry(ZipArchiveEntry entry, long budget, string zipPath)
     {
         try
         {
-            return Bytes.ReadAll(s, budget, $"{Path.GetFileName(zipPath)}");
+            using var s = entry.Open();
+            return Bytes.ReadAll(s, budget, $"{Path.GetFileName(zipPath)}", sizeHint: entry.Length);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException or IOException)
         {
-            throw new ImagingException(ImagingError.Inconsistent, $"{Path.GetFileName(zipPath)}: entry {entry} is corrupt ({e.Message}).");
+            throw new ImagingException(ImagingError.Inconsistent, $"{Path.GetFileName(zipPath)}: entry {entry.FullName} is corrupt or uses an unsupported compression ({e.Message}).");
         }
     }
 

@@ -34,6 +34,41 @@ public static class VolumeImporter
         throw new ImagingException(ImagingError.UnknownFormat, $"{Path.GetFileName(path)}: not a NIfTI, DICOM, zip or PNG input (unrecognised file signature).");
     }
 
+    /// <summary>Imports an upload given as a stream and its original file name (used for format messages and the
+    /// file-name de-identification check). The bytes are spooled to a private temporary folder within
+    /// <see cref="ImportLimits.MaxBytes"/>, imported like a path, and deleted.</summary>
+    public static ImportedVolume Open(Stream content, string fileName, ImportLimits? limits = null, ImportOptions? options = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        limits ??= ImportLimits.Default;
+        var name = Path.GetFileName(fileName);
+        if (string.IsNullOrWhiteSpace(name) || name is "." or "..") name = "upload";
+        var dir = Directory.CreateTempSubdirectory("sdpm-upload-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, name);
+            using (var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                var buffer = new byte[1 << 16];
+                long total = 0;
+                int n;
+                while ((n = content.Read(buffer)) > 0)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    total += n;
+                    if (total > limits.MaxBytes)
+                        throw new ImagingException(ImagingError.TooLarge, $"{name} is larger than the limit of {IO.Bytes.Format(limits.MaxBytes)}.");
+                    fs.Write(buffer, 0, n);
+                }
+            }
+            return Open(path, limits, options, ct);
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
     private static ImportedVolume OpenNifti(string path, ImportLimits limits)
     {
         var image = NiftiReader.Read(path, limits);
@@ -117,7 +152,8 @@ public static class VolumeImporter
         if (scan.NonNativeSyntax is null)
         {
             var series = DicomSeriesReader.Assemble(scan, limits);
-            var notes = series.Modality is "" or "CT" ? Array.Empty<string>() : [$"modality is {series.Modality}, not CT: values are not HU."];
+            var notes = series.Notes.ToList();
+            if (series.Modality is not ("" or "CT")) notes.Add($"modality is {series.Modality}, not CT: values are not HU.");
             return new ImportedVolume("dicom", series.Datatype, Orientation.ToCanonical(series.Hu), series.Statistics, series.Findings,
                 Orientation.AxisCodes(series.Hu.Affine), series.Hu.Geometry, null, notes);
         }
@@ -150,7 +186,14 @@ public static class VolumeImporter
         var length = new FileInfo(path).Length;
         if (length > limits.MaxBytes)
             throw new ImagingException(ImagingError.TooLarge, $"{Path.GetFileName(path)} is larger than the limit of {IO.Bytes.Format(limits.MaxBytes)}.");
-        return File.ReadAllBytes(path);
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImagingException(ImagingError.NotFound, $"{Path.GetFileName(path)}: cannot be read ({e.Message}).");
+        }
     });
 
     private static bool LooksLikeNifti(ReadOnlySpan<byte> head)

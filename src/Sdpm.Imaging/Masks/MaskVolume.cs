@@ -29,24 +29,29 @@ public static class MaskVolume
         return mask;
     }
 
-    /// <summary>Writes a mask as uint8 NIfTI on the grid of its source volume (refuses a mask on another grid).</summary>
-    public static void WriteNifti(string path, Volume<byte> mask, VolumeGeometry source, NiftiWriteOptions? options = null)
-    {
-        CheckAligned(mask.Geometry, source);
-        NiftiWriter.Write(path, new Volume<byte>(source.Dims, source.Affine, mask.Voxels), options ?? new NiftiWriteOptions(Description: "Sdpm mask"));
-    }
+    /// <summary>Writes a mask as uint8 NIfTI on the grid of its source volume. A mask in canonical orientation is
+    /// reoriented onto the source grid (for example <see cref="Import.ImportedVolume.SourceGeometry"/>), so the file
+    /// opens aligned with the original scan; a mask on any other grid is refused.</summary>
+    public static void WriteNifti(string path, Volume<byte> mask, VolumeGeometry source, NiftiWriteOptions? options = null) =>
+        NiftiWriter.Write(path, OnGrid(mask, source), options ?? new NiftiWriteOptions(Description: "Sdpm mask"));
 
-    /// <summary>Writes a probability map as float32 NIfTI on the grid of its source volume.</summary>
-    public static void WriteProbabilityNifti(string path, Volume<float> probability, VolumeGeometry source, NiftiWriteOptions? options = null)
-    {
-        CheckAligned(probability.Geometry, source);
-        NiftiWriter.Write(path, new Volume<float>(source.Dims, source.Affine, probability.Voxels), options ?? new NiftiWriteOptions(Description: "Sdpm probability"));
-    }
+    /// <summary>Writes a probability map as float32 NIfTI on the grid of its source volume (reoriented like
+    /// <see cref="WriteNifti"/>).</summary>
+    public static void WriteProbabilityNifti(string path, Volume<float> probability, VolumeGeometry source, NiftiWriteOptions? options = null) =>
+        NiftiWriter.Write(path, OnGrid(probability, source), options ?? new NiftiWriteOptions(Description: "Sdpm probability"));
 
-    private static void CheckAligned(VolumeGeometry mask, VolumeGeometry source)
+    private static Volume<T> OnGrid<T>(Volume<T> volume, VolumeGeometry source) where T : unmanaged
     {
-        if (!mask.Matches(source))
-            throw new ImagingException(ImagingError.Inconsistent,
-                $"The mask grid ({mask.Dims}, {mask.Spacing}) is not aligned with its source volume ({source.Dims}, {source.Spacing}).");
+        if (volume.Geometry.Matches(source)) return volume;
+        var error = $"The mask grid ({volume.Dims}, {volume.Spacing}) is not aligned with its source volume ({source.Dims}, {source.Spacing}).";
+        if (volume.Dims.VoxelCount != source.Dims.VoxelCount) throw new ImagingException(ImagingError.Inconsistent, error);
+        try
+        {
+            return Orientation.ReorientTo(volume, source);
+        }
+        catch (ImagingException e)
+        {
+            throw new ImagingException(ImagingError.Inconsistent, error, e);
+        }
     }
 }

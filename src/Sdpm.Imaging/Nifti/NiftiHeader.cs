@@ -73,10 +73,15 @@ public sealed class NiftiHeader
     public Dims SpatialDims => new((int)Dim[1], Dim[0] >= 2 ? (int)Dim[2] : 1, Dim[0] >= 3 ? (int)Dim[3] : 1);
 
     /// <summary>The best voxel-to-world transform: sform when sform_code &gt; 0, else qform when qform_code &gt; 0,
-    /// else the voxel sizes alone (NIfTI "method 1").</summary>
+    /// else the voxel sizes alone (NIfTI "method 1"). A singular or non-finite sform (written by broken tools)
+    /// is skipped like an absent one.</summary>
     public Affine BestAffine()
     {
-        if (SformCode > 0) return Affine.FromRows(SRows);
+        if (SformCode > 0 && SRows.All(double.IsFinite))
+        {
+            var sform = Affine.FromRows(SRows);
+            if (Math.Abs(sform.Determinant3()) > 1e-9) return sform;
+        }
         if (QformCode > 0) return QformAffine();
         double dx = PixDim[1] > 0 ? PixDim[1] : 1, dy = PixDim[2] > 0 ? PixDim[2] : 1, dz = PixDim[3] > 0 ? PixDim[3] : 1;
         return Affine.FromRows([dx, 0, 0, 0, 0, dy, 0, 0, 0, 0, dz, 0]);

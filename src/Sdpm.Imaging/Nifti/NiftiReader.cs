@@ -100,8 +100,8 @@ public static class NiftiReader
             throw new ImagingException(ImagingError.TooLarge,
                 $"{name}: {dims} voxels of {NiftiHeader.NameOf(header.DataType)} need {Bytes.Format(dataBytes)}, over the limit of {Bytes.Format(limits.MaxBytes)}.");
         if (length is { } len && len < header.VoxOffset + dataBytes)
-            throw new ImagingException(ImagingError.Inconsistent,
-                $"{name}: the header's dims {dims} of {NiftiHeader.NameOf(header.DataType)} need {header.VoxOffset + dataBytes} bytes but the file has {len}: it is truncated or its dims are wrong.");
+            throw new ImagingException(ImagingError.Truncated,
+                $"{name}: the header's dims {dims} of {NiftiHeader.NameOf(header.DataType)} need {header.VoxOffset + dataBytes} bytes but the file has {len}: it is truncated (or its dims are wrong).");
 
         // Bytes between the header and vox_offset: the extension flag and the extensions.
         var block = new byte[header.VoxOffset];
@@ -111,13 +111,8 @@ public static class NiftiReader
             throw new ImagingException(ImagingError.Truncated, $"{name}: the file ends before vox_offset {header.VoxOffset}.");
         var extensions = ParseExtensions(block, size, bigEndian);
 
-        var raw = new byte[dataBytes];
         var overlap = n - (int)Math.Min(n, header.VoxOffset);
-        if (overlap > 0) head.AsSpan((int)header.VoxOffset, overlap).CopyTo(raw);
-        var read = overlap + Bytes.ReadFully(s, raw.AsSpan(overlap));
-        if (read < dataBytes)
-            throw new ImagingException(ImagingError.Inconsistent,
-                $"{name}: the file ends after {read} of {dataBytes} bytes of voxel data: it is truncated or its dims ({dims}) disagree with the file size.");
+        var raw = ReadData(s, dataBytes, head.AsSpan((int)Math.Min(n, header.VoxOffset), overlap), knownLength: length is not null, name, dims);
         if (bigEndian) SwapInPlace(raw, bpv);
         CheckFinite(raw, header.DataType, name);
         return new NiftiImage(new NiftiHeader
@@ -129,6 +124,26 @@ public static class NiftiReader
             SRows = header.SRows, IntentCode = header.IntentCode, Descrip = header.Descrip, AuxFile = header.AuxFile,
             IntentName = header.IntentName, XyztUnits = header.XyztUnits, Extensions = extensions,
         }, name, raw);
+    }
+
+    // When the stream length is unknown (gzip), the buffer grows with the bytes that arrive instead of trusting
+    // the header: a tiny file claiming a huge volume fails as truncated without the huge allocation.
+    private static byte[] ReadData(Stream s, long dataBytes, ReadOnlySpan<byte> prefix, bool knownLength, string name, Dims dims)
+    {
+        const int FirstChunk = 16 << 20;
+        var raw = new byte[knownLength ? dataBytes : Math.Min(dataBytes, Math.Max(FirstChunk, prefix.Length))];
+        prefix.CopyTo(raw);
+        var read = (long)prefix.Length;
+        while (true)
+        {
+            read += Bytes.ReadFully(s, raw.AsSpan((int)read));
+            if (read < raw.Length || raw.Length == dataBytes) break;
+            Array.Resize(ref raw, (int)Math.Min(dataBytes, raw.Length * 2L));
+        }
+        if (read < dataBytes)
+            throw new ImagingException(ImagingError.Truncated,
+                $"{name}: the file ends after {read} of {dataBytes} bytes of voxel data: it is truncated (or its dims {dims} are wrong).");
+        return raw;
     }
 
     private static NiftiHeader ParseNifti1(byte[] h, bool be, string name)

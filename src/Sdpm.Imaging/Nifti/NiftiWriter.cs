@@ -8,7 +8,8 @@ using Sdpm.Imaging.Volumes;
 namespace Sdpm.Imaging.Nifti;
 
 /// <summary>Options for writing NIfTI files.</summary>
-/// <param name="Version">1 (348-byte header, the most widely read) or 2 (540-byte header).</param>
+/// <param name="Version">1 (348-byte header, the most widely read) or 2 (540-byte header, for dimensions past 32767;
+/// ITK 5.2 and so 3D Slicer and ITK-SNAP built on it cannot open NIfTI-2, nibabel can).</param>
 /// <param name="Description">Text for the <c>descrip</c> field (at most 79 ASCII characters; never put identifying text here).</param>
 /// <param name="Compression">gzip level used when the path ends in .gz.</param>
 public sealed record NiftiWriteOptions(int Version = 1, string Description = "Sdpm.Imaging", CompressionLevel Compression = CompressionLevel.Fastest)
@@ -17,9 +18,12 @@ public sealed record NiftiWriteOptions(int Version = 1, string Description = "Sd
 }
 
 /// <summary>Writes volumes as single-file NIfTI-1 or NIfTI-2 (.nii, or .nii.gz when the path ends in .gz).</summary>
-/// <remarks>The affine is written both as sform and as qform (codes 1, scanner anatomical), so nibabel,
-/// 3D Slicer and ITK-SNAP agree on the geometry. Files are written through a temporary name and renamed,
-/// so a failure never leaves a partial file.</remarks>
+/// <remarks>The affine is always written as the sform (code 1, scanner anatomical). It is also written as the qform
+/// (code 1) only when the qform can hold it, that is when its columns are orthogonal (<see cref="IsOrthogonal"/>).
+/// A sheared affine gets qform_code 0, so no reader ever sees two different grids in one file: nibabel then uses
+/// the sform, and ITK (3D Slicer, ITK-SNAP) refuses the file, since it cannot represent shear (ITK 5.2 has no
+/// permissive mode); an orthogonal affine opens everywhere on the same grid (tests/Sdpm.Imaging.Tests/Itk).
+/// Files are written through a temporary name and renamed, so a failure never leaves a partial file.</remarks>
 public static class NiftiWriter
 {
     /// <summary>Writes a volume; T must be byte, sbyte, short, ushort, int, float or double.</summary>
@@ -68,6 +72,31 @@ public static class NiftiWriter
             throw new ImagingException(ImagingError.InvalidValues, $"Voxel {bd} is NaN or infinite; refusing to write it.");
     }
 
+    /// <summary>Largest |cos| of the angle between two affine columns for which the affine still counts as orthogonal
+    /// (float32 rounding of an orthogonal affine stays far below it).</summary>
+    public const double ShearTolerance = 1e-4;
+
+    /// <summary>True when the affine's columns are orthogonal within <see cref="ShearTolerance"/>, so a qform
+    /// (rotation, voxel sizes, qfac) describes exactly the same grid as the sform.</summary>
+    public static bool IsOrthogonal(Affine a)
+    {
+        var worst = 0.0;
+        for (var i = 0; i < 3; i++)
+            for (var j = i + 1; j < 3; j++)
+            {
+                double dot = 0, ni = 0, nj = 0;
+                for (var r = 0; r < 3; r++)
+                {
+                    dot += a[r, i] * a[r, j];
+                    ni += a[r, i] * a[r, i];
+                    nj += a[r, j] * a[r, j];
+                }
+                if (ni == 0 || nj == 0) return false;
+                worst = Math.Max(worst, Math.Abs(dot) / Math.Sqrt(ni * nj));
+            }
+        return worst <= ShearTolerance;
+    }
+
     /// <summary>The NIfTI data type for a CLR voxel type.</summary>
     public static NiftiDataType TypeOf<T>() where T : unmanaged =>
         typeof(T) == typeof(byte) ? NiftiDataType.UInt8 :
@@ -98,7 +127,7 @@ public static class NiftiWriter
         BinaryPrimitives.WriteSingleLittleEndian(s[116..], 0f);
         h[123] = 2 | 8; // mm, seconds
         Ascii(o.Description, s.Slice(148, 80));
-        BinaryPrimitives.WriteInt16LittleEndian(s[252..], 1); // qform_code: scanner anatomical
+        BinaryPrimitives.WriteInt16LittleEndian(s[252..], (short)(IsOrthogonal(v.Affine) ? 1 : 0)); // qform_code: scanner anatomical
         BinaryPrimitives.WriteInt16LittleEndian(s[254..], 1); // sform_code
         double[] qv = [q.B, q.C, q.D, v.Affine[0, 3], v.Affine[1, 3], v.Affine[2, 3]];
         for (var i = 0; i < 6; i++) BinaryPrimitives.WriteSingleLittleEndian(s[(256 + 4 * i)..], (float)qv[i]);
@@ -125,8 +154,8 @@ public static class NiftiWriter
         BinaryPrimitives.WriteInt64LittleEndian(s[168..], 544);
         BinaryPrimitives.WriteDoubleLittleEndian(s[176..], 1);
         Ascii(o.Description, s.Slice(240, 80));
-        BinaryPrimitives.WriteInt32LittleEndian(s[344..], 1);
-        BinaryPrimitives.WriteInt32LittleEndian(s[348..], 1);
+        BinaryPrimitives.WriteInt32LittleEndian(s[344..], IsOrthogonal(v.Affine) ? 1 : 0); // qform_code
+        BinaryPrimitives.WriteInt32LittleEndian(s[348..], 1); // sform_code
         double[] qv = [q.B, q.C, q.D, v.Affine[0, 3], v.Affine[1, 3], v.Affine[2, 3]];
         for (var i = 0; i < 6; i++) BinaryPrimitives.WriteDoubleLittleEndian(s[(352 + 8 * i)..], qv[i]);
         for (var r = 0; r < 3; r++)

@@ -22,7 +22,7 @@ public static class CohortGenerator
                 Id: $"site{s + 1}",
                 // Thinner slices are noisier: 5 mm sites 3-5 HU, 2.5 mm sites 5-8 HU.
                 NoiseSigma: Math.Round(s % 2 == 0 ? rng.Uniform(3, 5) : rng.Uniform(5, 8), 2),
-                HuOffset: Math.Round(rng.Uniform(-4, 4), 1),
+                HuOffset: Math.Round(rng.Uniform(-3, 3), 1), // keeps grey/white matter inside 30..45 HU (HeadPhantom)
                 SliceThickness: s % 2 == 0 ? 5.0 : 2.5,
                 Size: options.Size ?? (s / 2 % 2 == 0 ? 128 : 256),
                 FieldOfView: Math.Round(rng.Uniform(220, 250)),

@@ -30,8 +30,10 @@ internal sealed class HeadPhantom
         _skull = rng.Uniform(4, 5.5);
         _table = rng.Uniform(1150, 1500);
         _diploe = rng.Uniform(700, 900);
-        _wm = rng.Uniform(30, 34);
-        _gm = _wm + rng.Uniform(6, 10); // grey/white contrast stays inside 30..45 HU
+        // With the site offset of at most 3 HU (CohortGenerator.Sites), white matter stays in 30..38 HU and grey
+        // matter in 34..45 HU: both inside the 30..45 HU of head CT.
+        _wm = rng.Uniform(33, 35);
+        _gm = _wm + rng.Uniform(4, 7);
         _csf = rng.Uniform(3, 12);
         _atrophy = rng.Uniform(0.8, 1.5);
         _csfLayer = 1.0 * _atrophy;

@@ -25,8 +25,11 @@ public sealed record CtSlice
     public short[]? Pixels { get; init; }
     public bool IncludePixels { get; init; } = true;
     public string SopClassUid { get; init; } = "1.2.840.10008.5.1.4.1.1.2";
-    /// <summary>Extra attributes: (group, element) to (VR, value).</summary>
+    /// <summary>Extra attributes: (group, element) to (VR, value); US and SS values are written as binary numbers.</summary>
     public Dictionary<(ushort, ushort), (string Vr, string Value)> Extra { get; init; } = [];
+    /// <summary>Encoded elements (for example sequences built with <see cref="DicomTestWriter.Sequence"/>) appended
+    /// to the dataset as they are, in the file's transfer syntax.</summary>
+    public List<byte[]> Raw { get; init; } = [];
 }
 
 /// <summary>Writes DICOM Part 10 CT slices in implicit, explicit or deflated explicit VR little endian (test helper).</summary>
@@ -39,7 +42,16 @@ public static class DicomTestWriter
     public static byte[] Write(CtSlice s)
     {
         var elements = new SortedDictionary<uint, (string Vr, byte[] Value)>();
-        void Str(ushort g, ushort e, string vr, string v) => elements[(uint)g << 16 | e] = (vr, Pad(v, vr));
+        void Str(ushort g, ushort e, string vr, string v)
+        {
+            if (vr is "US" or "SS")
+            {
+                var b = new byte[2];
+                BinaryPrimitives.WriteInt16LittleEndian(b, (short)int.Parse(v, CultureInfo.InvariantCulture));
+                elements[(uint)g << 16 | e] = (vr, b);
+            }
+            else elements[(uint)g << 16 | e] = (vr, Pad(v, vr));
+        }
         void Us(ushort g, ushort e, int v)
         {
             var b = new byte[2];
@@ -63,7 +75,7 @@ public static class DicomTestWriter
             Str(0x0028, 0x0004, "CS", "MONOCHROME2");
             Us(0x0028, 0x0010, s.Rows);
             Us(0x0028, 0x0011, s.Columns);
-            Str(0x0028, 0x0030, "DS", Ds(s.PixelSpacing));
+            if (s.PixelSpacing.Length > 0) Str(0x0028, 0x0030, "DS", Ds(s.PixelSpacing));
             Us(0x0028, 0x0100, 16);
             Us(0x0028, 0x0101, s.BitsStored);
             Us(0x0028, 0x0102, s.BitsStored - 1);
@@ -79,7 +91,12 @@ public static class DicomTestWriter
 
         using var body = new MemoryStream();
         var explicitVr = s.TransferSyntax != Implicit;
-        foreach (var (tag, (vr, value)) in elements) WriteElement(body, tag, vr, value, explicitVr);
+        foreach (var (tag, (vr, value)) in elements)
+        {
+            if (tag == 0x7FE00010) foreach (var raw in s.Raw) body.Write(raw); // before the pixels, as a real file would
+            WriteElement(body, tag, vr, value, explicitVr);
+        }
+        if (!s.IncludePixels) foreach (var raw in s.Raw) body.Write(raw);
 
         using var file = new MemoryStream();
         file.Write(new byte[128]);
@@ -136,6 +153,53 @@ public static class DicomTestWriter
             };
             yield return tweak is null ? s : tweak(k, s);
         }
+    }
+
+    /// <summary>One element: tag, VR (explicit syntaxes) and a defined-length value, which may be odd.</summary>
+    public static byte[] Element(ushort g, ushort e, string vr, byte[] value, bool explicitVr)
+    {
+        using var ms = new MemoryStream();
+        WriteElement(ms, (uint)g << 16 | e, vr, value, explicitVr);
+        return ms.ToArray();
+    }
+
+    /// <summary>A text element (padded to even length unless <paramref name="odd"/>).</summary>
+    public static byte[] Text(ushort g, ushort e, string vr, string value, bool explicitVr, bool odd = false) =>
+        Element(g, e, vr, odd ? Encoding.ASCII.GetBytes(value) : Pad(value, vr), explicitVr);
+
+    /// <summary>A sequence whose items hold the given encoded elements. Undefined lengths use delimiters.</summary>
+    public static byte[] Sequence(ushort g, ushort e, bool explicitVr, bool undefinedLength, params byte[][][] items)
+    {
+        using var content = new MemoryStream();
+        foreach (var item in items)
+        {
+            var body = item.SelectMany(x => x).ToArray();
+            WriteTag(content, 0xFFFE, 0xE000, undefinedLength ? 0xFFFFFFFF : (uint)body.Length);
+            content.Write(body);
+            if (undefinedLength) WriteTag(content, 0xFFFE, 0xE00D, 0);
+        }
+        if (undefinedLength) WriteTag(content, 0xFFFE, 0xE0DD, 0);
+        using var ms = new MemoryStream();
+        WriteTag(ms, g, e, null);
+        if (explicitVr) ms.Write("SQ\0\0"u8);
+        var length = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(length, undefinedLength ? 0xFFFFFFFF : (uint)content.Length);
+        ms.Write(length);
+        content.WriteTo(ms);
+        return ms.ToArray();
+    }
+
+    private static void WriteTag(Stream s, ushort g, ushort e, uint? length)
+    {
+        Span<byte> h = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt16LittleEndian(h, g);
+        BinaryPrimitives.WriteUInt16LittleEndian(h[2..], e);
+        if (length is { } l)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(h[4..], l);
+            s.Write(h);
+        }
+        else s.Write(h[..4]);
     }
 
     private static byte[] Pad(string v, string vr)

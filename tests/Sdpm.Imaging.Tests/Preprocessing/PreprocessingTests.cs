@@ -36,6 +36,28 @@ public class HeadMaskTests
     }
 
     [Fact]
+    public void FillsAnEnclosedAirPocketOnlyWhenAskedTo()
+    {
+        var c = CohortGenerator.GenerateCase(new CohortOptions(1, 1, 11, LesionMode.Infarct, Size: 128, Slices: 12, LesionFreeFraction: 0), 0);
+        var v = c.Image.Clone();
+        // A sinus-like air pocket in the middle of the head, enclosed by tissue in every slice it spans.
+        var (cx, cy) = (v.Dims.X / 2, v.Dims.Y / 2);
+        var pocket = new List<(int X, int Y, int Z)>();
+        for (var z = 5; z <= 6; z++)
+            for (var y = cy - 4; y <= cy + 4; y++)
+                for (var x = cx - 4; x <= cx + 4; x++)
+                {
+                    v[x, y, z] = -1000;
+                    pocket.Add((x, y, z));
+                }
+        var filled = HeadMask.Compute(v);
+        var open = HeadMask.Compute(v, new HeadMaskOptions(FillHoles: false));
+        Assert.All(pocket, p => Assert.Equal(1, filled[p.X, p.Y, p.Z]));
+        Assert.All(pocket, p => Assert.Equal(0, open[p.X, p.Y, p.Z]));
+        Assert.Equal(MaskVolume.CountVoxels(open) + pocket.Count, MaskVolume.CountVoxels(filled));
+    }
+
+    [Fact]
     public void FillsAnEnclosedHoleButNotAnOpenBay()
     {
         // 7x7 ring with a hole in the middle, and a gap to the border elsewhere

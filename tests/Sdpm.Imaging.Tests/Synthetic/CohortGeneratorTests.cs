@@ -48,6 +48,24 @@ public class CohortGeneratorTests
         Assert.True(centre.Count(x => x is > -5 and < 18) > 200, "ventricles and sulci hold CSF");
     }
 
+    [Theory]
+    [InlineData(1UL)]
+    [InlineData(7UL)]
+    [InlineData(2024UL)]
+    public void GreyAndWhiteMatterStayInsideTheirRangeAtEverySite(ulong seed)
+    {
+        var options = new CohortOptions(6, 6, seed, LesionMode.Infarct, Size: 128, Slices: 8, LesionFreeFraction: 1);
+        foreach (var site in CohortGenerator.Sites(options)) Assert.InRange(site.HuOffset, -3, 3);
+        for (var n = 0; n < 6; n++)
+        {
+            // The most common value of the brain (30..50 HU, smoothed noise) is the white matter mean plus the offset.
+            var c = CohortGenerator.GenerateCase(options, n);
+            var brain = c.Image.Voxels.Where(v => v is > 20 and < 60).ToArray();
+            var median = brain.Order().ElementAt(brain.Length / 2);
+            Assert.InRange(median, 29, 46);
+        }
+    }
+
     [Fact]
     public void InfarctsAreSlightlyHypodenseOverSeveralSlices()
     {

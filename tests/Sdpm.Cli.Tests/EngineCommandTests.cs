@@ -1,0 +1,132 @@
+using System.Text.Json;
+using Sdpm.Imaging.Nifti;
+using Sdpm.Imaging.Synthetic;
+using Sdpm.Imaging.Volumes;
+
+namespace Sdpm.Cli.Tests;
+
+public sealed class EngineCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("sdpm-cli-engine-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = CliApp.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private static void AssertOneErrorLine(string err, string contains)
+    {
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines, l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.Contains(contains, lines.First(l => l.StartsWith("error:", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("--data is required", "train", "--out", "x")]
+    [InlineData("--model must be", "train", "--data", ".", "--out", "x", "--model", "resnet")]
+    [InlineData("--preset must be", "train", "--data", ".", "--out", "x", "--preset", "huge")]
+    [InlineData("--steps must be", "train", "--data", ".", "--out", "x", "--steps", "0")]
+    [InlineData("--device must be", "train", "--data", ".", "--out", "x", "--device", "gpu")]
+    [InlineData("--lr must be", "train", "--data", ".", "--out", "x", "--lr", "fast")]
+    [InlineData("does not exist", "train", "--data", "/nonexistent/cohort", "--out", "x")]
+    [InlineData("unknown option --epochs", "train", "--data", ".", "--out", "x", "--epochs", "3")]
+    [InlineData("--modes must be", "infer", "--model", ".", "--data", ".", "--out", "x", "--modes", "avg,bogus")]
+    [InlineData("--protocol must be", "infer", "--model", ".", "--data", ".", "--out", "x", "--protocol", "slow")]
+    [InlineData("--progress must be", "infer", "--model", ".", "--data", ".", "--out", "x", "--progress", "xml")]
+    [InlineData("does not exist", "infer", "--model", "/nonexistent/run", "--data", ".", "--out", "x")]
+    [InlineData("--pred is required", "eval", "--ref", ".")]
+    [InlineData("is not a folder", "eval", "--pred", "/nonexistent/pred", "--ref", ".")]
+    [InlineData("--preset must be", "bench", "--preset", "large")]
+    public void BadEngineArgumentsGiveAUsageErrorOnOneLine(string message, params string[] args)
+    {
+        var (code, _, err) = Run(args);
+        Assert.Equal(CliApp.Usage, code);
+        AssertOneErrorLine(err, message);
+    }
+
+    [Fact]
+    public void ResumingAnEmptyRunFailsWithOneLine()
+    {
+        var data = Synth(3);
+        var (code, _, err) = Run("train", "--data", data, "--out", Path.Combine(_dir, "empty"), "--resume", "--preset", "tiny");
+        Assert.Equal(CliApp.Failure, code);
+        AssertOneErrorLine(err, "nothing to resume");
+    }
+
+    [Fact]
+    public void InferWithAFolderThatIsNotARunFailsWithOneLine()
+    {
+        var data = Synth(3);
+        var (code, _, err) = Run("infer", "--model", data, "--data", data, "--out", Path.Combine(_dir, "p"));
+        Assert.Equal(CliApp.Failure, code);
+        AssertOneErrorLine(err, "no checkpoint");
+    }
+
+    [Fact]
+    public void EvalJsonHasTheDocumentedShape()
+    {
+        var pred = Directory.CreateDirectory(Path.Combine(_dir, "pred")).FullName;
+        var reference = Directory.CreateDirectory(Path.Combine(_dir, "ref")).FullName;
+        for (var i = 0; i < 3; i++)
+        {
+            WriteMask(Path.Combine(pred, $"c{i}.nii.gz"), 4 + i);
+            WriteMask(Path.Combine(reference, $"c{i}.nii.gz"), 5 + (2 * i));
+        }
+        WriteMask(Path.Combine(pred, "c0_prob.nii.gz"), 3); // maps beside the masks are ignored
+        var (code, output, err) = Run("eval", "--pred", pred, "--ref", reference, "--json");
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(output);
+        var root = doc.RootElement;
+        Assert.Equal(3, root.GetProperty("n").GetInt32());
+        Assert.Equal(0, root.GetProperty("n_vdp_excluded").GetInt32());
+        var c0 = root.GetProperty("cases")[0];
+        Assert.Equal("c0", c0.GetProperty("case").GetString());
+        Assert.InRange(c0.GetProperty("dice").GetDouble(), 0, 1);
+        Assert.True(c0.GetProperty("vol_pred_ml").GetDouble() > 0);
+        Assert.True(c0.GetProperty("vol_ref_ml").GetDouble() > 0);
+        foreach (var key in new[] { "dice", "vc", "vdp" })
+            foreach (var f in new[] { "mean", "sd", "ci_low", "ci_high" })
+                Assert.True(root.GetProperty(key).TryGetProperty(f, out _), $"{key}.{f}");
+    }
+
+    [Fact]
+    public void TrainAndInferPrintOneJsonObjectPerLine()
+    {
+        var data = Synth(3);
+        var run = Path.Combine(_dir, "run");
+        var (code, output, err) = Run("train", "--data", data, "--out", run, "--preset", "tiny", "--steps", "2", "--device", "cpu", "--progress", "jsonl", "--test-fraction", "0");
+        Assert.True(code == 0, err);
+        var events = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var step = events.First(e => e.GetProperty("kind").GetString() == "step");
+        foreach (var key in new[] { "step", "total_steps", "terms", "learning_rate", "samples_per_second", "eta_seconds", "device" })
+            Assert.True(step.TryGetProperty(key, out _), key);
+
+        var pred = Path.Combine(_dir, "pred");
+        (code, output, err) = Run("infer", "--model", run, "--data", data, "--out", pred, "--modes", "avg,infer", "--progress", "jsonl", "--device", "cpu");
+        Assert.True(code == 0, err);
+        Assert.All(output.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => JsonDocument.Parse(l));
+        Assert.True(File.Exists(Path.Combine(pred, "infer", "case0001.nii.gz")));
+        (code, output, _) = Run("eval", "--pred", Path.Combine(pred, "avg"), "--ref", data);
+        Assert.Equal(0, code);
+        Assert.Contains("Dice", output);
+    }
+
+    private string Synth(int cases)
+    {
+        var dir = Path.Combine(_dir, $"cohort{cases}");
+        if (!Directory.Exists(dir)) CohortGenerator.Write(dir, new CohortOptions(cases, 1, 3, LesionMode.Hemorrhage, Size: 64, Slices: 2, LesionFreeFraction: 0));
+        return dir;
+    }
+
+    private static void WriteMask(string path, int side)
+    {
+        var v = new Volume<byte>(new Dims(16, 16, 2), Affine.Canonical(new Spacing(1, 1, 2)));
+        for (var y = 0; y < side; y++) for (var x = 0; x < side; x++) v[x, y, 1] = 1;
+        NiftiWriter.Write(path, v);
+    }
+}
