@@ -21,6 +21,10 @@ public static class CliApp
         new ConvertCommand(),
         new RenderCommand(),
         new BenchImagingCommand(),
+        new TrainCommand(),
+        new InferCommand(),
+        new EvalCommand(),
+        new BenchCommand(),
     ];
 
     /// <summary>Runs one command line with the given output and error writers; returns the exit code.</summary>

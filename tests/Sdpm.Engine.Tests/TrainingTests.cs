@@ -23,7 +23,8 @@ public class TrainingTests
         trainer.TrainStep(0);
         var sw = System.Diagnostics.Stopwatch.StartNew();
         for (var i = 1; i < 6; i++) trainer.TrainStep(i);
-        Assert.True(sw.Elapsed.TotalMilliseconds / 5 < 250, $"tiny train step took {sw.Elapsed.TotalMilliseconds / 5:0} ms");
+        // Quiet 2-core figure: see `sdpm bench --preset tiny`; the bound here only catches gross regressions on a shared CPU.
+        Assert.True(sw.Elapsed.TotalMilliseconds / 5 < 1500, $"tiny train step took {sw.Elapsed.TotalMilliseconds / 5:0} ms");
     }
 
     [Fact]
@@ -55,7 +56,7 @@ public class TrainingTests
             Assert.Equal("fp-1", ckpt.Fingerprint);
             Assert.Equal(Tiny(2), ckpt.Options);
             foreach (var (name, p) in trainer.Network.named_parameters())
-                Assert.True(ckpt.Group("weights")[name].allclose(p.detach().cpu(), rtol: 0, atol: 0), name);
+                Assert.True(ckpt.Group("weights")[name].allclose(p.detach().cpu(), rtol: 0, atol: 0), $"{name} {(ckpt.Group("weights")[name] - p).abs().max().item<float>()} {p.isnan().any().item<bool>()}");
             foreach (var (name, e) in trainer.EmaWeights)
                 Assert.True(ckpt.Group("ema")[name].allclose(e.cpu(), rtol: 0, atol: 0), name);
         }
@@ -72,7 +73,13 @@ public class TrainingTests
             using var straight = new Trainer(options, Cases(), "fp");
             straight.Train(null);
 
-            using (var first = new Trainer(options with { Steps = 3 }, Cases(), "fp")) first.Train(path);
+            using (var first = new Trainer(options, Cases(), "fp"))
+            {
+                // Interrupted after step 3 (a checkpoint is written on cancellation).
+                using var cts = new CancellationTokenSource();
+                var stop = new SyncProgress(e => { if (e is { Kind: "step", Step: 3 }) cts.Cancel(); });
+                Assert.Throws<OperationCanceledException>(() => first.Train(path, stop, cts.Token));
+            }
             using var resumed = new Trainer(options, Cases(), "fp");
             resumed.Resume(path);
             Assert.Equal(3, resumed.Step);
@@ -144,6 +151,28 @@ public class TrainingTests
         Assert.Equal(1e-4, o.LearningRateAt(0), 12);
         Assert.Equal(6e-5, o.LearningRateAt(100), 12);
         Assert.InRange(o.LearningRateAt(50), 6e-5, 1e-4);
+    }
+
+    [Fact]
+    public void OptionsRejectOutOfRangeValues()
+    {
+        Assert.Throws<ArgumentException>(() => new TrainingOptions(Steps: 0).Validate());
+        Assert.Throws<ArgumentException>(() => new TrainingOptions(TimeSamplingPower: 0.5).Validate());
+        Assert.Throws<ArgumentException>(() => new TrainingOptions(Preset: "huge").Validate());
+        Assert.Throws<ArgumentException>(() => new TrainingOptions(EmaDecay: 1).Validate());
+    }
+
+    [Fact]
+    public void AlphaBarWeightingBoundsLd1AtLargeT()
+    {
+        var plain = Tiny(1);
+        var weighted = plain with { Losses = new Losses.LossOptions(Ld1AlphaBarWeighting: true) };
+        using var a = new Trainer(plain, Cases(), "fp");
+        using var b = new Trainer(weighted, Cases(), "fp");
+        var ta = a.TrainStep(0);
+        var tb = b.TrainStep(0);
+        Assert.True(tb["ld1"] <= ta["ld1"] + 1e-6, $"weighted {tb["ld1"]} vs plain {ta["ld1"]}");
+        Assert.Equal(ta["ld2"], tb["ld2"], 5); // same draws, same network: only Ld1 changes
     }
 
     /// <summary>Reports synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>

@@ -1,5 +1,7 @@
+using Sdpm.Engine.Torch;
 using Sdpm.Engine.Network;
 using Sdpm.Engine.Schedule;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Sdpm.Engine.Losses;
@@ -12,7 +14,7 @@ public sealed class Objective(ModelKind kind, SynchronousDiffusion diffusion, Lo
     public (Tensor Total, Dictionary<string, double> Terms) Compute(DiffusionUNet net, Tensor x0, Tensor lesion, IReadOnlyList<int> t, Tensor eps)
     {
         using var scope = NewDisposeScope();
-        var brain = x0.gt(-1f).to_type(ScalarType.Float32);
+        var brain = x0.gt(Sc.MinusOne).to_type(ScalarType.Float32);
         var target = lesion * brain;
         var (total, terms) = kind == ModelKind.UNet
             ? UNetLoss(net, x0 * brain, target, brain)
@@ -23,30 +25,37 @@ public sealed class Objective(ModelKind kind, SynchronousDiffusion diffusion, Lo
     private (Tensor, Dictionary<string, double>) SdpmLoss(DiffusionUNet net, Tensor x0, Tensor target, Tensor brain, IReadOnlyList<int> t, Tensor eps)
     {
         var schedule = diffusion.Schedule;
-        var y0 = ((target * 2) - 1) * brain;
+        var y0 = ((target * Sc.Two) - Sc.One) * brain;
         var (xt, yt) = diffusion.Noise(x0, y0, eps, brain, t);
-        var tt = tensor(t.Select(v => (float)v).ToArray(), device: x0.device);
+        var tt = Tensors.From(t.Select(v => (float)v).ToArray(), x0.device);
         var outs = net.forward(xt, tt);
         var epsHat = outs[0] * brain;
         var ytHat = outs[1] * brain;
         var (sa, s1) = diffusion.Coefficients(t, x0.device);
         var y0Hat = SynchronousDiffusion.Clean(ytHat, epsHat, sa, s1) * brain;
 
-        var p2 = tensor(t.Select(v => (float)schedule.P2Weight(v, options.P2K, options.P2Gamma)).ToArray(), device: x0.device);
+        var p2 = Tensors.From(t.Select(v => (float)schedule.P2Weight(v, options.P2K, options.P2Gamma)).ToArray(), x0.device);
         var ld2 = (p2 * SegmentationLosses.PerSampleMse(epsHat, eps)).mean();
         var ld1PerSample = SegmentationLosses.PerSampleMse(y0Hat, y0);
         if (options.Ld1Eq13Weighting)
         {
             var w = t.Select(v => v == 0 ? 1.0 : schedule.AlphaBar[v - 1] / (2 * Math.Max(1e-8, schedule.Reverse(v, v - 1).Sigma * schedule.Reverse(v, v - 1).Sigma))).ToArray();
             var mean = w.Average();
-            ld1PerSample = ld1PerSample * tensor(w.Select(v => (float)(v / mean)).ToArray(), device: x0.device);
+            ld1PerSample = ld1PerSample * Tensors.From(w.Select(v => (float)(v / mean)).ToArray(), x0.device);
         }
+        if (options.Ld1AlphaBarWeighting)
+            ld1PerSample = ld1PerSample * Tensors.From(t.Select(v => (float)schedule.AlphaBar[v]).ToArray(), x0.device);
         var ld1 = ld1PerSample.mean();
         var tp = options.Tp ?? (schedule.Steps / 2);
-        var window = tensor(t.Select(v => v < tp ? 1f : 0f).ToArray(), device: x0.device);
-        var lp = (window * SegmentationLosses.PerSampleMse(ytHat, yt)).sum() / Math.Max(1f, t.Count(v => v < tp));
+        var window = Tensors.From(t.Select(v => v < tp ? 1f : 0f).ToArray(), x0.device);
+        using var inWindow = Math.Max(1.0, t.Count(v => v < tp)).ToScalar();
+        var lp = (window * SegmentationLosses.PerSampleMse(ytHat, yt)).sum() / inWindow;
         var dice = SegmentationLosses.SoftDice(SegmentationLosses.Probability(y0Hat) * brain, target, options.DiceSmooth).mean();
-        var total = (ld2 * options.Ld2) + (ld1 * options.Ld1) + (lp * options.Lp) + (dice * options.Dice);
+        using var w2 = options.Ld2.ToScalar();
+        using var w1 = options.Ld1.ToScalar();
+        using var wp = options.Lp.ToScalar();
+        using var wd = options.Dice.ToScalar();
+        var total = (ld2 * w2) + (ld1 * w1) + (lp * wp) + (dice * wd);
         var terms = new Dictionary<string, double>
         {
             ["ld1"] = ld1.item<float>(), ["ld2"] = ld2.item<float>(), ["lp"] = lp.item<float>(), ["dice"] = dice.item<float>(), ["total"] = total.item<float>(),

@@ -1,3 +1,5 @@
+using Sdpm.Engine.Torch;
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -5,6 +7,8 @@ namespace Sdpm.Engine.Losses;
 
 /// <summary>Loss weights of SDPM's composite objective (engine-spec §4); each defaults to 1.</summary>
 /// <param name="Ld1Eq13Weighting">Weight Ld1 per sample by abar_{t-1}/(2 sigma_t^2) as in eq. 13 (normalised to mean 1).</param>
+/// <param name="Ld1AlphaBarWeighting">Weight Ld1 per sample by abar_t: the error of y0_hat is amplified by 1/sqrt(abar_t)
+/// at large t, and this bounds it (the error measured on the y_t scale). Short CPU budgets need it; off by default.</param>
 /// <param name="Tp">Lp applies where t &lt; Tp; null means T/2 (= Ti). Tp = T reproduces the public code.</param>
 public sealed record LossOptions(
     double Ld1 = 1,
@@ -14,6 +18,7 @@ public sealed record LossOptions(
     double P2K = 1,
     double P2Gamma = 1,
     bool Ld1Eq13Weighting = false,
+    bool Ld1AlphaBarWeighting = false,
     int? Tp = null,
     double DiceSmooth = 1);
 
@@ -34,7 +39,8 @@ public static class SegmentationLosses
         using var scope = NewDisposeScope();
         var inter = (p * g).flatten(1).sum([1L]);
         var total = p.flatten(1).sum([1L]) + g.flatten(1).sum([1L]);
-        return (1 - (((inter * 2) + smooth) / (total + smooth))).MoveToOuterDisposeScope();
+        using var s = smooth.ToScalar();
+        return (((inter * Sc.Two) + s) / (total + s)).neg().add_(Sc.One).MoveToOuterDisposeScope();
     }
 
     /// <summary>Binary cross-entropy on logits over the brain mask only: scalar.</summary>
@@ -42,13 +48,13 @@ public static class SegmentationLosses
     {
         using var scope = NewDisposeScope();
         var bce = F.binary_cross_entropy_with_logits(logits, target, reduction: nn.Reduction.None);
-        return ((bce * brain).sum() / brain.sum().clamp_min(1)).MoveToOuterDisposeScope();
+        return ((bce * brain).sum() / brain.sum().clamp_min(Sc.One)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Probability from a {-1,+1} label estimate: (clamp(y, -1, 1) + 1) / 2.</summary>
     public static Tensor Probability(Tensor y)
     {
         using var scope = NewDisposeScope();
-        return ((y.clamp(-1, 1) + 1) * 0.5).MoveToOuterDisposeScope();
+        return ((y.clamp(Sc.MinusOne, Sc.One) + Sc.One) * Sc.Half).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using Sdpm.Engine.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -16,8 +17,8 @@ internal static class Norms
         var gn = GroupNorm(groups, channels);
         using (no_grad())
         {
-            gn.weight!.fill_(1);
-            gn.bias!.fill_(0);
+            gn.weight!.fill_(Sc.One);
+            gn.bias!.fill_(Sc.Zero);
         }
         return gn;
     }
@@ -26,13 +27,14 @@ internal static class Norms
 /// <summary>Sinusoidal embedding of the diffusion time followed by a two-layer MLP.</summary>
 internal sealed class TimeEmbedding : Module<Tensor, Tensor>
 {
-    private readonly int _dim;
+    private readonly float[] _freqs;
     private readonly Linear fc1;
     private readonly Linear fc2;
 
     public TimeEmbedding(int dim, int outDim) : base(nameof(TimeEmbedding))
     {
-        _dim = dim;
+        var half = dim / 2;
+        _freqs = Enumerable.Range(0, half).Select(i => (float)Math.Exp(-Math.Log(10000) * i / Math.Max(1, half - 1))).ToArray();
         fc1 = Linear(dim, outDim);
         fc2 = Linear(outDim, outDim);
         RegisterComponents();
@@ -42,8 +44,7 @@ internal sealed class TimeEmbedding : Module<Tensor, Tensor>
     public override Tensor forward(Tensor t)
     {
         using var scope = NewDisposeScope();
-        var half = _dim / 2;
-        var freqs = exp(arange(half, dtype: ScalarType.Float32, device: t.device) * (-Math.Log(10000) / Math.Max(1, half - 1)));
+        var freqs = Tensors.From(_freqs, t.device);
         var args = t.to_type(ScalarType.Float32).unsqueeze(1) * freqs.unsqueeze(0);
         var emb = cat([sin(args), cos(args)], 1);
         return fc2.forward(F.silu(fc1.forward(emb))).MoveToOuterDisposeScope();
@@ -76,7 +77,7 @@ internal sealed class ResBlock : Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var h = norm1.forward(conv1.forward(x));
         var ss = film.forward(F.silu(time)).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
-        h = F.silu((h * (ss[0] + 1)) + ss[1]);
+        h = F.silu((h * ss[0]) + h + ss[1]);
         h = F.silu(norm2.forward(conv2.forward(h)));
         return (h + skip.forward(x)).MoveToOuterDisposeScope();
     }
@@ -87,6 +88,7 @@ internal sealed class LinearAttention : Module<Tensor, Tensor>
 {
     private readonly int _heads;
     private readonly int _dimHead;
+    private readonly Scalar _scale;
     private readonly GroupNorm norm;
     private readonly Conv2d qkv;
     private readonly Conv2d proj;
@@ -95,6 +97,7 @@ internal sealed class LinearAttention : Module<Tensor, Tensor>
     {
         _heads = heads;
         _dimHead = dimHead;
+        _scale = (1.0 / Math.Sqrt(dimHead)).ToScalar();
         norm = Norms.Group(channels);
         qkv = Conv2d(channels, 3 * heads * dimHead, 1, bias: false);
         proj = Conv2d(heads * dimHead, channels, 1);
@@ -106,7 +109,7 @@ internal sealed class LinearAttention : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var (b, h, w) = (x.shape[0], x.shape[2], x.shape[3]);
         var parts = qkv.forward(norm.forward(x)).chunk(3, 1);
-        var q = parts[0].reshape(b, _heads, _dimHead, h * w).softmax(-2) * (1.0 / Math.Sqrt(_dimHead));
+        var q = parts[0].reshape(b, _heads, _dimHead, h * w).softmax(-2) * _scale;
         var k = parts[1].reshape(b, _heads, _dimHead, h * w).softmax(-1);
         var v = parts[2].reshape(b, _heads, _dimHead, h * w);
         var context = matmul(k, v.transpose(-1, -2));            // [b, heads, d, e]
@@ -121,6 +124,7 @@ internal sealed class FullAttention : Module<Tensor, Tensor>
 {
     private readonly int _heads;
     private readonly int _dimHead;
+    private readonly Scalar _scale;
     private readonly GroupNorm norm;
     private readonly Conv2d qkv;
     private readonly Conv2d proj;
@@ -129,6 +133,7 @@ internal sealed class FullAttention : Module<Tensor, Tensor>
     {
         _heads = heads;
         _dimHead = dimHead;
+        _scale = (1.0 / Math.Sqrt(dimHead)).ToScalar();
         norm = Norms.Group(channels);
         qkv = Conv2d(channels, 3 * heads * dimHead, 1, bias: false);
         proj = Conv2d(heads * dimHead, channels, 1);
@@ -143,7 +148,7 @@ internal sealed class FullAttention : Module<Tensor, Tensor>
         var q = parts[0].reshape(b, _heads, _dimHead, h * w);
         var k = parts[1].reshape(b, _heads, _dimHead, h * w);
         var v = parts[2].reshape(b, _heads, _dimHead, h * w);
-        var attn = (matmul(q.transpose(-1, -2), k) * (1.0 / Math.Sqrt(_dimHead))).softmax(-1); // [b, heads, n, n]
+        var attn = (matmul(q.transpose(-1, -2), k) * _scale).softmax(-1); // [b, heads, n, n]
         var outp = matmul(v, attn.transpose(-1, -2));                                           // [b, heads, d, n]
         var y = proj.forward(outp.reshape(b, _heads * _dimHead, h, w));
         return (x + y).MoveToOuterDisposeScope();

@@ -1,3 +1,5 @@
+using Sdpm.Engine.Torch;
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -12,9 +14,10 @@ public static class DiscretePointRemoval
         if (kernel < 1 || kernel % 2 == 0) throw new ArgumentException($"the removal kernel must be odd and positive, got {kernel}.");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var b = probability.gt(threshold).to_type(ScalarType.Float32);
+        using var thr = threshold.ToScalar();
+        var b = probability.gt(thr).to_type(ScalarType.Float32);
         var weight = ones(1, 1, kernel, kernel, device: probability.device);
         var c = F.conv2d(b, weight, padding: [kernel / 2, kernel / 2]);
-        return (b * c.gt(1.5f).to_type(ScalarType.Float32)).MoveToOuterDisposeScope();
+        return (b * c.gt(Sc.OneAndHalf).to_type(ScalarType.Float32)).MoveToOuterDisposeScope();
     }
 }

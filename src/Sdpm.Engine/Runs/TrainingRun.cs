@@ -41,7 +41,8 @@ public static class TrainingRun
         if (!File.Exists(splitPath)) split.Save(splitPath);
         var size = options.Network().ImageSize;
         var prep = options.PreprocessingOrDefault;
-        progress?.Report(new EngineProgress("info", "", Message: $"preparing {train.Count} training cases at {size}x{size} ({split.Test.Count} held out)"));
+        var deviceName = Torch.TorchDevice.Describe(Torch.TorchDevice.Resolve(options.Device));
+        progress?.Report(new EngineProgress("info", deviceName, Message: $"preparing {train.Count} training cases at {size}x{size} ({split.Test.Count} held out)"));
         var cases = new List<PreparedCase>();
         foreach (var s in train)
         {

@@ -40,7 +40,7 @@ public sealed class CasePredictor(SegmentationModel model, SamplingProtocol prot
         }
         var data = new float[brainSlices.Length * n * n];
         for (var i = 0; i < brainSlices.Length; i++) c.Image.AsSpan(brainSlices[i] * n * n, n * n).CopyTo(data.AsSpan(i * n * n));
-        using var x0 = tensor(data, [brainSlices.Length, 1, n, n], device: model.Device);
+        using var x0 = Torch.Tensors.From(data, [brainSlices.Length, 1, n, n], model.Device);
         var maps = new StackSampler(model, protocol).Run(x0, use, ct);
         var seconds = sw.Elapsed.TotalSeconds;
         var voxelMl = MaskVolume.VoxelVolumeMm3(c.Original.Affine) * c.Original.Dims.X * c.Original.Dims.Y / (n * (double)n) / 1000.0;

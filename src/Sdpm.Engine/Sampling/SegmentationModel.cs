@@ -56,7 +56,8 @@ public sealed class SegmentationModel : IDisposable
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var tt = full(xt.shape[0], (float)t, device: xt.device);
+        using var tv = ((double)t).ToScalar();
+        var tt = full([xt.shape[0]], tv, device: xt.device);
         var outs = Network.forward(xt, tt);
         if (outs.Length == 1) return ((outs[0] * brain).MoveToOuterDisposeScope(), (outs[0] * brain).MoveToOuterDisposeScope());
         return ((outs[0] * brain).MoveToOuterDisposeScope(), (outs[1] * brain).MoveToOuterDisposeScope());

@@ -1,6 +1,8 @@
 using Sdpm.Engine.Losses;
 using Sdpm.Engine.PostProcessing;
 using Sdpm.Engine.Schedule;
+using Sdpm.Engine.Torch;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Sdpm.Engine.Sampling;
@@ -31,7 +33,7 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
         var wantSal = all || modes.Contains(SamplingMode.Sal);
         var wantInfer = all || modes.Contains(SamplingMode.Infer);
         using var generator = new Generator(protocol.Seed, model.Device);
-        using var brain = x0.gt(-1f).to_type(ScalarType.Float32);
+        using var brain = x0.gt(Sc.MinusOne).to_type(ScalarType.Float32);
         var results = new List<SliceMaps>();
         // The t = 0 pass is deterministic: avg computes it once and sal reuses it.
         var avg = Avg(x0, brain, ct);
@@ -74,20 +76,21 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
             using var scope = NewDisposeScope();
             var n = Math.Min(protocol.MaxBatch, items - start);
             var sliceIdx = Enumerable.Range(start, n).Select(k => (long)(k / repeats)).ToArray();
-            var idx = tensor(sliceIdx, device: x0.device);
+            var idx = Torch.Tensors.From(sliceIdx, x0.device);
             var xc = x0.index_select(0, idx);
             var bc = brain.index_select(0, idx);
             var (p, used) = mode == SamplingMode.Sal
                 ? Salient(xc, bc, avgProb?.index_select(0, idx), generator)
                 : Chain(xc, bc, generator);
             passes += used;
-            sum.index_add_(0, idx, p, 1);
-            sumSq.index_add_(0, idx, p.square(), 1);
+            sum.index_add_(0, idx, p, Sc.One);
+            sumSq.index_add_(0, idx, p.square(), Sc.One);
             var kept = DiscretePointRemoval.Apply(p, protocol.Threshold, protocol.RemovalKernel).flatten(1).sum([1L]).cpu().data<float>().ToArray();
             for (var j = 0; j < n; j++) repeatVoxels[(start + j) % repeats] += kept[j];
         }
-        var mean = (sum / repeats).DetachFromDisposeScope();
-        var std = (sumSq / repeats - mean.square()).clamp_min(0).sqrt().DetachFromDisposeScope();
+        using var count = ((double)repeats).ToScalar();
+        var mean = (sum / count).DetachFromDisposeScope();
+        var std = ((sumSq / count) - mean.square()).clamp_min(Sc.Zero).sqrt().DetachFromDisposeScope();
         sum.Dispose();
         sumSq.Dispose();
         var mask = DiscretePointRemoval.Apply(mean, protocol.Threshold, protocol.RemovalKernel).DetachFromDisposeScope();
@@ -115,9 +118,10 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
                 p = SegmentationLosses.Probability(model.Diffusion.Clean(ytHat, epsHat, t)) * brain;
                 passes++;
             }
-            acc.add_(p, alpha: weights[k]);
+            using var w = weights[k].ToScalar();
+            acc.add_(p, alpha: w);
         }
-        return (acc, passes);
+        return (acc.clamp_(Sc.Zero, Sc.One), passes); // float rounding of the weights can overshoot 1
     }
 
     /// <summary>infer (Algorithm 1): x_Ti from q, y_Ti from the label stream, then the synchronous reverse chain to t = 0.</summary>
@@ -134,19 +138,23 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
             var (t, s) = (times[i], times[i + 1]);
             var step = schedule.Reverse(t, s);
             using var scope = NewDisposeScope();
-            var x0Hat = model.Diffusion.Clean(x, epsHat, t).clamp(-1, 1);
-            var y0Hat = model.Diffusion.Clean(y, epsHat, t).clamp(-1, 1);
+            var x0Hat = model.Diffusion.Clean(x, epsHat, t).clamp(Sc.MinusOne, Sc.One);
+            var y0Hat = model.Diffusion.Clean(y, epsHat, t).clamp(Sc.MinusOne, Sc.One);
+            using var c1 = step.C1.ToScalar();
+            using var c2 = step.C2.ToScalar();
+            using var sx = step.Sigma.ToScalar();
+            using var sy = (protocol.D * step.Sigma).ToScalar();
             Tensor xNext, yNext;
             if (s == 0)
             {
-                xNext = (x0Hat * step.C1) + (x * step.C2);
-                yNext = (y0Hat * step.C1) + (y * step.C2);
+                xNext = (x0Hat * c1) + (x * c2);
+                yNext = (y0Hat * c1) + (y * c2);
             }
             else
             {
                 var z = randn(x0.shape, device: x0.device, generator: generator) * brain;
-                xNext = (x0Hat * step.C1) + (x * step.C2) + (z * step.Sigma);
-                yNext = (y0Hat * step.C1) + (y * step.C2) + (z * (protocol.D * step.Sigma));
+                xNext = (x0Hat * c1) + (x * c2) + (z * sx);
+                yNext = (y0Hat * c1) + (y * c2) + (z * sy);
             }
             x = (xNext * brain).MoveToOuterDisposeScope();
             y = (yNext * brain).MoveToOuterDisposeScope();

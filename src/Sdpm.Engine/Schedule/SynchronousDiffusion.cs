@@ -1,3 +1,5 @@
+using Sdpm.Engine.Torch;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Sdpm.Engine.Schedule;
@@ -17,7 +19,7 @@ public sealed class SynchronousDiffusion(SigmoidSchedule schedule)
             a[i] = (float)Math.Sqrt(Schedule.AlphaBar[t[i]]);
             b[i] = (float)Math.Sqrt(1 - Schedule.AlphaBar[t[i]]);
         }
-        return (tensor(a, device: device).view(-1, 1, 1, 1), tensor(b, device: device).view(-1, 1, 1, 1));
+        return (Tensors.From(a, device).view(-1, 1, 1, 1), Tensors.From(b, device).view(-1, 1, 1, 1));
     }
 
     /// <summary>q(x_t | x0) for image and label with the same noise, inside the brain mask: (x_t, y_t).</summary>
@@ -33,8 +35,8 @@ public sealed class SynchronousDiffusion(SigmoidSchedule schedule)
     /// <summary>q(x_t | x0) for the image alone (inference), inside the brain mask.</summary>
     public Tensor NoiseImage(Tensor x0, Tensor eps, Tensor brain, int t)
     {
-        var sa = Math.Sqrt(Schedule.AlphaBar[t]);
-        var s1 = Math.Sqrt(1 - Schedule.AlphaBar[t]);
+        using var sa = Math.Sqrt(Schedule.AlphaBar[t]).ToScalar();
+        using var s1 = Math.Sqrt(1 - Schedule.AlphaBar[t]).ToScalar();
         using var scope = NewDisposeScope();
         return (((x0 * sa) + (eps * s1)) * brain).MoveToOuterDisposeScope();
     }
@@ -49,8 +51,8 @@ public sealed class SynchronousDiffusion(SigmoidSchedule schedule)
     /// <summary>Eq. 11 at a single time t.</summary>
     public Tensor Clean(Tensor vt, Tensor epsHat, int t)
     {
-        var sa = Math.Sqrt(Schedule.AlphaBar[t]);
-        var s1 = Math.Sqrt(1 - Schedule.AlphaBar[t]);
+        using var sa = Math.Sqrt(Schedule.AlphaBar[t]).ToScalar();
+        using var s1 = Math.Sqrt(1 - Schedule.AlphaBar[t]).ToScalar();
         using var scope = NewDisposeScope();
         return ((vt - (epsHat * s1)) / sa).MoveToOuterDisposeScope();
     }

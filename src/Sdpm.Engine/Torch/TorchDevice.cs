@@ -10,6 +10,7 @@ public static class TorchDevice
     /// <exception cref="ArgumentException">The setting is malformed, or CUDA was asked for and is not available.</exception>
     public static Device Resolve(string? setting)
     {
+        TorchRuntime.EnsureInitialized();
         var s = (setting ?? "auto").Trim().ToLowerInvariant();
         if (s == "auto") return CudaAvailable() ? CUDA : CPU;
         if (s == "cpu") return CPU;

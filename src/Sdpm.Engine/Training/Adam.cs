@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -9,16 +10,24 @@ public sealed class Adam : IDisposable
     private readonly (string Name, Parameter P)[] _params;
     private readonly Dictionary<string, Tensor> _m = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Tensor> _v = new(StringComparer.Ordinal);
-    private readonly double _beta1;
-    private readonly double _beta2;
-    private readonly double _eps;
+    private readonly Scalar _beta1;
+    private readonly Scalar _beta2;
+    private readonly Scalar _oneMinusBeta1;
+    private readonly Scalar _oneMinusBeta2;
+    private readonly Scalar _eps;
+    private readonly double _b1;
+    private readonly double _b2;
 
     public Adam(IEnumerable<(string Name, Parameter P)> parameters, double beta1, double beta2, double eps = 1e-8)
     {
         _params = parameters.ToArray();
-        _beta1 = beta1;
-        _beta2 = beta2;
-        _eps = eps;
+        _b1 = beta1;
+        _b2 = beta2;
+        _beta1 = beta1.ToScalar();
+        _beta2 = beta2.ToScalar();
+        _oneMinusBeta1 = (1 - beta1).ToScalar();
+        _oneMinusBeta2 = (1 - beta2).ToScalar();
+        _eps = eps.ToScalar();
         foreach (var (name, p) in _params)
         {
             _m[name] = zeros_like(p).DetachFromDisposeScope();
@@ -43,7 +52,7 @@ public sealed class Adam : IDisposable
         var total = stack(grads.Select(g => g.square().sum()).ToArray()).sum().sqrt().item<float>();
         if (maxNorm > 0 && total > maxNorm)
         {
-            var factor = maxNorm / (total + 1e-6);
+            using var factor = (maxNorm / (total + 1e-6)).ToScalar();
             foreach (var g in grads) g.mul_(factor);
         }
         return total;
@@ -53,8 +62,8 @@ public sealed class Adam : IDisposable
     public void Step(double lr)
     {
         StepCount++;
-        var bc1 = 1 - Math.Pow(_beta1, StepCount);
-        var bc2 = 1 - Math.Pow(_beta2, StepCount);
+        using var bc2 = (1 - Math.Pow(_b2, StepCount)).ToScalar();
+        using var stepSize = (-lr / (1 - Math.Pow(_b1, StepCount))).ToScalar();
         using var _ = no_grad();
         foreach (var (name, p) in _params)
         {
@@ -63,10 +72,10 @@ public sealed class Adam : IDisposable
             if (g is null) continue;
             var m = _m[name];
             var v = _v[name];
-            m.mul_(_beta1).add_(g, alpha: 1 - _beta1);
-            v.mul_(_beta2).addcmul_(g, g, value: 1 - _beta2);
+            m.mul_(_beta1).add_(g, alpha: _oneMinusBeta1);
+            v.mul_(_beta2).addcmul_(g, g, value: _oneMinusBeta2);
             var denom = (v / bc2).sqrt_().add_(_eps);
-            p.addcdiv_(m, denom, value: -lr / bc1);
+            p.addcdiv_(m, denom, value: stepSize);
         }
     }
 
@@ -93,5 +102,6 @@ public sealed class Adam : IDisposable
     public void Dispose()
     {
         foreach (var t in _m.Values.Concat(_v.Values)) t.Dispose();
+        foreach (var s in new[] { _beta1, _beta2, _oneMinusBeta1, _oneMinusBeta2, _eps }) s.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using Sdpm.Imaging.Synthetic;
+using Sdpm.Engine.Torch;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -31,14 +32,14 @@ public static class Augmentation
             theta[(i * 6) + 5] = (float)ty;
             sigma[i] = (float)rng.Uniform(0, o.NoiseSigmaMax);
         }
-        var th = tensor(theta, device: x.device).view(b, 2, 3);
+        var th = Torch.Tensors.From(theta, x.device).view(b, 2, 3);
         var grid = F.affine_grid(th, [b, 1, x.shape[2], x.shape[3]], align_corners: false);
         // Zero padding on (x + 1) keeps everything outside the field of view at exactly -1.
-        var xa = F.grid_sample(x + 1, grid, mode: GridSampleMode.Bilinear, padding_mode: GridSamplePaddingMode.Zeros, align_corners: false) - 1;
+        var xa = F.grid_sample(x + Sc.One, grid, mode: GridSampleMode.Bilinear, padding_mode: GridSamplePaddingMode.Zeros, align_corners: false) - Sc.One;
         var ma = F.grid_sample(mask, grid, mode: GridSampleMode.Nearest, padding_mode: GridSamplePaddingMode.Zeros, align_corners: false);
-        var brain = xa.gt(-1f);
-        var noise = randn(xa.shape, device: x.device, generator: generator) * tensor(sigma, device: x.device).view(b, 1, 1, 1);
-        var xn = where(brain, (xa + noise).clamp(-1, 1), full_like(xa, -1f));
+        var brain = xa.gt(Sc.MinusOne);
+        var noise = randn(xa.shape, device: x.device, generator: generator) * Torch.Tensors.From(sigma, x.device).view(b, 1, 1, 1);
+        var xn = where(brain, (xa + noise).clamp(Sc.MinusOne, Sc.One), full_like(xa, Sc.MinusOne));
         return (xn.MoveToOuterDisposeScope(), (ma * brain.to_type(ScalarType.Float32)).MoveToOuterDisposeScope());
     }
 }

@@ -87,7 +87,7 @@ public sealed class Checkpoint : IDisposable
             var data = new float[count];
             for (var i = 0; i < count; i++) data[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(i * 4));
             if (!groups.TryGetValue(e.Group, out var dict)) groups[e.Group] = dict = new(StringComparer.Ordinal);
-            dict[e.Name] = tensor(data, e.Shape).DetachFromDisposeScope();
+            dict[e.Name] = Torch.Tensors.From(data, e.Shape, CPU).DetachFromDisposeScope();
         }
         return new Checkpoint
         {

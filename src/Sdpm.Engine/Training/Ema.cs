@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -22,7 +23,9 @@ public sealed class Ema : IDisposable
     public void Update(double decay)
     {
         using var _ = no_grad();
-        foreach (var (name, p) in _params) _shadow[name].mul_(decay).add_(p, alpha: 1 - decay);
+        using var d = decay.ToScalar();
+        using var a = (1 - decay).ToScalar();
+        foreach (var (name, p) in _params) _shadow[name].mul_(d).add_(p, alpha: a);
     }
 
     /// <summary>The decay for the u-th update (0-based), optionally warmed up.</summary>

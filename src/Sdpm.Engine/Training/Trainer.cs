@@ -123,12 +123,13 @@ public sealed class Trainer : IDisposable
             (x0, lesion) = Augmentation.Apply(x0, lesion, _options.AugmentationOrDefault, rng, generator);
         var t = new int[x0.shape[0]];
         if (_options.Model == ModelKind.Sdpm)
-            for (var i = 0; i < t.Length; i++) t[i] = rng.Next(0, _options.DiffusionSteps);
+            for (var i = 0; i < t.Length; i++)
+                t[i] = Math.Min(_options.DiffusionSteps - 1, (int)(_options.DiffusionSteps * Math.Pow(rng.NextDouble(), _options.TimeSamplingPower)));
         var eps = randn(x0.shape, device: _device, generator: generator);
         var (loss, terms) = _objective.Compute(Network, x0, lesion, t, eps);
         _adam.ZeroGrad();
         loss.backward();
-        _adam.ClipGradients(_options.GradClip);
+        terms["grad_norm"] = _adam.ClipGradients(_options.GradClip);
         _adam.Step(_options.LearningRateAt(step));
         return terms;
     }
@@ -145,9 +146,9 @@ public sealed class Trainer : IDisposable
             Tensors = new()
             {
                 ["weights"] = Network.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().cpu()),
-                ["ema"] = _ema.Shadow.ToDictionary(kv => kv.Key, kv => kv.Value.cpu()),
-                ["adam_m"] = _adam.FirstMoments.ToDictionary(kv => kv.Key, kv => kv.Value.cpu()),
-                ["adam_v"] = _adam.SecondMoments.ToDictionary(kv => kv.Key, kv => kv.Value.cpu()),
+                ["ema"] = _ema.Shadow.ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu()),
+                ["adam_m"] = _adam.FirstMoments.ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu()),
+                ["adam_v"] = _adam.SecondMoments.ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu()),
             },
         };
         ckpt.Save(path);
@@ -179,7 +180,7 @@ public sealed class Trainer : IDisposable
             if (c.Mask is { } mask)
                 for (var j = 0; j < len; j++) m[(i * len) + j] = mask[(z * len) + j];
         }
-        return (tensor(x, [slices.Count, 1, n, n], device: _device), tensor(m, [slices.Count, 1, n, n], device: _device));
+        return (Tensors.From(x, [slices.Count, 1, n, n], _device), Tensors.From(m, [slices.Count, 1, n, n], _device));
     }
 
     public void Dispose()

@@ -19,6 +19,8 @@ public sealed record AugmentationOptions(
 /// <param name="EmaWarmup">Ramp the EMA decay as min(decay, (1+u)/(10+u)) over the u-th update, so short runs are not
 /// dominated by the initial weights.</param>
 /// <param name="TestFraction">Share of patients held out by the run's patient-level split (0: train on all).</param>
+/// <param name="TimeSamplingPower">Training times are t = floor(T u^p), u uniform: p = 1 is the paper's uniform sampling;
+/// p &gt; 1 visits small t (where avg/sal read the label) more often, which short CPU budgets need.</param>
 public sealed record TrainingOptions(
     ModelKind Model = ModelKind.Sdpm,
     string Preset = "small",
@@ -40,6 +42,7 @@ public sealed record TrainingOptions(
     int ReportEvery = 10,
     double TestFraction = 0.25,
     int? ImageSize = null,
+    double TimeSamplingPower = 1,
     AugmentationOptions? Augmentation = null,
     LossOptions? Losses = null,
     PreprocessingOptions? Preprocessing = null)
@@ -64,6 +67,7 @@ public sealed record TrainingOptions(
         if (DiffusionSteps < 2) throw new ArgumentException($"diffusion steps must be at least 2, got {DiffusionSteps}.");
         if (!(LearningRate > 0) || MinLearningRate < 0) throw new ArgumentException("learning rates must be positive.");
         if (EmaDecay is < 0 or >= 1 || EmaEvery < 1) throw new ArgumentException("EMA decay must be in [0,1) and EMA interval positive.");
+        if (!(TimeSamplingPower >= 1) || TimeSamplingPower > 10) throw new ArgumentException($"time sampling power must be in [1, 10], got {TimeSamplingPower}.");
         if (LesionFreeRatio < 0) throw new ArgumentException("lesion-free ratio must be non-negative.");
         if (CheckpointEvery < 1 || ReportEvery < 1) throw new ArgumentException("checkpoint and report intervals must be positive.");
     }

@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Text.Json;
+using Sdpm.Engine.Benchmarks;
+using Sdpm.Imaging.Synthetic;
+
+namespace Sdpm.Cli.Commands;
+
+/// <summary><c>sdpm bench</c>: train step time, samples/s per mode, 4-mode volume time (fast; paper extrapolated), batching gain, peak memory.</summary>
+public sealed class BenchCommand : ICommand
+{
+    public string Name => "bench";
+    public string Usage => "bench [--preset tiny|small|paper] [--json] [--device auto|cpu|cuda] [--batch N] [--steps N] [--slices Z] [--repeats N] [--threads N]  |  bench --compare-protocols RUN --data DIR [--cases K] [--slices-per-case S] [--paper-repeats N] [--lesion infarct|hemorrhage] [--json]";
+    public string Summary => "Benchmark the engine: training step, inference modes, protocols, batched repeats, memory.";
+
+    public int Run(CommandContext ctx)
+    {
+        var a = ctx.Args;
+        var json = a.Flag("--json");
+        if (a.Option("--compare-protocols") is { } run) return Compare(ctx, run, json);
+        var preset = EngineArgs.Preset(a, "small");
+        var device = EngineArgs.Device(a);
+        var batch = a.Int("--batch", 1, 1024) ?? 8;
+        var steps = a.Int("--steps", 1, 1000) ?? 3;
+        var slices = a.Int("--slices", 2, 512) ?? 16;
+        var repeats = a.Int("--repeats", 1, 1024) ?? 16;
+        EngineArgs.Threads(a);
+        a.Done();
+        var r = EngineBenchmark.Run(new BenchmarkOptions(preset, device, batch, steps, slices, repeats), null, ctx.Cancellation);
+        if (json)
+        {
+            ctx.Out.WriteLine(JsonSerializer.Serialize(r, EngineOutput.Json));
+            return CliApp.Success;
+        }
+        var o = ctx.Out;
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"preset {r.Preset} ({r.Parameters:N0} parameters, {r.ImageSize}x{r.ImageSize}) on {r.Device}, allocator {r.Allocator}"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train step (batch {r.BatchSize}): {r.TrainStepSeconds:0.000} s  ({r.TrainSamplesPerSecond:0.0} samples/s)"));
+        foreach (var m in r.Modes)
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {m.Mode,-6} {m.SamplesPerSecond,8:0.0} samples/s ({m.Samples} samples in {m.Seconds:0.00} s)"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"4-mode volume ({r.VolumeSlices} slices): fast {r.FastVolumeSeconds:0.0} s ({r.FastPassesPerSlice} passes/slice); paper ~{r.PaperVolumeSecondsEstimated:0} s estimated ({r.PaperPassesPerSlice} passes/slice)"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"repeats batched {r.BatchedSeconds:0.00} s vs sequential {r.SequentialSeconds:0.00} s: {r.BatchSpeedup:0.00}x"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak RSS {r.PeakRssBytes / (1024.0 * 1024):0} MiB"));
+        return CliApp.Success;
+    }
+
+    private static int Compare(CommandContext ctx, string run, bool json)
+    {
+        var a = ctx.Args;
+        var data = a.Required("--data");
+        var cases = a.Int("--cases", 1, 1000) ?? 4;
+        var perCase = a.Int("--slices-per-case", 1, 512) ?? 2;
+        var repeats = a.Int("--paper-repeats", 1, 1000);
+        var lesion = a.Option("--lesion") switch
+        {
+            null => (LesionType?)null,
+            "infarct" => LesionType.Infarct,
+            "hemorrhage" or "haemorrhage" => LesionType.Hemorrhage,
+            var other => throw new UsageException($"--lesion must be infarct or hemorrhage, got '{other}'."),
+        };
+        var device = EngineArgs.Device(a);
+        EngineArgs.Threads(a);
+        a.Done();
+        if (!Directory.Exists(run) && !File.Exists(run)) throw new UsageException($"--compare-protocols {run} does not exist.");
+        var r = ProtocolComparison.Run(new ProtocolComparisonOptions(run, data, "test", cases, perCase, repeats, device, lesion), ctx.Cancellation);
+        if (json)
+        {
+            ctx.Out.WriteLine(JsonSerializer.Serialize(r, EngineOutput.Json));
+            return CliApp.Success;
+        }
+        var o = ctx.Out;
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Slices} slices of {string.Join(", ", r.CaseIds)}; paper: every t < Ti, N = {r.PaperSalRepeats} (sal) / {r.PaperInferRepeats} (infer)"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"passes/slice: fast {r.FastPassesPerSlice}, paper {r.PaperPassesPerSlice} ({(double)r.PaperPassesPerSlice / r.FastPassesPerSlice:0}x); time: fast {r.FastSeconds:0.0} s, paper {r.PaperSeconds:0.0} s"));
+        o.WriteLine($"{"mode",-6} {"fast",7} {"paper",7} {"diff",7}");
+        foreach (var m in r.Modes)
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{m.Mode,-6} {m.FastDice,7:0.000} {m.PaperDice,7:0.000} {m.FastDice - m.PaperDice,7:+0.000;-0.000}"));
+        return CliApp.Success;
+    }
+}

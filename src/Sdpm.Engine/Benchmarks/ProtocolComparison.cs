@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using Sdpm.Engine.Data;
+using Sdpm.Engine.Metrics;
+using Sdpm.Engine.Runs;
+using Sdpm.Engine.Sampling;
+using Sdpm.Engine.Torch;
+using Sdpm.Imaging.Synthetic;
+
+namespace Sdpm.Engine.Benchmarks;
+
+/// <summary>Which slices to compare the protocols on: the largest-lesion slices of a few held-out cases.</summary>
+/// <param name="PaperRepeats">Repeats for the paper protocol's sal and infer (null: the paper's 100 and 50). Its timesteps are
+/// always the paper's (every t below Ti).</param>
+public sealed record ProtocolComparisonOptions(string ModelPath, string DataPath, string Subset = "test", int Cases = 4, int SlicesPerCase = 2,
+    int? PaperRepeats = null, string Device = "auto", LesionType? Lesion = null);
+
+/// <summary>Dice of one mode under both protocols on the same slices.</summary>
+public sealed record ProtocolDice(string Mode, double FastDice, double PaperDice);
+
+/// <summary>Result of running fast and paper protocols on the same slices.</summary>
+public sealed record ProtocolComparisonResult(IReadOnlyList<string> CaseIds, int Slices, int PaperSalRepeats, int PaperInferRepeats,
+    long FastPassesPerSlice, long PaperPassesPerSlice, double FastSeconds, double PaperSeconds, IReadOnlyList<ProtocolDice> Modes);
+
+/// <summary>How far the fast protocol's Dice is from the paper protocol's, on the same slices of the same cases.</summary>
+public static class ProtocolComparison
+{
+    public static ProtocolComparisonResult Run(ProtocolComparisonOptions o, CancellationToken ct = default)
+    {
+        using var model = SegmentationModel.Load(o.ModelPath, o.Device);
+        var all = Cohort.Discover(o.DataPath);
+        var runDir = Directory.Exists(o.ModelPath) ? o.ModelPath : Path.GetDirectoryName(Path.GetFullPath(o.ModelPath))!;
+        var splitPath = Path.Combine(runDir, TrainingRun.SplitFileName);
+        IEnumerable<CaseSource> pool = all;
+        if (o.Subset != "all" && File.Exists(splitPath))
+        {
+            var split = DatasetSplit.Load(splitPath);
+            var ids = (o.Subset == "test" ? split.Test : split.Train).ToHashSet(StringComparer.Ordinal);
+            pool = all.Where(c => ids.Contains(c.CaseId));
+        }
+        var chosen = pool.Where(c => c.Lesion != LesionType.None && (o.Lesion is null || c.Lesion == o.Lesion)).Take(o.Cases).ToList();
+        if (chosen.Count == 0) throw new ArgumentException("no lesion cases to compare the protocols on.");
+
+        var n = model.ImageSize;
+        var len = n * n;
+        var images = new List<float>();
+        var refs = new List<byte>();
+        foreach (var s in chosen)
+        {
+            var c = Cohort.Prepare(s, n, model.Options.PreprocessingOrDefault);
+            var slices = Enumerable.Range(0, c.Slices).OrderByDescending(z => c.Mask!.AsSpan(z * len, len).Count((byte)1)).Take(o.SlicesPerCase);
+            foreach (var z in slices)
+            {
+                images.AddRange(c.Image.AsSpan(z * len, len).ToArray());
+                refs.AddRange(c.Mask!.AsSpan(z * len, len).ToArray());
+            }
+        }
+        var count = refs.Count / len;
+        using var x0 = Tensors.From(images.ToArray(), [count, 1, n, n], model.Device);
+        var fast = SamplingProtocol.Fast(model.Options.DiffusionSteps);
+        var paper = SamplingProtocol.Paper(model.Options.DiffusionSteps);
+        if (o.PaperRepeats is { } r) paper = paper with { SalRepeats = r, InferRepeats = r };
+        var modes = new[] { SamplingMode.Avg, SamplingMode.Sal, SamplingMode.Infer, SamplingMode.All };
+        var (fastDice, fastSeconds) = DiceOf(model, fast, x0, refs.ToArray(), modes, ct);
+        var (paperDice, paperSeconds) = DiceOf(model, paper, x0, refs.ToArray(), modes, ct);
+        var rows = modes.Select(m => new ProtocolDice(SamplingModes.Name(m), fastDice[m], paperDice[m])).ToList();
+        return new ProtocolComparisonResult(chosen.Select(c => c.CaseId).ToList(), count, paper.SalRepeats, paper.InferRepeats,
+            fast.PassesPerSlice(modes), paper.PassesPerSlice(modes), fastSeconds, paperSeconds, rows);
+    }
+
+    private static (Dictionary<SamplingMode, double> Dice, double Seconds) DiceOf(SegmentationModel model, SamplingProtocol p,
+        TorchSharp.torch.Tensor x0, byte[] reference, SamplingMode[] modes, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        var maps = new StackSampler(model, p).Run(x0, modes, ct);
+        var seconds = sw.Elapsed.TotalSeconds;
+        var result = new Dictionary<SamplingMode, double>();
+        foreach (var m in maps)
+        {
+            using (m)
+            {
+                var mask = m.Mask.cpu().data<float>().ToArray().Select(v => v > 0.5f ? (byte)1 : (byte)0).ToArray();
+                result[m.Mode] = SegmentationMetrics.Dice(mask, reference);
+            }
+        }
+        return (result, seconds);
+    }
+}
