@@ -68,13 +68,7 @@ public sealed class Checkpoint : IDisposable
     public static Checkpoint Load(string path)
     {
         using var fs = File.OpenRead(path);
-        var magic = new byte[8];
-        if (fs.Read(magic) != 8 || !magic.SequenceEqual(Magic)) throw new InvalidDataException($"{path}: not an SDPM checkpoint.");
-        var len = new byte[4];
-        fs.ReadExactly(len);
-        var json = new byte[BinaryPrimitives.ReadInt32LittleEndian(len)];
-        fs.ReadExactly(json);
-        var header = JsonSerializer.Deserialize<Header>(json, Json) ?? throw new InvalidDataException($"{path}: empty header.");
+        var header = ReadHeader(fs, path);
         var start = fs.Position;
         var groups = new Dictionary<string, Dictionary<string, Tensor>>(StringComparer.Ordinal);
         foreach (var e in header.Tensors)
@@ -100,14 +94,27 @@ public sealed class Checkpoint : IDisposable
     public static (TrainingOptions Options, int Step, string Fingerprint) Peek(string path)
     {
         using var fs = File.OpenRead(path);
+        var h = ReadHeader(fs, path);
+        return (h.Options, h.Step, h.Fingerprint);
+    }
+
+    /// <summary>Magic, header length and JSON header; leaves the stream at the start of the tensor data.</summary>
+    private static Header ReadHeader(Stream fs, string path)
+    {
         var magic = new byte[8];
         if (fs.Read(magic) != 8 || !magic.SequenceEqual(Magic)) throw new InvalidDataException($"{path}: not an SDPM checkpoint.");
-        var len = new byte[4];
-        fs.ReadExactly(len);
-        var json = new byte[BinaryPrimitives.ReadInt32LittleEndian(len)];
-        fs.ReadExactly(json);
-        var h = JsonSerializer.Deserialize<Header>(json, Json) ?? throw new InvalidDataException($"{path}: empty header.");
-        return (h.Options, h.Step, h.Fingerprint);
+        try
+        {
+            var len = new byte[4];
+            fs.ReadExactly(len);
+            var json = new byte[BinaryPrimitives.ReadInt32LittleEndian(len)];
+            fs.ReadExactly(json);
+            return JsonSerializer.Deserialize<Header>(json, Json) ?? throw new InvalidDataException($"{path}: empty header.");
+        }
+        catch (EndOfStreamException)
+        {
+            throw new InvalidDataException($"{path}: truncated header.");
+        }
     }
 
     public IReadOnlyDictionary<string, Tensor> Group(string name) =>
