@@ -32,6 +32,8 @@ public sealed class EngineCommandTests : IDisposable
     [InlineData("--preset must be", "train", "--data", ".", "--out", "x", "--preset", "huge")]
     [InlineData("--steps must be", "train", "--data", ".", "--out", "x", "--steps", "0")]
     [InlineData("--device must be", "train", "--data", ".", "--out", "x", "--device", "gpu")]
+    [InlineData("--recipe must be", "train", "--data", ".", "--out", "x", "--recipe", "quick")]
+    [InlineData("--ld1-weighting must be", "train", "--data", ".", "--out", "x", "--ld1-weighting", "p2")]
     [InlineData("--lr must be", "train", "--data", ".", "--out", "x", "--lr", "fast")]
     [InlineData("does not exist", "train", "--data", "/nonexistent/cohort", "--out", "x")]
     [InlineData("unknown option --epochs", "train", "--data", ".", "--out", "x", "--epochs", "3")]
@@ -114,6 +116,42 @@ public sealed class EngineCommandTests : IDisposable
         (code, output, _) = Run("eval", "--pred", Path.Combine(pred, "avg"), "--ref", data);
         Assert.Equal(0, code);
         Assert.Contains("Dice", output);
+    }
+
+    [Theory]
+    [InlineData("tiny", null, "budget", 1e-3, 1e-4, 2.0, true)]
+    [InlineData("tiny", "paper", "paper", 1e-4, 6e-5, 1.0, false)]
+    public void TrainStartsFromThePresetsRecipeAndRecordsIt(string preset, string? recipe, string expected, double lr, double lrMin, double power, bool alphaBar)
+    {
+        var data = Synth(3);
+        var run = Path.Combine(_dir, "run-" + expected);
+        string[] args = ["train", "--data", data, "--out", run, "--preset", preset, "--steps", "1", "--device", "cpu", "--progress", "none", "--test-fraction", "0"];
+        if (recipe is not null) args = [.. args, "--recipe", recipe];
+        var (code, _, err) = Run(args);
+        Assert.True(code == 0, err);
+        var (options, step, _) = Sdpm.Engine.Training.Checkpoint.Peek(Path.Combine(run, Sdpm.Engine.Sampling.SegmentationModel.CheckpointFileName));
+        Assert.Equal(1, step);
+        Assert.Equal(expected, options.Recipe);
+        Assert.Equal(lr, options.LearningRate, 12);
+        Assert.Equal(lrMin, options.MinLearningRate, 12);
+        Assert.Equal(power, options.TimeSamplingPower);
+        Assert.Equal(alphaBar, options.LossesOrDefault.Ld1AlphaBarWeighting);
+    }
+
+    [Fact]
+    public void ExplicitOptionsOverrideTheRecipe()
+    {
+        var data = Synth(3);
+        var run = Path.Combine(_dir, "run-override");
+        var (code, output, err) = Run("train", "--data", data, "--out", run, "--preset", "tiny", "--steps", "1", "--device", "cpu", "--test-fraction", "0",
+            "--lr", "5e-5", "--time-power", "1.5", "--ld1-weighting", "none");
+        Assert.True(code == 0, err);
+        Assert.Contains("(recipe budget)", output);
+        var (options, _, _) = Sdpm.Engine.Training.Checkpoint.Peek(Path.Combine(run, Sdpm.Engine.Sampling.SegmentationModel.CheckpointFileName));
+        Assert.Equal(5e-5, options.LearningRate, 12);
+        Assert.Equal(5e-5, options.MinLearningRate, 12); // never above the initial rate
+        Assert.Equal(1.5, options.TimeSamplingPower);
+        Assert.False(options.LossesOrDefault.Ld1AlphaBarWeighting);
     }
 
     private string Synth(int cases)

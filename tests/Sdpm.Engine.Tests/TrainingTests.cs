@@ -154,6 +154,25 @@ public class TrainingTests
     }
 
     [Fact]
+    public void PresetsStartFromTheirRecipe()
+    {
+        Assert.Equal(TrainingRecipes.Budget, TrainingRecipes.DefaultFor("tiny"));
+        Assert.Equal(TrainingRecipes.Budget, TrainingRecipes.DefaultFor("small"));
+        Assert.Equal(TrainingRecipes.Paper, TrainingRecipes.DefaultFor("paper"));
+
+        var paper = TrainingRecipes.For(ModelKind.Sdpm, "paper");
+        Assert.Equal(new TrainingOptions(Model: ModelKind.Sdpm, Preset: "paper", Losses: new()), paper); // the record's defaults are the paper's
+        var budget = TrainingRecipes.For(ModelKind.Sdpm, "small");
+        Assert.Equal((1e-3, 1e-4, 2.0, true, TrainingRecipes.Budget),
+            (budget.LearningRate, budget.MinLearningRate, budget.TimeSamplingPower, budget.LossesOrDefault.Ld1AlphaBarWeighting, budget.Recipe));
+        budget.Validate();
+        // Applying a recipe keeps everything it does not own.
+        var custom = TrainingRecipes.Apply(new TrainingOptions(Steps: 77, Losses: new(Dice: 0.5)), TrainingRecipes.Budget);
+        Assert.Equal((77, 0.5), (custom.Steps, custom.LossesOrDefault.Dice));
+        Assert.Throws<ArgumentException>(() => TrainingRecipes.Apply(new TrainingOptions(), "quick"));
+    }
+
+    [Fact]
     public void OptionsRejectOutOfRangeValues()
     {
         Assert.Throws<ArgumentException>(() => new TrainingOptions(Steps: 0).Validate());

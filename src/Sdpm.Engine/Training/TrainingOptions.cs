@@ -14,7 +14,9 @@ public sealed record AugmentationOptions(
     double Translation = 0.1,
     double NoiseSigmaMax = 0.05);
 
-/// <summary>Everything a training run depends on. Defaults follow the paper's recipe (engine-spec §4).</summary>
+/// <summary>Everything a training run depends on. The record's defaults are the paper's recipe (engine-spec §4);
+/// <see cref="TrainingRecipes"/> names the sets of settings the CLI and the portal start from.</summary>
+/// <param name="Recipe">The recipe these options were started from (provenance only; the values below are what counts).</param>
 /// <param name="LesionFreeRatio">Lesion-free slices drawn per lesion-positive slice (0 = positives only).</param>
 /// <param name="EmaWarmup">Ramp the EMA decay as min(decay, (1+u)/(10+u)) over the u-th update, so short runs are not
 /// dominated by the initial weights.</param>
@@ -45,7 +47,8 @@ public sealed record TrainingOptions(
     double TimeSamplingPower = 1,
     AugmentationOptions? Augmentation = null,
     LossOptions? Losses = null,
-    PreprocessingOptions? Preprocessing = null)
+    PreprocessingOptions? Preprocessing = null,
+    string Recipe = TrainingRecipes.Paper)
 {
     public AugmentationOptions AugmentationOrDefault => Augmentation ?? new();
     public LossOptions LossesOrDefault => Losses ?? new();
