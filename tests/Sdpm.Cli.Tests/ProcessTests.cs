@@ -25,6 +25,36 @@ public class ProcessTests
         return (p.ExitCode, o.Result, e.Result);
     }
 
+    /// <summary>Runs the repository's ./sdpm launcher (README's way to call the CLI) under bash.</summary>
+    private static (int Code, string Out, string Err) Launcher(params string[] args)
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Sdpm.Portal.sln"))) root = root.Parent;
+        Assert.NotNull(root);
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
+        psi.ArgumentList.Add(Path.Combine(root.FullName, "sdpm"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(300_000)); // builds the CLI first when its binary is older than the sources
+        return (p.ExitCode, o.Result, e.Result);
+    }
+
+    [Fact]
+    public void TheLauncherRunsTheCliFromAnyFolderWithCleanJsonAndExitCodes()
+    {
+        using var dir = new TempDir();
+        NiftiWriter.Write(dir.File("v.nii.gz"), new Volume<short>(new Dims(2, 3, 4), Affine.Canonical(new Spacing(1, 1, 2))));
+        var ok = Launcher("inspect", dir.File("v.nii.gz"), "--json");
+        Assert.True(ok.Code == 0, ok.Err);
+        using var doc = JsonDocument.Parse(ok.Out); // nothing but the JSON on stdout
+        Assert.Equal([2, 3, 4], doc.RootElement.GetProperty("dims").EnumerateArray().Select(e => e.GetInt32()));
+        var usage = Launcher("train", "--data", dir.Path, "--out", dir.File("run"), "--recipe", "quick");
+        Assert.Equal(2, usage.Code);
+        Assert.StartsWith("error: --recipe must be", usage.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last());
+    }
+
     [Fact]
     public void TheExecutableInspectsAFileAndFailsCleanlyOnBadInput()
     {

@@ -55,7 +55,7 @@ public sealed class Objective(ModelKind kind, SynchronousDiffusion diffusion, Lo
         using var w1 = options.Ld1.ToScalar();
         using var wp = options.Lp.ToScalar();
         using var wd = options.Dice.ToScalar();
-        var total = (ld2 * w2) + (ld1 * w1) + (lp * wp) + (dice * wd);
+        var total = (ld2 * w2).Plus(ld1 * w1).Plus(lp * wp).Plus(dice * wd);
         var terms = new Dictionary<string, double>
         {
             ["ld1"] = ld1.item<float>(), ["ld2"] = ld2.item<float>(), ["lp"] = lp.item<float>(), ["dice"] = dice.item<float>(), ["total"] = total.item<float>(),
@@ -69,7 +69,7 @@ public sealed class Objective(ModelKind kind, SynchronousDiffusion diffusion, Lo
         var logits = net.forward(x0, tt)[0];
         var bce = SegmentationLosses.MaskedBce(logits, target, brain);
         var dice = SegmentationLosses.SoftDice(logits.sigmoid() * brain, target).mean();
-        var total = bce + dice;
+        var total = bce.Plus(dice);
         return (total, new Dictionary<string, double> { ["bce"] = bce.item<float>(), ["dice"] = dice.item<float>(), ["total"] = total.item<float>() });
     }
 }

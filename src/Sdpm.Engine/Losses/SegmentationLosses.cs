@@ -29,7 +29,7 @@ public static class SegmentationLosses
     public static Tensor PerSampleMse(Tensor a, Tensor b)
     {
         using var scope = NewDisposeScope();
-        return (a - b).square().flatten(1).mean([1L]).MoveToOuterDisposeScope();
+        return (a - b).Squared().flatten(1).mean([1L]).MoveToOuterDisposeScope();
     }
 
     /// <summary>Soft Dice loss (1 - Dice) per sample on probabilities p and targets g in [0,1], both already masked: [B].</summary>
@@ -38,9 +38,9 @@ public static class SegmentationLosses
     {
         using var scope = NewDisposeScope();
         var inter = (p * g).flatten(1).sum([1L]);
-        var total = p.flatten(1).sum([1L]) + g.flatten(1).sum([1L]);
+        var total = p.flatten(1).sum([1L]).Plus(g.flatten(1).sum([1L]));
         using var s = smooth.ToScalar();
-        return (((inter * Sc.Two) + s) / (total + s)).neg().add_(Sc.One).MoveToOuterDisposeScope();
+        return ((inter * Sc.Two).Plus(s) / total.Plus(s)).neg().PlusInPlace(Sc.One).MoveToOuterDisposeScope();
     }
 
     /// <summary>Binary cross-entropy on logits over the brain mask only: scalar.</summary>
@@ -55,6 +55,6 @@ public static class SegmentationLosses
     public static Tensor Probability(Tensor y)
     {
         using var scope = NewDisposeScope();
-        return ((y.clamp(Sc.MinusOne, Sc.One) + Sc.One) * Sc.Half).MoveToOuterDisposeScope();
+        return (y.clamp(Sc.MinusOne, Sc.One).Plus(Sc.One) * Sc.Half).MoveToOuterDisposeScope();
     }
 }

@@ -77,15 +77,18 @@ internal sealed class ResBlock : Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var h = norm1.forward(conv1.forward(x));
         var ss = film.forward(F.silu(time)).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
-        h = F.silu((h * ss[0]) + h + ss[1]);
+        h = F.silu((h * ss[0]).Plus(h).Plus(ss[1]));
         h = F.silu(norm2.forward(conv2.forward(h)));
-        return (h + skip.forward(x)).MoveToOuterDisposeScope();
+        return h.Plus(skip.forward(x)).MoveToOuterDisposeScope();
     }
 }
 
-/// <summary>Linear attention (softmax over channels for q, over positions for k), residual, pre-normalised.</summary>
-internal sealed class LinearAttention : Module<Tensor, Tensor>
+/// <summary>Residual, pre-normalised multi-head self-attention over all positions of a feature map.</summary>
+/// <remarks>Linear (the lower levels): softmax over channels for q and over positions for k, cost linear in the number
+/// of positions. Full (the middle): softmax(qᵀk / √d) over all position pairs.</remarks>
+internal sealed class SelfAttention : Module<Tensor, Tensor>
 {
+    private readonly bool _linear;
     private readonly int _heads;
     private readonly int _dimHead;
     private readonly Scalar _scale;
@@ -93,44 +96,9 @@ internal sealed class LinearAttention : Module<Tensor, Tensor>
     private readonly Conv2d qkv;
     private readonly Conv2d proj;
 
-    public LinearAttention(int channels, int heads, int dimHead) : base(nameof(LinearAttention))
+    public SelfAttention(int channels, int heads, int dimHead, bool linear) : base(linear ? "LinearAttention" : "FullAttention")
     {
-        _heads = heads;
-        _dimHead = dimHead;
-        _scale = (1.0 / Math.Sqrt(dimHead)).ToScalar();
-        norm = Norms.Group(channels);
-        qkv = Conv2d(channels, 3 * heads * dimHead, 1, bias: false);
-        proj = Conv2d(heads * dimHead, channels, 1);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        var (b, h, w) = (x.shape[0], x.shape[2], x.shape[3]);
-        var parts = qkv.forward(norm.forward(x)).chunk(3, 1);
-        var q = parts[0].reshape(b, _heads, _dimHead, h * w).softmax(-2) * _scale;
-        var k = parts[1].reshape(b, _heads, _dimHead, h * w).softmax(-1);
-        var v = parts[2].reshape(b, _heads, _dimHead, h * w);
-        var context = matmul(k, v.transpose(-1, -2));            // [b, heads, d, e]
-        var outp = matmul(context.transpose(-1, -2), q);         // [b, heads, e, n]
-        var y = proj.forward(outp.reshape(b, _heads * _dimHead, h, w));
-        return (x + y).MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>Full softmax self-attention over all positions, residual, pre-normalised (used in the middle).</summary>
-internal sealed class FullAttention : Module<Tensor, Tensor>
-{
-    private readonly int _heads;
-    private readonly int _dimHead;
-    private readonly Scalar _scale;
-    private readonly GroupNorm norm;
-    private readonly Conv2d qkv;
-    private readonly Conv2d proj;
-
-    public FullAttention(int channels, int heads, int dimHead) : base(nameof(FullAttention))
-    {
+        _linear = linear;
         _heads = heads;
         _dimHead = dimHead;
         _scale = (1.0 / Math.Sqrt(dimHead)).ToScalar();
@@ -148,10 +116,19 @@ internal sealed class FullAttention : Module<Tensor, Tensor>
         var q = parts[0].reshape(b, _heads, _dimHead, h * w);
         var k = parts[1].reshape(b, _heads, _dimHead, h * w);
         var v = parts[2].reshape(b, _heads, _dimHead, h * w);
-        var attn = (matmul(q.transpose(-1, -2), k) * _scale).softmax(-1); // [b, heads, n, n]
-        var outp = matmul(v, attn.transpose(-1, -2));                                           // [b, heads, d, n]
+        Tensor outp;                                                           // [b, heads, d, n]
+        if (_linear)
+        {
+            var context = matmul(k.softmax(-1), v.transpose(-1, -2));          // [b, heads, d, e]
+            outp = matmul(context.transpose(-1, -2), q.softmax(-2) * _scale);
+        }
+        else
+        {
+            var attn = (matmul(q.transpose(-1, -2), k) * _scale).softmax(-1);  // [b, heads, n, n]
+            outp = matmul(v, attn.transpose(-1, -2));
+        }
         var y = proj.forward(outp.reshape(b, _heads * _dimHead, h, w));
-        return (x + y).MoveToOuterDisposeScope();
+        return x.Plus(y).MoveToOuterDisposeScope();
     }
 }
 

@@ -15,7 +15,7 @@ public sealed class DiffusionUNet : Module<Tensor, Tensor, Tensor[]>
     private readonly TimeEmbedding time;
     private readonly ModuleList<EncoderLevel> encoder;
     private readonly ResBlock mid1;
-    private readonly FullAttention midAttention;
+    private readonly SelfAttention midAttention;
     private readonly ResBlock mid2;
     private readonly ModuleList<Decoder> decoders;
 
@@ -36,7 +36,7 @@ public sealed class DiffusionUNet : Module<Tensor, Tensor, Tensor[]>
             prev = ch[l];
         }
         mid1 = new ResBlock(prev, prev, tdim);
-        midAttention = new FullAttention(prev, config.AttentionHeads, config.AttentionHeadChannels);
+        midAttention = new SelfAttention(prev, config.AttentionHeads, config.AttentionHeadChannels, linear: false);
         mid2 = new ResBlock(prev, prev, tdim);
         decoders = new ModuleList<Decoder>();
         for (var s = 0; s < streams; s++) decoders.Add(new Decoder(ch, tdim, config));
@@ -74,13 +74,13 @@ public sealed class DiffusionUNet : Module<Tensor, Tensor, Tensor[]>
     private sealed class EncoderLevel : Module<Tensor, Tensor, Tensor>
     {
         private readonly ModuleList<ResBlock> blocks = new();
-        private readonly ModuleList<LinearAttention> attention = new();
+        private readonly ModuleList<SelfAttention> attention = new();
         private readonly ModuleList<Downsample> down = new();
 
         public EncoderLevel(int inCh, int outCh, int tdim, NetworkConfig c, bool attend, bool downsample) : base(nameof(EncoderLevel))
         {
             for (var b = 0; b < c.ResBlocksPerLevel; b++) blocks.Add(new ResBlock(b == 0 ? inCh : outCh, outCh, tdim));
-            if (attend) attention.Add(new LinearAttention(outCh, c.AttentionHeads, c.AttentionHeadChannels));
+            if (attend) attention.Add(new SelfAttention(outCh, c.AttentionHeads, c.AttentionHeadChannels, linear: true));
             if (downsample) down.Add(new Downsample(outCh));
             RegisterComponents();
         }
@@ -129,13 +129,13 @@ public sealed class DiffusionUNet : Module<Tensor, Tensor, Tensor[]>
     private sealed class DecoderLevel : Module<Tensor, Tensor, Tensor, Tensor>
     {
         private readonly ModuleList<ResBlock> blocks = new();
-        private readonly ModuleList<LinearAttention> attention = new();
+        private readonly ModuleList<SelfAttention> attention = new();
         private readonly ModuleList<Upsample> up = new();
 
         public DecoderLevel(int ch, int upTo, int tdim, NetworkConfig c, bool attend) : base(nameof(DecoderLevel))
         {
             for (var b = 0; b < c.ResBlocksPerLevel; b++) blocks.Add(new ResBlock(b == 0 ? 2 * ch : ch, ch, tdim));
-            if (attend) attention.Add(new LinearAttention(ch, c.AttentionHeads, c.AttentionHeadChannels));
+            if (attend) attention.Add(new SelfAttention(ch, c.AttentionHeads, c.AttentionHeadChannels, linear: true));
             if (upTo > 0) up.Add(new Upsample(ch, upTo));
             RegisterComponents();
         }

@@ -84,13 +84,13 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
                 : Chain(xc, bc, generator);
             passes += used;
             sum.index_add_(0, idx, p, Sc.One);
-            sumSq.index_add_(0, idx, p.square(), Sc.One);
+            sumSq.index_add_(0, idx, p.Squared(), Sc.One);
             var kept = DiscretePointRemoval.Apply(p, protocol.Threshold, protocol.RemovalKernel).flatten(1).sum([1L]).cpu().data<float>().ToArray();
             for (var j = 0; j < n; j++) repeatVoxels[(start + j) % repeats] += kept[j];
         }
         using var count = ((double)repeats).ToScalar();
         var mean = (sum / count).DetachFromDisposeScope();
-        var std = ((sumSq / count) - mean.square()).clamp_min(Sc.Zero).sqrt().DetachFromDisposeScope();
+        var std = ((sumSq / count) - mean.Squared()).clamp_min(Sc.Zero).sqrt().DetachFromDisposeScope();
         sum.Dispose();
         sumSq.Dispose();
         var mask = DiscretePointRemoval.Apply(mean, protocol.Threshold, protocol.RemovalKernel).DetachFromDisposeScope();
@@ -147,14 +147,14 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
             Tensor xNext, yNext;
             if (s == 0)
             {
-                xNext = (x0Hat * c1) + (x * c2);
-                yNext = (y0Hat * c1) + (y * c2);
+                xNext = (x0Hat * c1).Plus(x * c2);
+                yNext = (y0Hat * c1).Plus(y * c2);
             }
             else
             {
                 var z = randn(x0.shape, device: x0.device, generator: generator) * brain;
-                xNext = (x0Hat * c1) + (x * c2) + (z * sx);
-                yNext = (y0Hat * c1) + (y * c2) + (z * sy);
+                xNext = (x0Hat * c1).Plus(x * c2).Plus(z * sx);
+                yNext = (y0Hat * c1).Plus(y * c2).Plus(z * sy);
             }
             x = (xNext * brain).MoveToOuterDisposeScope();
             y = (yNext * brain).MoveToOuterDisposeScope();

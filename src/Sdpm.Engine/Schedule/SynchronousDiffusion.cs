@@ -27,8 +27,8 @@ public sealed class SynchronousDiffusion(SigmoidSchedule schedule)
     {
         using var scope = NewDisposeScope();
         var (sa, s1) = Coefficients(t, x0.device);
-        var xt = ((sa * x0) + (s1 * eps)) * brain;
-        var yt = ((sa * y0) + (s1 * eps)) * brain;
+        var xt = (sa * x0).Plus(s1 * eps) * brain;
+        var yt = (sa * y0).Plus(s1 * eps) * brain;
         return (xt.MoveToOuterDisposeScope(), yt.MoveToOuterDisposeScope());
     }
 
@@ -38,7 +38,7 @@ public sealed class SynchronousDiffusion(SigmoidSchedule schedule)
         using var sa = Math.Sqrt(Schedule.AlphaBar[t]).ToScalar();
         using var s1 = Math.Sqrt(1 - Schedule.AlphaBar[t]).ToScalar();
         using var scope = NewDisposeScope();
-        return (((x0 * sa) + (eps * s1)) * brain).MoveToOuterDisposeScope();
+        return ((x0 * sa).Plus(eps * s1) * brain).MoveToOuterDisposeScope();
     }
 
     /// <summary>Eq. 11 solved for the clean signal: v0 = v_t / sqrt(abar_t) - sqrt((1 - abar_t)/abar_t) eps_hat.</summary>

@@ -1,3 +1,4 @@
+using Sdpm.Engine.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -49,7 +50,7 @@ public sealed class Adam : IDisposable
         using var _ = no_grad();
         var grads = _params.Select(p => p.P.grad).Where(g => g is not null).Select(g => g!).ToList();
         if (grads.Count == 0) return 0;
-        var total = stack(grads.Select(g => g.square().sum()).ToArray()).sum().sqrt().item<float>();
+        var total = stack(grads.Select(g => g.Squared().sum()).ToArray()).sum().sqrt().item<float>();
         if (maxNorm > 0 && total > maxNorm)
         {
             using var factor = (maxNorm / (total + 1e-6)).ToScalar();
@@ -74,7 +75,7 @@ public sealed class Adam : IDisposable
             var v = _v[name];
             m.mul_(_beta1).add_(g, alpha: _oneMinusBeta1);
             v.mul_(_beta2).addcmul_(g, g, value: _oneMinusBeta2);
-            var denom = (v / bc2).sqrt_().add_(_eps);
+            var denom = (v / bc2).sqrt_().PlusInPlace(_eps);
             p.addcdiv_(m, denom, value: stepSize);
         }
     }

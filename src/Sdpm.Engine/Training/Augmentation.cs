@@ -35,11 +35,11 @@ public static class Augmentation
         var th = Torch.Tensors.From(theta, x.device).view(b, 2, 3);
         var grid = F.affine_grid(th, [b, 1, x.shape[2], x.shape[3]], align_corners: false);
         // Zero padding on (x + 1) keeps everything outside the field of view at exactly -1.
-        var xa = F.grid_sample(x + Sc.One, grid, mode: GridSampleMode.Bilinear, padding_mode: GridSamplePaddingMode.Zeros, align_corners: false) - Sc.One;
+        var xa = F.grid_sample(x.Plus(Sc.One), grid, mode: GridSampleMode.Bilinear, padding_mode: GridSamplePaddingMode.Zeros, align_corners: false) - Sc.One;
         var ma = F.grid_sample(mask, grid, mode: GridSampleMode.Nearest, padding_mode: GridSamplePaddingMode.Zeros, align_corners: false);
         var brain = xa.gt(Sc.MinusOne);
         var noise = randn(xa.shape, device: x.device, generator: generator) * Torch.Tensors.From(sigma, x.device).view(b, 1, 1, 1);
-        var xn = where(brain, (xa + noise).clamp(Sc.MinusOne, Sc.One), full_like(xa, Sc.MinusOne));
+        var xn = where(brain, xa.Plus(noise).clamp(Sc.MinusOne, Sc.One), full_like(xa, Sc.MinusOne));
         return (xn.MoveToOuterDisposeScope(), (ma * brain.to_type(ScalarType.Float32)).MoveToOuterDisposeScope());
     }
 }
