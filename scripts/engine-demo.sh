@@ -3,7 +3,7 @@
 # SDPM and both baselines trained on the CPU with the same budget (small preset, default recipe), fast-protocol
 # inference on the held-out patients, and Dice / VC / VDP per model and inference mode.
 # Usage: scripts/engine-demo.sh [WORK_DIR]   (default artifacts/engine-demo; SDPM_DEMO_STEPS, default 700)
-# Writes WORK_DIR/results.md and prints it. Everything runs through ./sdpm, as a user would run it.
+# Writes WORK_DIR/results.md and prints it (scripts/engine-demo-summary.py WORK_DIR remakes it). Everything runs through ./sdpm, as a user would run it.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$(mkdir -p "${1:-$root/artifacts/engine-demo}" && cd "${1:-$root/artifacts/engine-demo}" && pwd)"
@@ -36,36 +36,4 @@ for model in sdpm sdpm-no-noise unet; do
 done
 say "done"
 
-python3 - "$work" "$steps" "$(nproc)" <<'PY' | tee results.md
-import csv, json, os, sys
-work, steps, cores = sys.argv[1], sys.argv[2], sys.argv[3]
-os.chdir(work)
-lesion = {r["case_id"]: r["lesion_type"] for r in csv.DictReader(open("cohort/manifest.csv"))}
-times = {m: (int(a) / 1000, int(b) / 1000) for m, a, b in (l.split("\t") for l in open("times.tsv").read().split("\n") if l)}
-def f(s, k="mean"):
-    v = s.get(k)
-    return "n/a" if v is None else f"{v:.3f}"
-def mean(xs):
-    return f"{sum(xs) / len(xs):.3f} ({len(xs)})" if xs else "n/a"
-print(f"Engine demo: small preset, {steps} steps, batch 8, seed 7, {cores} cores; fast protocol on held-out patients.\n")
-print("| model | mode | Dice mean ± SD [95% CI] | VC [95% CI] | VDP mean ± SD [95% CI] | Dice haemorrhage (n) | Dice infarct (n) |")
-print("|---|---|---|---|---|---|---|")
-n = excluded = None
-for m in ["sdpm", "sdpm-no-noise", "unet"]:
-    for mode in ["avg", "sal", "infer", "all"]:
-        p = f"eval-{m}-{mode}.json"
-        if not os.path.exists(p):
-            continue
-        d = json.load(open(p))
-        n, excluded = d["n"], d["n_vdp_excluded"]
-        h = [c["dice"] for c in d["cases"] if lesion[c["case"]] == "hemorrhage"]
-        i = [c["dice"] for c in d["cases"] if lesion[c["case"]] == "infarct"]
-        print(f"| {m} | {mode} | {f(d['dice'])} ± {f(d['dice'], 'sd')} [{f(d['dice'], 'ci_low')}, {f(d['dice'], 'ci_high')}] "
-              f"| {f(d['vc'])} [{f(d['vc'], 'ci_low')}, {f(d['vc'], 'ci_high')}] "
-              f"| {f(d['vdp'])} ± {f(d['vdp'], 'sd')} [{f(d['vdp'], 'ci_low')}, {f(d['vdp'], 'ci_high')}] | {mean(h)} | {mean(i)} |")
-print(f"\nHeld-out cases: {n}; VDP excludes {excluded} with an empty reference.\n")
-print("| model | training wall time | inference wall time (all modes, held-out cases) |")
-print("|---|---|---|")
-for m, (tr, inf) in times.items():
-    print(f"| {m} | {int(tr // 60)} min {tr % 60:04.1f} s | {int(inf // 60)} min {inf % 60:04.1f} s |")
-PY
+python3 "$root/scripts/engine-demo-summary.py" "$work" "$steps" | tee results.md
