@@ -6,7 +6,9 @@
 # Writes WORK_DIR/results.md and prints it (scripts/engine-demo-summary.py WORK_DIR remakes it). Everything runs through ./sdpm, as a user would run it.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-work="$(mkdir -p "${1:-$root/artifacts/engine-demo}" && cd "${1:-$root/artifacts/engine-demo}" && pwd)"
+work="${1:-$root/artifacts/engine-demo}"
+mkdir -p "$work"
+work="$(cd "$work" && pwd)"
 steps="${SDPM_DEMO_STEPS:-700}"
 sdpm="$root/sdpm"
 cd "$work"

@@ -13,15 +13,19 @@ public class ProcessTests
     {
         var dir = AppContext.BaseDirectory;
         var apphost = Path.Combine(dir, OperatingSystem.IsWindows() ? "sdpm.exe" : "sdpm");
-        var psi = File.Exists(apphost) ? new ProcessStartInfo(apphost) : new ProcessStartInfo("dotnet");
-        if (!File.Exists(apphost)) psi.ArgumentList.Add(Path.Combine(dir, "sdpm.dll"));
+        return File.Exists(apphost) ? Run(new ProcessStartInfo(apphost), args, 60_000)
+            : Run(new ProcessStartInfo("dotnet"), [Path.Combine(dir, "sdpm.dll"), .. args], 60_000);
+    }
+
+    private static (int Code, string Out, string Err) Run(ProcessStartInfo psi, IEnumerable<string> args, int timeoutMs)
+    {
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.RedirectStandardOutput = true;
         psi.RedirectStandardError = true;
         using var p = Process.Start(psi)!;
         var o = p.StandardOutput.ReadToEndAsync();
         var e = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(60_000));
+        Assert.True(p.WaitForExit(timeoutMs));
         return (p.ExitCode, o.Result, e.Result);
     }
 
@@ -31,14 +35,8 @@ public class ProcessTests
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "Sdpm.Portal.sln"))) root = root.Parent;
         Assert.NotNull(root);
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetTempPath() };
-        psi.ArgumentList.Add(Path.Combine(root.FullName, "sdpm"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(300_000)); // builds the CLI first when its binary is older than the sources
-        return (p.ExitCode, o.Result, e.Result);
+        // 5 minutes: the launcher builds the CLI first when the sources are newer than its last build.
+        return Run(new ProcessStartInfo("bash") { WorkingDirectory = Path.GetTempPath() }, [Path.Combine(root.FullName, "sdpm"), .. args], 300_000);
     }
 
     [Fact]

@@ -160,9 +160,11 @@ public class TrainingTests
         Assert.Equal(TrainingRecipes.Budget, TrainingRecipes.DefaultFor("small"));
         Assert.Equal(TrainingRecipes.Paper, TrainingRecipes.DefaultFor("paper"));
 
-        var paper = TrainingRecipes.For(ModelKind.Sdpm, "paper");
+        static TrainingOptions Default(string preset) =>
+            TrainingRecipes.Apply(new TrainingOptions(Model: ModelKind.Sdpm, Preset: preset), TrainingRecipes.DefaultFor(preset));
+        var paper = Default("paper");
         Assert.Equal(new TrainingOptions(Model: ModelKind.Sdpm, Preset: "paper", Losses: new()), paper); // the record's defaults are the paper's
-        var budget = TrainingRecipes.For(ModelKind.Sdpm, "small");
+        var budget = Default("small");
         Assert.Equal((1e-3, 1e-4, 2.0, true, TrainingRecipes.Budget),
             (budget.LearningRate, budget.MinLearningRate, budget.TimeSamplingPower, budget.LossesOrDefault.Ld1AlphaBarWeighting, budget.Recipe));
         budget.Validate();

@@ -1,6 +1,3 @@
-using Sdpm.Engine.Losses;
-using Sdpm.Engine.Network;
-
 namespace Sdpm.Engine.Training;
 
 /// <summary>
@@ -44,8 +41,4 @@ public static class TrainingRecipes
             _ => throw new ArgumentException($"recipe must be {string.Join(" or ", Names)}, got '{recipe}'."),
         };
     }
-
-    /// <summary>The options a preset trains with by default: <see cref="DefaultFor"/> applied to the record's defaults.</summary>
-    public static TrainingOptions For(ModelKind model, string preset) =>
-        Apply(new TrainingOptions(Model: model, Preset: preset), DefaultFor(preset));
 }
