@@ -5,12 +5,17 @@ using Sdpm.Data.Entities;
 
 namespace Sdpm.Data;
 
-/// <summary>The portal's one database: Identity, sites, memberships and the audit trail.</summary>
+/// <summary>The portal's one database: Identity, sites, memberships, API tokens, cohorts and cases, and the audit trail.</summary>
 public class PortalDbContext(DbContextOptions<PortalDbContext> options) : IdentityDbContext<PortalUser>(options)
 {
     public DbSet<Site> Sites => Set<Site>();
     public DbSet<UserSite> UserSites => Set<UserSite>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+    public DbSet<Cohort> Cohorts => Set<Cohort>();
+    public DbSet<Case> Cases => Set<Case>();
+    public DbSet<ImportBatch> ImportBatches => Set<ImportBatch>();
+    public DbSet<ImportResult> ImportResults => Set<ImportResult>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -10,6 +10,7 @@ internal sealed class SiteConfiguration : IEntityTypeConfiguration<Site>
     {
         b.Property(s => s.Name).HasMaxLength(Site.NameMaxLength).IsRequired().UseCollation("NOCASE");
         b.HasIndex(s => s.Name).IsUnique();
+        b.Property(s => s.CasePrefix).HasMaxLength(8);
     }
 }
 

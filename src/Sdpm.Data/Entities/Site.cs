@@ -13,4 +13,13 @@ public class Site
 
     public DateTimeOffset CreatedAt { get; set; }
     public List<UserSite> Members { get; set; } = [];
+
+    /// <summary>Letters that start the site's pseudonymous ids (NOR-0007); fixed at the first import.</summary>
+    public string CasePrefix { get; set; } = "";
+
+    /// <summary>The last case number handed out at this site.</summary>
+    public int LastCaseNumber { get; set; }
+
+    /// <summary>The last patient number handed out at this site.</summary>
+    public int LastPatientNumber { get; set; }
 }

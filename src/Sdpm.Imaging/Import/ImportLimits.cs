@@ -8,12 +8,22 @@ namespace Sdpm.Imaging.Import;
 /// <param name="MaxVoxels">Most voxels in one volume.</param>
 /// <param name="MaxDimPerAxis">Most voxels along any one axis.</param>
 /// <param name="MaxFiles">Most files in a DICOM or PNG folder or zip.</param>
+/// <param name="MaxExpansionRatio">Most bytes a zip may inflate to per byte of archive (zip bombs); archives that
+/// inflate to less than <see cref="ExpansionFloorBytes"/> are exempt (a small mask compresses very well).</param>
 public sealed record ImportLimits(
     long MaxBytes = 2_000_000_000,
     long MaxVoxels = 300_000_000,
     int MaxDimPerAxis = 4096,
-    int MaxFiles = 10_000)
+    int MaxFiles = 10_000,
+    double MaxExpansionRatio = 200)
 {
+    /// <summary>Inflated size below which the expansion ratio is not checked.</summary>
+    public const long ExpansionFloorBytes = 64L << 20;
+
+    /// <summary>Most bytes an archive of <paramref name="archiveBytes"/> may inflate to.</summary>
+    public long InflateBudget(long archiveBytes) =>
+        Math.Min(MaxBytes, Math.Max(ExpansionFloorBytes, (long)Math.Min(long.MaxValue / 2, archiveBytes * MaxExpansionRatio)));
+
     /// <summary>The defaults: 2 GB, 300 M voxels, 4096 per axis, 10 000 files.</summary>
     public static ImportLimits Default { get; } = new();
 

@@ -52,14 +52,13 @@ public static class SafeZip
         Directory.CreateDirectory(temp);
         try
         {
-            long budget = limits.MaxBytes;
+            // Entries stream to disk (memory stays flat whatever their size) within the inflate budget.
+            long budget = limits.InflateBudget(new FileInfo(zipPath).Length);
             foreach (var (entry, path) in relative)
             {
-                var bytes = ReadEntry(entry, budget, zipPath);
-                budget -= bytes.Length;
                 var staged = Path.Combine(temp, Path.GetRelativePath(root, path));
                 Directory.CreateDirectory(Path.GetDirectoryName(staged)!);
-                File.WriteAllBytes(staged, bytes);
+                budget -= CopyEntry(entry, staged, budget, zipPath);
             }
             if (Directory.Exists(root)) Directory.Delete(root);
             Directory.Move(temp, root);
@@ -81,6 +80,22 @@ public static class SafeZip
         catch (InvalidDataException e)
         {
             throw new ImagingException(ImagingError.Inconsistent, $"{Path.GetFileName(zipPath)}: not a readable zip archive ({e.Message}).");
+        }
+    }
+
+    private static long CopyEntry(ZipArchiveEntry entry, string target, long budget, string zipPath)
+    {
+        try
+        {
+            using var source = entry.Open();
+            using var limited = new LimitedReadStream(source, budget, Path.GetFileName(zipPath));
+            using var fs = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+            limited.CopyTo(fs, 1 << 16);
+            return limited.BytesRead;
+        }
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException)
+        {
+            throw new ImagingException(ImagingError.Inconsistent, $"{Path.GetFileName(zipPath)}: entry {entry.FullName} is corrupt or uses an unsupported compression ({e.Message}).");
         }
     }
 
@@ -109,6 +124,10 @@ public static class SafeZip
         if (declared > limits.MaxBytes)
             throw new ImagingException(ImagingError.TooLarge,
                 $"{Path.GetFileName(zipPath)} decompresses to more than the limit of {Bytes.Format(limits.MaxBytes)}.");
+        var archive = new FileInfo(zipPath).Length;
+        if (declared > limits.InflateBudget(archive))
+            throw new ImagingException(ImagingError.TooLarge, FormattableString.Invariant(
+                $"{Path.GetFileName(zipPath)} would inflate {declared / (double)Math.Max(1, archive):0}-fold to {Bytes.Format(declared)}, more than the limit of {limits.MaxExpansionRatio:0}-fold: refused as a possible zip bomb."));
         return files;
     }
 

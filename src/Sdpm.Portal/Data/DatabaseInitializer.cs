@@ -6,6 +6,7 @@ using Sdpm.Data;
 using Sdpm.Data.Entities;
 using Sdpm.Portal.Features.Audit;
 using Sdpm.Portal.Features.Security;
+using Sdpm.Portal.Features.Tokens;
 using Sdpm.Portal.Hosting;
 
 namespace Sdpm.Portal.Data;
@@ -23,6 +24,7 @@ internal sealed class DatabaseInitializer(
     ILogger<DatabaseInitializer> logger) : IHostedService
 {
     public const string CredentialsFileName = "demo-credentials.txt";
+    public const string TokensFileName = "demo-tokens.json";
     public const string AdminUserName = "admin";
 
     private static readonly string[] DemoSites = ["North", "South"];
@@ -42,6 +44,7 @@ internal sealed class DatabaseInitializer(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
         await db.Database.MigrateAsync(cancellationToken);
+        await MarkInterruptedImportsAsync(db, cancellationToken);
 
         // One write transaction (BEGIN IMMEDIATE on SQLite): a second process starting on the same data folder
         // waits and then finds everything in place, and a process killed half-way leaves nothing half-seeded.
@@ -97,11 +100,33 @@ internal sealed class DatabaseInitializer(
         if (created.Count > 0)
         {
             await AnnounceAsync(created, Path.Combine(dataFolder, CredentialsFileName), cancellationToken);
+            if (demo.Value.Seed)
+            {
+                await WriteDemoTokensAsync(db, users, created.Select(c => c.UserName), Path.Combine(dataFolder, TokensFileName), cancellationToken);
+            }
         }
         await tx.CommitAsync(cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    // A batch still open at start-up was cut off by a stop or a crash: its committed cases are whole, the rest never started.
+    private async Task MarkInterruptedImportsAsync(PortalDbContext db, CancellationToken ct)
+    {
+        var open = await db.ImportBatches.Where(b => b.FinishedAt == null).ToListAsync(ct);
+        foreach (var batch in open)
+        {
+            batch.Interrupted = true;
+            batch.FinishedAt = time.GetUtcNow();
+            batch.ImportedCount = await db.ImportResults.CountAsync(r => r.BatchId == batch.Id && r.Status == ImportStatus.Imported, ct);
+            batch.RefusedCount = await db.ImportResults.CountAsync(r => r.BatchId == batch.Id && r.Status == ImportStatus.Refused, ct);
+        }
+        if (open.Count > 0)
+        {
+            await db.SaveChangesAsync(ct);
+            logger.LogWarning("{Count} upload(s) were interrupted by the last stop; their imported cases are kept", open.Count);
+        }
+    }
 
     private async Task<PortalUser> CreateUserAsync(PortalDbContext db, UserManager<PortalUser> users, string userName, string displayName, string role, string password, bool mustChange)
     {
@@ -145,6 +170,29 @@ internal sealed class DatabaseInitializer(
         Console.WriteLine($"==== also written to {file} ====");
         Console.WriteLine();
         logger.LogInformation("Created {Count} first-run account(s); credentials written to {File}", created.Count, file);
+    }
+
+    /// <summary>One API token per demo user, so that scripts can try the API at once (README: "The HTTP API").</summary>
+    private async Task WriteDemoTokensAsync(PortalDbContext db, UserManager<PortalUser> users, IEnumerable<string> userNames, string file, CancellationToken ct)
+    {
+        var secrets = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var userName in userNames)
+        {
+            var user = await users.FindByNameAsync(userName) ?? throw new InvalidOperationException($"Seeded user {userName} is missing.");
+            var (token, secret) = ApiTokenService.NewToken(user.Id, "demo token", time.GetUtcNow(), expiresAt: null);
+            db.ApiTokens.Add(token);
+            db.AuditEvents.Add(AuditLog.SystemEvent(time.GetUtcNow(), AuditActions.TokenCreated, "ApiToken", userName, "demo seed"));
+            secrets[userName] = secret;
+        }
+        await db.SaveChangesAsync(ct);
+        var temp = file + ".tmp";
+        await File.WriteAllTextAsync(temp, System.Text.Json.JsonSerializer.Serialize(secrets, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), ct);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        File.Move(temp, file, overwrite: true);
+        logger.LogInformation("Demo API tokens written to {File}", file);
     }
 
     private static void Check(IdentityResult result, string what)

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Identity;
 using Sdpm.Data;
 using Sdpm.Data.Entities;
 using Sdpm.Portal.Features.Security;
+using Sdpm.Portal.Features.Tokens;
 
 namespace Sdpm.Portal.Hosting;
 
@@ -11,6 +12,7 @@ namespace Sdpm.Portal.Hosting;
 public static class IdentityRegistration
 {
     public const int MaxFailedAttempts = 5;
+    private const string CookieOrToken = "CookieOrToken";
     public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
 
     public static WebApplicationBuilder AddPortalIdentity(this WebApplicationBuilder builder)
@@ -19,11 +21,16 @@ public static class IdentityRegistration
         services.AddCascadingAuthenticationState();
         services.AddScoped<AuthenticationStateProvider, RevalidatingAuthStateProvider>();
 
+        // Browsers carry the Identity cookie, scripts a personal API token; the same policies apply to both.
         services.AddAuthentication(o =>
-        {
-            o.DefaultScheme = IdentityConstants.ApplicationScheme;
-            o.DefaultSignInScheme = IdentityConstants.ExternalScheme;
-        }).AddIdentityCookies();
+            {
+                o.DefaultScheme = CookieOrToken;
+                o.DefaultSignInScheme = IdentityConstants.ExternalScheme;
+            })
+            .AddPolicyScheme(CookieOrToken, "Cookie or API token", o => o.ForwardDefaultSelector = ctx =>
+                ApiTokenAuthenticationHandler.BearerOf(ctx.Request) is null ? IdentityConstants.ApplicationScheme : ApiTokenAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiTokenAuthenticationHandler>(ApiTokenAuthenticationHandler.SchemeName, null)
+            .AddIdentityCookies();
 
         services.AddIdentityCore<PortalUser>(o =>
             {
@@ -70,7 +77,8 @@ public static class IdentityRegistration
             .AddPolicy(Policies.Coordinator, p => p.RequireRole(Roles.Coordinator))
             .AddPolicy(Policies.Annotator, p => p.RequireRole(Roles.Annotator))
             .AddPolicy(Policies.Investigator, p => p.RequireRole(Roles.Investigator))
-            .AddPolicy(Policies.SiteMember, p => p.RequireAuthenticatedUser().AddRequirements(new SiteMemberRequirement()));
+            .AddPolicy(Policies.SiteMember, p => p.RequireAuthenticatedUser().AddRequirements(new SiteMemberRequirement()))
+            .AddPolicy(Policies.SiteCoordinator, p => p.RequireAuthenticatedUser().AddRequirements(new SiteMemberRequirement(Roles.Coordinator)));
         services.AddScoped<IAuthorizationHandler, SiteMemberHandler>();
         return builder;
     }

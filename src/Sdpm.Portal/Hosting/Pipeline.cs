@@ -2,6 +2,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Sdpm.Portal.Components;
 using Sdpm.Portal.Features.Account;
+using Sdpm.Portal.Features.Cohorts;
+using Sdpm.Portal.Features.Tokens;
 using Sdpm.Portal.Features.Security;
 using Sdpm.Portal.Features.Sites;
 
@@ -36,6 +38,9 @@ public static class Pipeline
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         app.MapAccountEndpoints();
         app.MapSiteApi();
+        app.MapTokenApi();
+        app.MapCohorts();
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = WriteHealthAsync }).AllowAnonymous();
         return app;
     }

@@ -25,4 +25,7 @@ public sealed class DemoOptions
     public const string Section = "Demo";
 
     public bool Seed { get; set; } = true;
+
+    /// <summary>Synthetic cases in each demo site's "Demo cohort" (0: no demo cohort).</summary>
+    public int CasesPerSite { get; set; } = 8;
 }

@@ -1,6 +1,10 @@
 using MudBlazor;
 using MudBlazor.Services;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Sdpm.Portal.Features.Audit;
+using Sdpm.Portal.Features.Cohorts;
+using Sdpm.Portal.Features.Tokens;
 using Sdpm.Portal.Features.Sites;
 using Sdpm.Portal.Features.Users;
 
@@ -17,6 +21,11 @@ public static class UiRegistration
         builder.Services.AddSingleton<AuditQueries>();
         builder.Services.AddSingleton<SiteService>();
         builder.Services.AddSingleton<UserAdminService>();
+        builder.Services.AddSingleton<ApiTokenService>();
+        builder.AddCohorts();
+        // Scripts read enums as words ("infarct", "imported"), and the API is described at /openapi/v1.json.
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocument>());
         return builder;
     }
 

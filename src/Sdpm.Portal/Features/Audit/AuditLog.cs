@@ -34,6 +34,14 @@ public static class AuditActions
     public const string LoginFailed = "account.login-failed";
     public const string LockedOut = "account.locked-out";
     public const string LoggedOut = "account.logout";
+    public const string TokenCreated = "token.created";
+    public const string TokenRevoked = "token.revoked";
+    public const string CohortCreated = "cohort.created";
+    public const string CohortUpdated = "cohort.updated";
+    public const string CasesImported = "cases.imported";
+    public const string DeidentificationAccepted = "cases.deidentification-accepted";
+    public const string CaseDeleted = "case.deleted";
+    public const string CaseUpdated = "case.updated";
 }
 
 /// <summary>

@@ -10,8 +10,11 @@ public static class Policies
     public const string Annotator = Roles.Annotator;
     public const string Investigator = Roles.Investigator;
 
-    /// <summary>Member of the active site named by the route value <c>siteId</c>.</summary>
+    /// <summary>Member of the active site that owns the route's resource (<c>siteId</c>, <c>cohortId</c> or <c>caseId</c>).</summary>
     public const string SiteMember = "SiteMember";
+
+    /// <summary>A coordinator who is a member of the active site that owns the route's resource.</summary>
+    public const string SiteCoordinator = "SiteCoordinator";
 }
 
 /// <summary>Claim types the portal adds to the sign-in cookie.</summary>

@@ -6,41 +6,69 @@ using Sdpm.Data;
 
 namespace Sdpm.Portal.Features.Security;
 
-/// <summary>The user belongs to the site named by the resource (a route value <c>siteId</c> or a site id), and it is active.</summary>
-public sealed class SiteMemberRequirement : IAuthorizationRequirement
+/// <summary>The user is an active member of the site that owns the resource in the route, with the given role when one
+/// is named. The site is found from the route's <c>siteId</c>, or by loading the <c>cohortId</c> or <c>caseId</c>.</summary>
+public sealed class SiteMemberRequirement(string? role = null) : IAuthorizationRequirement
 {
     public const string RouteKey = "siteId";
+
+    /// <summary>The role the user must hold as well (null: any role).</summary>
+    public string? Role { get; } = role;
 }
 
 /// <summary>
 /// Checks membership against the database on every request, so that deactivating a site or removing a member
-/// takes effect at once. The resource is an HttpContext (endpoints), RouteData (interactive routing) or an int.
+/// takes effect at once, whatever ids the URL carries. The resource is an HttpContext (endpoints), RouteData
+/// (interactive routing) or a site id.
 /// </summary>
 internal sealed class SiteMemberHandler(IDbContextFactory<PortalDbContext> contexts) : AuthorizationHandler<SiteMemberRequirement>
 {
     protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, SiteMemberRequirement requirement)
     {
         var userId = context.User.FindFirstValue(ClaimTypes.NameIdentifier);
-        if (userId is null || SiteIdOf(context.Resource) is not { } siteId)
+        if (userId is null || (requirement.Role is { } role && !context.User.IsInRole(role)))
         {
             return;
         }
         await using var db = await contexts.CreateDbContextAsync();
-        if (await SiteAccess.IsActiveMemberAsync(db, userId, siteId))
+        if (await SiteIdOfAsync(db, context.Resource) is { } siteId && await SiteAccess.IsActiveMemberAsync(db, userId, siteId))
         {
             context.Succeed(requirement);
         }
     }
 
-    internal static int? SiteIdOf(object? resource) => resource switch
+    internal static async Task<int?> SiteIdOfAsync(PortalDbContext db, object? resource)
     {
-        int id => id,
-        HttpContext http => Parse(http.GetRouteValue(SiteMemberRequirement.RouteKey)),
-        // Page parameters are PascalCase (SiteId) and component route values are case-sensitive.
-        Microsoft.AspNetCore.Components.RouteData route => Parse(route.RouteValues
-            .FirstOrDefault(kv => string.Equals(kv.Key, SiteMemberRequirement.RouteKey, StringComparison.OrdinalIgnoreCase)).Value),
-        _ => null,
+        if (resource is int id)
+        {
+            return id;
+        }
+        var values = RouteValuesOf(resource);
+        if (Parse(Find(values, SiteMemberRequirement.RouteKey)) is { } siteId)
+        {
+            return siteId;
+        }
+        if (Parse(Find(values, "cohortId")) is { } cohortId)
+        {
+            return await db.Cohorts.Where(c => c.Id == cohortId).Select(c => (int?)c.SiteId).FirstOrDefaultAsync();
+        }
+        if (Parse(Find(values, "caseId")) is { } caseId)
+        {
+            return await db.Cases.Where(c => c.Id == caseId).Select(c => (int?)c.SiteId).FirstOrDefaultAsync();
+        }
+        return null;
+    }
+
+    private static IEnumerable<KeyValuePair<string, object?>> RouteValuesOf(object? resource) => resource switch
+    {
+        HttpContext http => http.Request.RouteValues,
+        Microsoft.AspNetCore.Components.RouteData route => route.RouteValues,
+        _ => [],
     };
+
+    // Page parameters are PascalCase (SiteId) and component route values are case-sensitive.
+    private static object? Find(IEnumerable<KeyValuePair<string, object?>> values, string key) =>
+        values.FirstOrDefault(kv => string.Equals(kv.Key, key, StringComparison.OrdinalIgnoreCase)).Value;
 
     private static int? Parse(object? value) => value switch
     {

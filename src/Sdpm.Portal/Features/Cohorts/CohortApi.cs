@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Sdpm.Data.Entities;
+using Sdpm.Imaging.Display;
+using Sdpm.Imaging.Nifti;
+using Sdpm.Portal.Features.Audit;
+using Sdpm.Portal.Features.Security;
+using Sdpm.Storage;
+
+namespace Sdpm.Portal.Features.Cohorts;
+
+/// <summary>JSON body of cohort create and edit.</summary>
+public sealed record CohortRequest(string? Name, CohortLesionType? LesionType, string? Description, int? Version);
+
+/// <summary>JSON body of a case edit.</summary>
+public sealed record CaseRequest(CaseLesionType? LesionType);
+
+/// <summary>Cohorts, cases, slices and downloads over HTTP. Access is decided by the resource in the route: the
+/// SiteMember and SiteCoordinator policies find the site that owns the site, cohort or case id and check the caller's
+/// active membership (and role) there.</summary>
+public static class CohortApi
+{
+    /// <summary>Slices and downloads may be cached by the browser this long; the ETag (the content hash) revalidates.</summary>
+    private const string CacheControl = "private, max-age=3600";
+
+    public static IEndpointRouteBuilder MapCohortApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api").WithTags("Cohorts");
+
+        api.MapGet("/sites/{siteId:int}/cohorts", async (int siteId, CohortService cohorts, CancellationToken ct) =>
+            TypedResults.Ok(await cohorts.ListForSiteAsync(siteId, ct)))
+            .RequireAuthorization(Policies.SiteMember).WithSummary("The cohorts of a site.");
+
+        api.MapPost("/sites/{siteId:int}/cohorts", async Task<Results<Created<CohortSummary>, ProblemHttpResult>> (
+            int siteId, CohortRequest body, ClaimsPrincipal user, CohortService cohorts, CancellationToken ct) =>
+        {
+            var result = await cohorts.CreateAsync(siteId, new CohortInput(body.Name, body.LesionType, body.Description), Actor.From(user), ct);
+            return result.Succeeded
+                ? TypedResults.Created($"/api/cohorts/{result.Value!.Id}", result.Value)
+                : TypedResults.Problem(statusCode: 400, title: result.Error);
+        }).RequireAuthorization(Policies.SiteCoordinator).WithSummary("Creates a cohort (coordinators of the site). Body: name, lesionType (infarct|haemorrhage|mixed), description.");
+
+        api.MapGet("/cohorts/{cohortId:int}", async Task<Results<Ok<CohortSummary>, NotFound>> (int cohortId, CohortService cohorts, CancellationToken ct) =>
+            await cohorts.GetAsync(cohortId, ct) is { } c ? TypedResults.Ok(c) : TypedResults.NotFound())
+            .RequireAuthorization(Policies.SiteMember).WithSummary("One cohort with its counts.");
+
+        api.MapPut("/cohorts/{cohortId:int}", async Task<Results<Ok<CohortSummary>, ProblemHttpResult>> (
+            int cohortId, CohortRequest body, ClaimsPrincipal user, CohortService cohorts, CancellationToken ct) =>
+        {
+            if (body.Version is not { } version)
+            {
+                return TypedResults.Problem(statusCode: 400, title: "Send the cohort's version as you read it (field \"version\"), so that a stale edit is refused.");
+            }
+            var result = await cohorts.UpdateAsync(cohortId, new CohortInput(body.Name, body.LesionType, body.Description), version, Actor.From(user), ct);
+            return result.Succeeded ? TypedResults.Ok(result.Value!) : TypedResults.Problem(statusCode: 409, title: result.Error);
+        }).RequireAuthorization(Policies.SiteCoordinator).WithSummary("Edits a cohort (coordinators of the site); needs the version read.");
+
+        api.MapGet("/cohorts/{cohortId:int}/cases", async (int cohortId, CaseService cases, CancellationToken ct,
+            int? skip, int? take, string? sort, bool? desc, CaseLesionType? lesionType, bool? hasReference, string? search) =>
+            TypedResults.Ok(await cases.ListAsync(cohortId, new CaseQuery(skip ?? 0, take ?? 100, sort, desc ?? false, lesionType, hasReference, search), ct)))
+            .RequireAuthorization(Policies.SiteMember)
+            .WithSummary("A page of the cohort's cases: skip, take (at most 500), sort (pseudoId, createdAt, lesionVolumeMl, slices, lesionType, patientId), desc, lesionType, hasReference, search.");
+
+        MapCases(api);
+        return app;
+    }
+
+    private static void MapCases(RouteGroupBuilder api)
+    {
+        api.MapGet("/cases/{caseId:int}", async Task<Results<Ok<CaseSummary>, NotFound>> (int caseId, CaseService cases, CancellationToken ct) =>
+            await cases.GetAsync(caseId, ct) is { } c ? TypedResults.Ok(c) : TypedResults.NotFound())
+            .RequireAuthorization(Policies.SiteMember).WithSummary("One case: dims [x,y,z], spacing [x,y,z] in mm, lesionVolumeMl when a reference exists.");
+
+        api.MapPatch("/cases/{caseId:int}", async Task<Results<Ok<CaseSummary>, ProblemHttpResult>> (
+            int caseId, CaseRequest body, ClaimsPrincipal user, CaseService cases, CancellationToken ct) =>
+        {
+            if (body.LesionType is not { } lesion)
+            {
+                return TypedResults.Problem(statusCode: 400, title: "Nothing to change: send lesionType (infarct, haemorrhage, none or unspecified).");
+            }
+            var result = await cases.SetLesionTypeAsync(caseId, lesion, Actor.From(user), ct);
+            return result.Succeeded ? TypedResults.Ok(result.Value!) : TypedResults.Problem(statusCode: 400, title: result.Error);
+        }).RequireAuthorization(Policies.SiteCoordinator).WithSummary("Sets a case's lesion type (coordinators of the site).");
+
+        api.MapDelete("/cases/{caseId:int}", async Task<Results<NoContent, NotFound>> (int caseId, ClaimsPrincipal user, CaseService cases, CancellationToken ct) =>
+            (await cases.DeleteAsync(caseId, Actor.From(user), ct)).Succeeded ? TypedResults.NoContent() : TypedResults.NotFound())
+            .RequireAuthorization(Policies.SiteCoordinator).WithSummary("Deletes a case and frees its stored data (coordinators of the site; audited).");
+
+        api.MapGet("/cases/{caseId:int}/slices/{z:int}.raw", async (int caseId, int z, HttpContext http, CaseService cases, IBlobStore blobs, CancellationToken ct) =>
+        {
+            if (await cases.BlobsOfAsync(caseId, ct) is not { } c) return Results.NotFound();
+            if (OutOfRange(c, z) is { } problem) return problem;
+            var etag = $"\"{c.Image[..24]}-{z}\"";
+            if (NotModified(http, etag)) return Results.StatusCode(StatusCodes.Status304NotModified);
+            return Results.Bytes(SliceRendering.Raw(blobs, c.Image, c.X, c.Y, z), "application/octet-stream");
+        }).RequireAuthorization(Policies.SiteMember).WithSummary("Slice z as int16 little-endian HU, x fastest (X*Y values).");
+
+        api.MapGet("/cases/{caseId:int}/slices/{z:int}.png", async (int caseId, int z, HttpContext http, CaseService cases, IBlobStore blobs,
+            CancellationToken ct, double? window, double? level) =>
+        {
+            if (await cases.BlobsOfAsync(caseId, ct) is not { } c) return Results.NotFound();
+            if (OutOfRange(c, z) is { } problem) return problem;
+            var width = window ?? WindowPresets.Brain.Width;
+            var centre = level ?? WindowPresets.Brain.Level;
+            if (width is <= 0 or > 100_000 || double.IsNaN(centre) || Math.Abs(centre) > 100_000)
+            {
+                return Results.Problem(statusCode: 400, title: "window must be a width in HU between 0 and 100000 (exclusive of 0), level a centre in HU.");
+            }
+            var etag = string.Create(CultureInfo.InvariantCulture, $"\"{c.Image[..24]}-{z}-{centre:0.###}-{width:0.###}\"");
+            if (NotModified(http, etag)) return Results.StatusCode(StatusCodes.Status304NotModified);
+            return Results.Bytes(SliceRendering.Png(blobs, c.Image, c.X, c.Y, z, new Window(centre, width)), "image/png");
+        }).RequireAuthorization(Policies.SiteMember).WithSummary("Slice z windowed (window = width, level = centre, in HU) as 8-bit PNG.");
+
+        api.MapGet("/cases/{caseId:int}/thumbnail.png", async (int caseId, HttpContext http, CaseService cases, IBlobStore blobs, CancellationToken ct) =>
+        {
+            if (await cases.BlobsOfAsync(caseId, ct) is not { Thumbnail: { } hash }) return Results.NotFound();
+            if (NotModified(http, $"\"{hash[..24]}\"")) return Results.StatusCode(StatusCodes.Status304NotModified);
+            return Results.Stream(blobs.OpenRead(hash), "image/png");
+        }).RequireAuthorization(Policies.SiteMember).WithSummary("The middle slice in the brain window, at most 128 pixels a side.");
+
+        api.MapGet("/cases/{caseId:int}/reference.rle", async (int caseId, HttpContext http, CaseService cases, IBlobStore blobs, CancellationToken ct) =>
+        {
+            if (await cases.BlobsOfAsync(caseId, ct) is not { Reference: { } hash }) return Results.NotFound();
+            if (NotModified(http, $"\"{hash[..24]}\"")) return Results.StatusCode(StatusCodes.Status304NotModified);
+            return Results.Bytes(blobs.ReadMaskRunLength(hash), "application/octet-stream");
+        }).RequireAuthorization(Policies.SiteMember).WithSummary("The reference mask, run-length encoded (SRLE: see Sdpm.Imaging RunLengthMask).");
+
+        api.MapGet("/cases/{caseId:int}/image.nii.gz", async (int caseId, CaseService cases, IBlobStore blobs, CancellationToken ct) =>
+        {
+            if (await cases.BlobsOfAsync(caseId, ct) is not { } c) return Results.NotFound();
+            var volume = blobs.ReadVolume<short>(c.Image, ct);
+            return NiftiDownload(c.PseudoId, s => NiftiWriter.Write(s, volume, gzip: true, new NiftiWriteOptions(Description: $"Sdpm {c.PseudoId}")));
+        }).RequireAuthorization(Policies.SiteMember).WithSummary("The stored volume as NIfTI-1 (int16 HU) with its geometry.");
+
+        api.MapGet("/cases/{caseId:int}/reference.nii.gz", async (int caseId, CaseService cases, IBlobStore blobs, CancellationToken ct) =>
+        {
+            if (await cases.BlobsOfAsync(caseId, ct) is not { Reference: { } hash } c) return Results.NotFound();
+            var geometry = blobs.ReadVolumeHeader(c.Image).Geometry;
+            var mask = blobs.ReadMask(hash, geometry);
+            return NiftiDownload($"{c.PseudoId}_mask", s => NiftiWriter.Write(s, mask, gzip: true, new NiftiWriteOptions(Description: $"Sdpm {c.PseudoId} reference")));
+        }).RequireAuthorization(Policies.SiteMember).WithSummary("The reference mask as NIfTI-1 (uint8) on the image's grid.");
+    }
+
+    private static IResult NiftiDownload(string name, Action<Stream> write)
+    {
+        // Written to a temporary file first: the response body is asynchronous only, the NIfTI writer synchronous.
+        var temp = Path.Combine(Path.GetTempPath(), $"sdpm-download-{Guid.NewGuid():N}.nii.gz");
+        using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+        {
+            write(fs);
+        }
+        var stream = new FileStream(temp, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.DeleteOnClose);
+        return Results.File(stream, "application/gzip", $"{name}.nii.gz");
+    }
+
+    private static IResult? OutOfRange(CaseBlobs c, int z) =>
+        z < 0 || z >= c.Z ? Results.Problem(statusCode: 404, title: $"Slice {z} is outside 0..{c.Z - 1} of case {c.PseudoId}.") : null;
+
+    private static bool NotModified(HttpContext http, string etag)
+    {
+        http.Response.Headers.ETag = etag;
+        http.Response.Headers.CacheControl = CacheControl;
+        return http.Request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Any(t => t.Trim() == etag));
+    }
+}
