@@ -707,23 +707,41 @@ class Viewer {
         const canvas = this.ui.canvas;
         this.resizeObserver = new ResizeObserver((entries) => {
             const entry = entries[entries.length - 1];
-            const cssW = entry.contentRect.width;
-            const cssH = entry.contentRect.height;
-            const dpr = window.devicePixelRatio || 1;
             const box = entry.devicePixelContentBoxSize?.[0];
-            const devW = box ? box.inlineSize : Math.round(cssW * dpr);
-            const devH = box ? box.blockSize : Math.round(cssH * dpr);
-            if (this.renderer.resize(cssW, cssH, devW, devH)) {
-                // The canvas was cleared by the size change: draw now, before the browser paints.
-                this.needsDraw = true;
-                this.frame();
-                this.scheduleNotify();
-            }
+            this.applySize(entry.contentRect.width, entry.contentRect.height, box?.inlineSize, box?.blockSize);
         });
         try {
             this.resizeObserver.observe(canvas, { box: "device-pixel-content-box" });
         } catch {
             this.resizeObserver.observe(canvas);
+        }
+        this.watchPixelRatio();
+    }
+
+    /** Re-measures when devicePixelRatio changes (browser zoom, another monitor). */
+    watchPixelRatio() {
+        if (this.disposed) return;
+        const mq = window.matchMedia(`(resolution: ${window.devicePixelRatio || 1}dppx)`);
+        mq.addEventListener("change", () => {
+            const r = this.ui.canvas.getBoundingClientRect();
+            this.applySize(r.width, r.height);
+            this.watchPixelRatio();
+        }, { once: true, signal: this.events.signal });
+    }
+
+    applySize(cssW, cssH, devW, devH) {
+        const dpr = window.devicePixelRatio || 1;
+        // Exact device pixels when the browser reports them; otherwise (or when they disagree with
+        // devicePixelRatio, as under some emulations) the rounded CSS size times the ratio.
+        if (!(devW > 0 && devH > 0) || Math.abs(devW - cssW * dpr) > 2 || Math.abs(devH - cssH * dpr) > 2) {
+            devW = Math.round(cssW * dpr);
+            devH = Math.round(cssH * dpr);
+        }
+        if (this.renderer.resize(cssW, cssH, devW, devH)) {
+            // The canvas was cleared by the size change: draw now, before the browser paints.
+            this.needsDraw = true;
+            this.frame();
+            this.scheduleNotify();
         }
     }
 

@@ -14,6 +14,7 @@ export class Renderer {
         this.ctx = canvas.getContext("2d", { alpha: false, desynchronized: false });
         this.lut = new Uint32Array(65536);
         this.lutVersion = 0;
+        this.lutBuilt = -1;
         this.level = 40;
         this.width = 80;
         this.cssWidth = 0;
@@ -44,12 +45,17 @@ export class Renderer {
         this.fit();
     }
 
-    /** Rebuilds the HU -> grey lookup table. Index is the int16 value read as uint16. */
+    /** Sets the window; the lookup table is rebuilt once, in the next frame that needs it. */
     setWindow(level, width) {
-        const t0 = performance.now();
         this.level = level;
         this.width = Math.max(1, width);
-        const lo = level - this.width / 2;
+        this.lutVersion++;
+    }
+
+    /** Rebuilds the HU -> grey lookup table. Index is the int16 value read as uint16. */
+    buildLut() {
+        const t0 = performance.now();
+        const lo = this.level - this.width / 2;
         const k = 255 / this.width;
         const lut = this.lut;
         for (let u = 0; u < 65536; u++) {
@@ -58,7 +64,7 @@ export class Renderer {
             g = g <= 0 ? 0 : g >= 255 ? 255 : (g + 0.5) | 0;
             lut[u] = OPAQUE_BLACK | (g << 16) | (g << 8) | g;
         }
-        this.lutVersion++;
+        this.lutBuilt = this.lutVersion;
         this.stats.lutMs = performance.now() - t0;
     }
 
@@ -138,6 +144,9 @@ export class Renderer {
     prepare(entry) {
         if (this.windowed.entry === entry && this.windowed.lutVersion === this.lutVersion) {
             return;
+        }
+        if (this.lutBuilt !== this.lutVersion) {
+            this.buildLut();
         }
         const t0 = performance.now();
         const src = entry.index;
