@@ -94,8 +94,11 @@ class Viewer {
         this.volume = { baseUrl: def.baseUrl, dims, spacing, origin, caseName: def.caseName ?? def.name ?? this.labels.caseName ?? "" };
         this.renderer.setVolume(dims, spacing);
         this.displayed = null;
-        const w = def.window ?? PRESETS.brain;
-        this.defaultWindow = { level: Number(w.level), width: Math.max(1, Number(w.width)) };
+        const level = Number(def.window?.level);
+        const width = Number(def.window?.width);
+        this.defaultWindow = Number.isFinite(level) && Number.isFinite(width) && width > 0
+            ? { level, width }
+            : { level: PRESETS.brain.level, width: PRESETS.brain.width };
         this.renderer.setWindow(this.defaultWindow.level, this.defaultWindow.width);
         const drawn = this.whenDrawn();
         for (const o of def.overlays ?? []) {
@@ -103,7 +106,7 @@ class Viewer {
         }
         const initial = def.initialSlice ?? Math.floor(dims[2] / 2);
         this.slice = -1;
-        this.setSlice(initial);
+        this.showSlice(initial);
         const ok = await drawn;
         if (token !== this.loadToken || this.disposed) {
             throw new Error("The load was superseded by another load() or dispose()");
@@ -117,7 +120,13 @@ class Viewer {
     /** Shows slice z (0-based, clamped). Resolves true once it is drawn, false if it failed. */
     setSlice(z) {
         this.ensureAlive();
-        if (!this.volume) return Promise.resolve(false);
+        this.showSlice(z);
+        return this.whenDrawn();
+    }
+
+    /** setSlice without the promise, for the viewer's own input handlers. */
+    showSlice(z) {
+        if (!this.volume) return;
         const Z = this.volume.dims[2];
         z = Math.min(Z - 1, Math.max(0, Math.round(Number(z) || 0)));
         if (z !== this.slice) {
@@ -135,7 +144,6 @@ class Viewer {
             this.invalidate(true);
             this.scheduleNotify();
         }
-        return this.whenDrawn();
     }
 
     getState() {
@@ -322,7 +330,10 @@ class Viewer {
     /** Resolves true once the current slice is on the canvas, false if it failed or the viewer went away. */
     whenDrawn() {
         if (this.disposed || !this.volume) return Promise.resolve(false);
-        if (this.displayed && this.displayed.z === this.slice && !this.raf) return Promise.resolve(true);
+        if (!this.raf) {
+            if (this.displayed && this.displayed.z === this.slice) return Promise.resolve(true);
+            if (this.store.errorFor(this.slice)) return Promise.resolve(false);
+        }
         return new Promise((resolve) => this.waiters.push(resolve));
     }
 
@@ -578,7 +589,7 @@ class Viewer {
         canvas.addEventListener("pointerdown", () => root.focus({ preventScroll: true }), opts);
         root.addEventListener("wheel", (e) => this.onWheel(e), { ...opts, passive: false });
         root.addEventListener("keydown", (e) => this.onKeyDown(e), opts);
-        slider.addEventListener("input", () => this.setSlice(Number(slider.value)), opts);
+        slider.addEventListener("input", () => this.showSlice(Number(slider.value)), opts);
         helpButton.addEventListener("click", () => this.ui.toggleHelp(), opts);
         helpClose.addEventListener("click", () => {
             this.ui.toggleHelp(false);
@@ -661,7 +672,7 @@ class Viewer {
                 this.wheelAccum = 0;
             }
         }
-        if (step) this.setSlice(this.slice + step);
+        if (step) this.showSlice(this.slice + step);
     }
 
     onKeyDown(e) {
@@ -683,12 +694,12 @@ class Viewer {
         const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
         let handled = true;
         switch (key) {
-            case "ArrowUp": this.setSlice(this.slice - 1); break;
-            case "ArrowDown": this.setSlice(this.slice + 1); break;
-            case "PageUp": this.setSlice(this.slice - 5); break;
-            case "PageDown": this.setSlice(this.slice + 5); break;
-            case "Home": this.setSlice(0); break;
-            case "End": this.setSlice(this.volume.dims[2] - 1); break;
+            case "ArrowUp": this.showSlice(this.slice - 1); break;
+            case "ArrowDown": this.showSlice(this.slice + 1); break;
+            case "PageUp": this.showSlice(this.slice - 5); break;
+            case "PageDown": this.showSlice(this.slice + 5); break;
+            case "Home": this.showSlice(0); break;
+            case "End": this.showSlice(this.volume.dims[2] - 1); break;
             case "f": this.fit(); break;
             case "r": this.reset(); break;
             case "o": this.toggleOverlays(); break;

@@ -42,7 +42,6 @@ export class SliceStore {
         this.errors = new Map(); // z -> { error, at }
         this.queue = [];
         this.pinned = new Set();
-        this.keep = null; // [lo, hi]: in-flight fetches outside this are aborted
         this.generation = 0;
         this.baseUrl = null;
         this.sliceBytes = 0;
@@ -128,12 +127,20 @@ export class SliceStore {
         this.pinned = new Set(valid);
         this.queue = valid;
         const far = radius * 3;
-        this.keep = [center - far, center + far];
         for (const [z, ctrl] of this.inflight) {
-            if (z < this.keep[0] || z > this.keep[1]) {
+            if (z < center - far || z > center + far) {
                 ctrl.abort();
                 this.inflight.delete(z);
             }
+        }
+        // The slice on screen never waits behind prefetches: free a connection for it.
+        if (valid.length > 0 && !this.entries.has(center) && !this.inflight.has(center) && this.inflight.size >= this.maxConcurrent) {
+            let victim = null;
+            for (const z of this.inflight.keys()) {
+                if (victim === null || Math.abs(z - center) > Math.abs(victim - center)) victim = z;
+            }
+            this.inflight.get(victim).abort();
+            this.inflight.delete(victim);
         }
         this.pump();
     }
