@@ -415,6 +415,84 @@ try {
         await c2.close();
     });
 
+    await check("a slow slice: the previous image dims with 'Loading slice n…', HU hidden, then the new slice", async () => {
+        const { page: p6, context: c6, loaded: l6 } = await openPage(browser, "", {
+            route: (pg) => pg.route("**/data/case1/slices/15.raw", async (route) => {
+                await new Promise((r) => setTimeout(r, 900));
+                await route.continue();
+            }),
+        });
+        expect(l6.ok, "load");
+        const box6 = await p6.locator("[data-testid=viewer-canvas]").boundingBox();
+        await p6.mouse.move(box6.x + box6.width / 2, box6.y + box6.height / 2);
+        await frames(p6);
+        expect(await p6.locator("[data-testid=viewer-hu-info]").isVisible(), "HU shown before");
+        await p6.evaluate(() => { window.done15 = window.viewer.setSlice(15); });
+        await p6.waitForTimeout(300);
+        const status = p6.locator("[data-testid=viewer-status]");
+        expect(await status.innerText() === "Loading slice 16…", await status.innerText());
+        expect(await p6.locator("[data-testid=viewer-canvas].is-stale").count() === 1, "canvas dimmed");
+        expect(!(await p6.locator("[data-testid=viewer-hu-info]").isVisible()), "no HU from a slice that is not the current one");
+        expect((await text(p6, "viewer-slice-info")).startsWith("Slice 16 / 20"), "slice text follows the request");
+        await p6.screenshot({ path: "/tmp/viewer-stale.png" });
+        expect(await p6.evaluate(() => window.done15) === true, "setSlice resolves true once drawn");
+        await frames(p6);
+        expect(!(await status.isVisible()) && (await p6.locator("[data-testid=viewer-canvas].is-stale").count()) === 0, "settled");
+        expect(await p6.locator("[data-testid=viewer-hu-info]").isVisible(), `HU back ${JSON.stringify(await p6.evaluate(() => [window.viewer.pointer, window.viewer.getState().slice, window.viewer.displayed?.z]))}`);
+        await c6.close();
+    });
+
+    await check("rapid wheel scrolling over uncached slices (slow server) ends on the right, drawn slice", async () => {
+        const { page: p7, context: c7, loaded: l7, errors: e7 } = await openPage(browser, "?slice=0", {
+            route: (pg) => pg.route("**/data/case1/slices/*.raw", async (route) => {
+                await new Promise((r) => setTimeout(r, 120));
+                await route.continue();
+            }),
+        });
+        expect(l7.ok, "load");
+        const b7 = await p7.locator("[data-testid=viewer-canvas]").boundingBox();
+        await p7.mouse.move(b7.x + b7.width / 2, b7.y + b7.height / 2);
+        for (let i = 0; i < 25; i++) {
+            await p7.mouse.wheel(0, 100);
+            await p7.waitForTimeout(10);
+        }
+        const ok = await p7.evaluate(() => window.viewer.whenDrawn());
+        const s = await p7.evaluate(() => window.viewer.getState());
+        const shown = await canvasStats(p7);
+        await p7.evaluate(async () => { window.viewer.setSlice(18); await window.viewer.whenDrawn(); window.viewer.setSlice(19); await window.viewer.whenDrawn(); });
+        await frames(p7);
+        expect(ok && s.slice === 19 && !s.loading && (await canvasStats(p7)).hash === shown.hash, JSON.stringify({ ok, s }));
+        expect(e7.length === 0, e7.join(" | "));
+        await c7.close();
+    });
+
+    await check("SRLE decoding: multi-byte varints, foreground first, empty slices, errors", async () => {
+        const r = await page.evaluate(async () => {
+            const { decodeSrle } = await import("/js/viewer.js");
+            const varint = (v) => { const o = []; while (v >= 128) { o.push((v & 127) | 128); v >>>= 7; } o.push(v); return o; };
+            const file = (X, Y, slices) => new Uint8Array([83, 82, 76, 69, 1, ...varint(X), ...varint(Y), ...varint(slices.length),
+                ...slices.flatMap((runs) => [...varint(runs.length), ...runs.flatMap(varint)])]);
+            const X = 300, Y = 2;
+            const vol = decodeSrle(file(X, Y, [[0, 200, 400], [600], [10, 1, 589]]));
+            const s0 = vol.getSlice(0);
+            const s2 = vol.getSlice(2);
+            const err = (bytes) => { try { decodeSrle(bytes); return "no error"; } catch (e) { return e.message; } };
+            return {
+                dims: vol.dims.join("x"),
+                s0: [s0[0], s0[199], s0[200], s0.reduce((a, b) => a + b, 0)],
+                empty: vol.peekSlice(1) === null,
+                s2: [s2[9], s2[10], s2[11]],
+                badSum: err(file(X, Y, [[0, 200, 300], [600], [600]])),
+                badMagic: err(new Uint8Array([1, 2, 3, 4, 1, 1, 1, 1])),
+                truncated: err(file(X, Y, [[600], [600], [600]]).slice(0, -1)),
+            };
+        });
+        expect(r.dims === "300x2x3" && r.s0.join() === "1,1,0,200" && r.empty && r.s2.join() === "0,1,0", JSON.stringify(r));
+        expect(r.badSum === "The runs of slice 0 sum to 500, expected 600 (300x2)", r.badSum);
+        expect(r.badMagic.startsWith("Not an SRLE mask"), r.badMagic);
+        expect(r.truncated.startsWith("Mask data ends inside"), r.truncated);
+    });
+
     await check("a slice that fails shows a readable error, not a blank canvas; retry and recovery", async () => {
         const { page: p3, context: c3, loaded: l3, errors: e3 } = await openPage(browser, "?case=case-missing&slice=13");
         expect(!l3.ok && l3.error === "Slice 14 could not be loaded (404)", JSON.stringify(l3));
