@@ -288,6 +288,14 @@ try {
         expect((await canvasStats(page)).hash === on.hash, "back to the filled red overlay");
     });
 
+    await check("null properties (as .NET serialises unset ones) leave settings alone", async () => {
+        const o = await page.evaluate(() => {
+            window.viewer.setOverlay("reference", { visible: null, opacity: null, color: null, outline: null, name: null });
+            return window.viewer.getState().overlays[0];
+        });
+        expect(o.visible === true && o.opacity === 0.4 && o.color === "#ff3030" && o.outline === false && o.name === "Reference", JSON.stringify(o));
+    });
+
     await check("ctrl+wheel zooms around the cursor; F fits; middle drag pans", async () => {
         const lesion = fixture.probes.find((p) => p.what === "lesion");
         const c = await voxelClient(page, lesion.x, lesion.y);

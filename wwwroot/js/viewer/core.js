@@ -34,8 +34,8 @@ export function createViewer(element, options = {}) {
 
 class Viewer {
     constructor(element, options) {
-        this.labels = { ...DEFAULT_LABELS, ...(options.labels ?? {}) };
-        this.labels.tools = { ...DEFAULT_LABELS.tools, ...(options.labels?.tools ?? {}) };
+        this.labels = { ...DEFAULT_LABELS, ...given(options.labels) };
+        this.labels.tools = { ...DEFAULT_LABELS.tools, ...given(options.labels?.tools) };
         this.dotNet = options.dotNet ?? null;
         this.prefetchRadius = Math.max(0, options.prefetch ?? 3);
         this.ui = new ViewerUi(element, this.labels);
@@ -215,7 +215,7 @@ class Viewer {
         this.ensureAlive();
         const layer = this.overlay(id);
         layer.apply(props ?? {});
-        if (props?.visible !== undefined) this.hiddenByToggle = null;
+        if (props?.visible != null) this.hiddenByToggle = null;
         this.overlaysChanged();
     }
 
@@ -759,6 +759,11 @@ class Viewer {
     ensureAlive() {
         if (this.disposed) throw new Error("The viewer was disposed");
     }
+}
+
+/** The entries of `obj` that are not null or undefined (.NET sends unset properties as null). */
+function given(obj) {
+    return Object.fromEntries(Object.entries(obj ?? {}).filter(([, v]) => v != null));
 }
 
 function isTextEntry(node) {

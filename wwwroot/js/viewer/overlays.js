@@ -39,16 +39,16 @@ export class OverlayLayer {
         }
     }
 
-    /** Applies { visible, opacity, color, outline, name } where given. */
+    /** Applies { visible, opacity, color, outline, name } where given (null counts as not given, as .NET sends it). */
     apply(props) {
-        if (props.name !== undefined) this.name = String(props.name);
-        if (props.visible !== undefined) this.visible = !!props.visible;
-        if (props.opacity !== undefined) {
+        if (props.name != null) this.name = String(props.name);
+        if (props.visible != null) this.visible = !!props.visible;
+        if (props.opacity != null) {
             const o = Number(props.opacity);
             if (Number.isFinite(o)) this.opacity = Math.min(1, Math.max(0, o));
         }
-        if (props.outline !== undefined) this.outline = !!props.outline;
-        if (props.color !== undefined && props.color !== this.color) {
+        if (props.outline != null) this.outline = !!props.outline;
+        if (props.color != null && props.color !== this.color) {
             this.color = String(props.color);
             this.rgba = parseColor(this.color);
         }
