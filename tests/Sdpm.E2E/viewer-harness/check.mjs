@@ -8,7 +8,7 @@
 
 import { createRequire } from "node:module";
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -654,6 +654,7 @@ try {
 } finally {
     await browser.close();
     server.kill();
+    rmSync(site, { recursive: true, force: true });
 }
 
 console.log("timings:", JSON.stringify(timings, (k, v) => (typeof v === "number" ? Math.round(v * 100) / 100 : v), 2));
