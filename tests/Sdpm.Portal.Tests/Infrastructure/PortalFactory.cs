@@ -41,6 +41,8 @@ public class PortalFactory : WebApplicationFactory<Program>
         builder.UseSetting("Portal:DataFolder", DataFolder);
         // Tests provoke unique-index races on purpose; the portal handles them, the log need not shout.
         builder.UseSetting("Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command", "None");
+        // Demo cohorts are generated in the background; tests that want them ask for them.
+        builder.UseSetting("Demo:CasesPerSite", "0");
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);
