@@ -23,6 +23,52 @@ public class ShellLayoutTests(BrowserFixture fixture) : Journey(fixture)
         await ShotAsync(page, "login-focus");
     });
 
+    [Theory]
+    [InlineData(420)]
+    [InlineData(1400)]
+    public Task TheAuditLogNamesUsersKeepsLongDetailsInsideAndShowsWholeDateLabels(int width) => RunAsync($"audit-{width}", async page =>
+    {
+        await page.SetViewportSizeAsync(width, 900);
+        await SignInAsync(page, "admin", Fixture.Server.Credentials["admin"]);
+        // A rename between two 80-character names without spaces: long details that cannot wrap at spaces.
+        await page.GotoAsync("/admin/sites");
+        await WaitForInteractiveAsync(page);
+        var longName = $"Audit{width}".PadRight(80, 'x');
+        await Field(page, "new-site-name").FillAsync(longName);
+        await page.GetByTestId("create-site").ClickAsync();
+        var row = page.Locator("tr").Filter(new() { Has = page.GetByTestId("site-row-name").Filter(new() { HasText = longName }) });
+        await row.GetByRole(AriaRole.Button, new() { Name = "Rename" }).ClickAsync();
+        await Field(page, "rename-input").FillAsync(longName.Replace('x', 'y'));
+        await page.GetByTestId("rename-save").ClickAsync();
+        await Expect(page.GetByTestId("site-row-name").Filter(new() { HasText = longName.Replace('x', 'y') })).ToBeVisibleAsync();
+
+        await page.GotoAsync("/admin/audit");
+        await WaitForInteractiveAsync(page);
+        var login = page.Locator("[data-testid=audit-table] tr").Filter(new() { HasText = "account.login" }).First;
+        await Expect(login.GetByTestId("audit-entity")).ToHaveTextAsync("User admin");
+        await Expect(page.GetByTestId("audit-details").Filter(new() { HasText = $"{longName} -> " })).ToHaveCountAsync(1);
+
+        // The table fits its container at desktop width; narrow screens scroll inside the table, never the page.
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways");
+        if (width >= 1000)
+        {
+            Assert.True(await page.EvaluateAsync<bool>("() => { const t = document.querySelector('[data-testid=audit-table] table'); return t.scrollWidth <= t.parentElement.clientWidth; }"),
+                "the audit table is wider than its container");
+        }
+        foreach (var picker in new[] { "audit-from", "audit-to" })
+        {
+            var clipped = await page.EvaluateAsync<string?>(@"id => {
+                const root = document.querySelector(`[data-testid=${id}]`).closest('.mud-input-control');
+                const label = root.querySelector('label');
+                const icon = root.querySelector('.mud-input-adornment-end');
+                const l = label.getBoundingClientRect(), i = icon.getBoundingClientRect();
+                return label.scrollWidth > label.clientWidth || l.right > i.left ? `${label.textContent}: ${l.right} > ${i.left}, ${label.scrollWidth} > ${label.clientWidth}` : null;
+            }", picker);
+            Assert.Null(clipped);
+        }
+        await ShotAsync(page, "audit");
+    });
+
     private static Task<string> ActiveOutlineStyleAsync(IPage page) =>
         page.EvaluateAsync<string>("() => getComputedStyle(document.activeElement).outlineStyle");
 
