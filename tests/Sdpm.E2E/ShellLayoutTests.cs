@@ -69,6 +69,45 @@ public class ShellLayoutTests(BrowserFixture fixture) : Journey(fixture)
         await ShotAsync(page, "audit");
     });
 
+    [Theory]
+    [InlineData(420)]
+    [InlineData(1400)]
+    public Task ALongSiteNameIsCountedNotCutAndStaysInsideTheTableAndTheUserDialog(int width) => RunAsync($"long-site-{width}", async page =>
+    {
+        await page.SetViewportSizeAsync(width, 900);
+        await SignInAsync(page, "admin", Fixture.Server.Credentials["admin"]);
+        await page.GotoAsync("/admin/sites");
+        await WaitForInteractiveAsync(page);
+        var longName = $"Long{width}".PadRight(Sdpm.Data.Entities.Site.NameMaxLength, 'z');
+        await Field(page, "new-site-name").FillAsync(longName + "z");
+        await Expect(page.GetByText("this one has 81")).ToBeVisibleAsync();
+        Assert.Equal(longName + "z", await Field(page, "new-site-name").InputValueAsync());
+        await Expect(page.GetByTestId("create-site")).ToBeDisabledAsync();
+
+        await Field(page, "new-site-name").FillAsync(longName);
+        await page.GetByTestId("create-site").ClickAsync();
+        await Expect(page.GetByTestId("site-row-name").Filter(new() { HasText = longName })).ToBeVisibleAsync();
+        await AssertNoSidewaysScrollAsync(page, "[data-testid=sites-table] .mud-table-container");
+        await ShotAsync(page, "sites");
+
+        await page.GotoAsync("/admin/users");
+        await WaitForInteractiveAsync(page);
+        await page.GetByTestId("open-create-user").ClickAsync();
+        await Expect(Field(page, $"site-{longName}")).ToBeVisibleAsync();
+        await AssertNoSidewaysScrollAsync(page, ".mud-dialog");
+        var dialog = (await page.Locator(".mud-dialog").BoundingBoxAsync())!;
+        Assert.True(dialog.X >= 0 && dialog.X + dialog.Width <= width, $"the dialog spans x {dialog.X}..{dialog.X + dialog.Width}");
+        await ShotAsync(page, "user-dialog");
+    });
+
+    /// <summary>Neither the page nor the element scrolls sideways.</summary>
+    private static async Task AssertNoSidewaysScrollAsync(IPage page, string selector)
+    {
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways");
+        Assert.True(await page.EvaluateAsync<bool>("s => { const e = document.querySelector(s); return e.scrollWidth <= e.clientWidth; }", selector),
+            $"{selector} scrolls sideways");
+    }
+
     private static Task<string> ActiveOutlineStyleAsync(IPage page) =>
         page.EvaluateAsync<string>("() => getComputedStyle(document.activeElement).outlineStyle");
 
