@@ -70,6 +70,49 @@ public class ShellLayoutTests(BrowserFixture fixture) : Journey(fixture)
     });
 
     [Theory]
+    [InlineData("investigator", 420)]
+    [InlineData("admin", 420)]
+    [InlineData("investigator", 360)]
+    [InlineData("investigator", 1400)]
+    public Task EveryAppBarButtonStaysOnScreen(string user, int width) => RunAsync($"appbar-{user}-{width}", async page =>
+    {
+        await page.SetViewportSizeAsync(width, 900);
+        await SignInAsync(page, user, Fixture.Server.Credentials[user]);
+        await WaitForInteractiveAsync(page);
+
+        var boxes = new List<LocatorBoundingBoxResult>();
+        foreach (var control in await page.Locator(".mud-appbar button, .mud-appbar a").AllAsync())
+        {
+            if (await control.IsVisibleAsync() && await control.BoundingBoxAsync() is { } box)
+            {
+                boxes.Add(box);
+                var name = await control.GetAttributeAsync("aria-label") ?? await control.TextContentAsync();
+                Assert.True(box.X >= 0 && box.X + box.Width <= width && box.Y >= 0 && box.Y + box.Height <= 900,
+                    $"{name} lies at x {box.X}..{box.X + box.Width}, outside the {width} px viewport");
+            }
+        }
+        Assert.True(boxes.Count >= 5, $"only {boxes.Count} app-bar controls are visible"); // navigation, (account menu or chips), theme, password, sign out
+        var displayName = user == "admin" ? "Portal Administrator" : "Indra Investigator";
+        if (width < 960)
+        {
+            // The sites and the name sit behind the account button.
+            await page.GetByRole(AriaRole.Button, new() { Name = "Account and sites" }).ClickAsync();
+            await Expect(page.GetByTestId("appbar-menu-username")).ToHaveTextAsync(displayName);
+            await Expect(page.GetByTestId("appbar-menu-site")).ToHaveCountAsync(user == "investigator" ? 2 : 0);
+            await ShotAsync(page, $"appbar-menu-{user}");
+            await page.Keyboard.PressAsync("Escape");
+        }
+        else
+        {
+            await Expect(page.GetByTestId("appbar-username")).ToHaveTextAsync(displayName);
+            await Expect(page.Locator(".mud-appbar .appbar-site-name")).ToHaveCountAsync(2);
+        }
+        await ShotAsync(page, $"appbar-{user}");
+        await page.GetByTestId("sign-out").ClickAsync();
+        await page.WaitForURLAsync(url => url.Contains("/Account/Login"));
+    });
+
+    [Theory]
     [InlineData(420)]
     [InlineData(1400)]
     public Task ALongSiteNameIsCountedNotCutAndStaysInsideTheTableAndTheUserDialog(int width) => RunAsync($"long-site-{width}", async page =>
