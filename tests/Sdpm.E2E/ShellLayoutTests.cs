@@ -143,6 +143,24 @@ public class ShellLayoutTests(BrowserFixture fixture) : Journey(fixture)
         await ShotAsync(page, "user-dialog");
     });
 
+    [Theory]
+    [InlineData(420)]
+    [InlineData(1400)]
+    public Task TheOneTimePasswordDialogFitsTheScreenWithItsCopyButton(int width) => RunAsync($"otp-{width}", async page =>
+    {
+        await page.SetViewportSizeAsync(width, 900);
+        await SignInAsync(page, "admin", Fixture.Server.Credentials["admin"]);
+        await page.GotoAsync("/admin/users");
+        await WaitForInteractiveAsync(page);
+        await page.GetByTestId("user-actions-annotator").GetByRole(AriaRole.Button, new() { Name = "Reset password" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Reset", Exact = true }).ClickAsync();
+        await Expect(page.GetByTestId("one-time-password").GetByTestId("secret-value")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^.{16}$"));
+        var copy = (await page.GetByTestId("copy-secret").BoundingBoxAsync())!;
+        Assert.True(copy.X >= 0 && copy.X + copy.Width <= width, $"the copy button lies at x {copy.X}..{copy.X + copy.Width}");
+        await AssertNoSidewaysScrollAsync(page, ".mud-dialog");
+        await ShotAsync(page, "one-time-password");
+    });
+
     /// <summary>Neither the page nor the element scrolls sideways.</summary>
     private static async Task AssertNoSidewaysScrollAsync(IPage page, string selector)
     {
