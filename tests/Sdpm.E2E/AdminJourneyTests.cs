@@ -31,7 +31,9 @@ public class AdminJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Field(page, "new-user-display").FillAsync("Eve Coordinator");
         await Field(page, "new-user-email").FillAsync("eve@example.org");
         await Field(page, "role-Coordinator").CheckAsync();
+        await Expect(page.GetByTestId("no-site-warning")).ToContainTextAsync("will see no data until they are added to a site");
         await Field(page, "site-East").CheckAsync();
+        await Expect(page.GetByTestId("no-site-warning")).ToHaveCountAsync(0);
         await page.GetByTestId("create-user").ClickAsync();
         var otp = (await page.GetByTestId("one-time-password").GetByTestId("secret-value").TextContentAsync())!.Trim();
         Assert.Equal(16, otp.Length);
