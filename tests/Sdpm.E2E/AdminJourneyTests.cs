@@ -31,10 +31,18 @@ public class AdminJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Field(page, "new-user-display").FillAsync("Eve Coordinator");
         await Field(page, "new-user-email").FillAsync("eve@example.org");
         await Field(page, "role-Coordinator").CheckAsync();
+        await Expect(page.GetByTestId("no-site-warning")).ToContainTextAsync("will see no data until they are added to a site");
         await Field(page, "site-East").CheckAsync();
+        await Expect(page.GetByTestId("no-site-warning")).ToHaveCountAsync(0);
         await page.GetByTestId("create-user").ClickAsync();
-        var otp = (await page.GetByTestId("one-time-password").TextContentAsync())!.Trim();
+        var otp = (await page.GetByTestId("one-time-password").GetByTestId("secret-value").TextContentAsync())!.Trim();
         Assert.Equal(16, otp.Length);
+
+        // The copy button puts it on the clipboard
+        await page.Context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"], new() { Origin = Fixture.Server.BaseUrl });
+        await page.GetByTestId("copy-secret").ClickAsync();
+        await Expect(page.Locator(".mud-snackbar").Filter(new() { HasText = "Copied" })).ToBeVisibleAsync();
+        Assert.Equal(otp, await page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
         await page.GetByTestId("close-password").ClickAsync();
         await Expect(page.GetByTestId("user-row-name").Filter(new() { HasText = "ecoord" })).ToBeVisibleAsync();
 

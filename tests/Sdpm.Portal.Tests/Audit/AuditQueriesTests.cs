@@ -2,6 +2,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Sdpm.Data;
 using Sdpm.Data.Entities;
 using Sdpm.Portal.Features.Audit;
+using Sdpm.Portal.Features.Sites;
+using Sdpm.Portal.Features.Users;
 using Sdpm.Portal.Tests.Infrastructure;
 
 namespace Sdpm.Portal.Tests.Audit;
@@ -58,5 +60,33 @@ public class AuditQueriesTests
         var local = new AuditFilter(From: Day.AddHours(100).ToOffset(TimeSpan.FromHours(5)), To: Day.AddHours(110).ToOffset(TimeSpan.FromHours(-3)));
         Assert.Equal(10, (await queries.PageAsync(local, 0, 50)).Total);
         Assert.Contains(AuditActions.SiteRenamed, await queries.ActionsAsync());
+    }
+
+    [Fact]
+    public async Task AUserOrSiteIdResolvesToItsCurrentNameAndTheSearchFindsIt()
+    {
+        using var factory = new PortalFactory();
+        var sites = factory.Service<SiteService>();
+        var users = factory.Service<UserAdminService>();
+        var admin = new Actor(null, "t");
+        var north = (await sites.ListAllAsync()).Single(s => s.Name == "North");
+        var annotator = (await users.ListAsync()).Single(u => u.UserName == "annotator");
+        await sites.SetActiveAsync(north.Id, false, admin);
+        await sites.RenameAsync(north.Id, "Riverside", admin);
+        await users.LockAsync(annotator.Id, admin);
+
+        var queries = factory.Service<AuditQueries>();
+        var page = await queries.PageAsync(new AuditFilter(), 0, 50);
+        var names = await queries.NamesAsync(page.Items);
+        var locked = page.Items.Single(e => e.Action == AuditActions.UserLocked);
+        Assert.Equal(annotator.Id, locked.EntityId);
+        Assert.Equal("annotator", names.EntityName(locked));
+        Assert.Equal("Riverside", names.EntityName(page.Items.Single(e => e.Action == AuditActions.SiteDeactivated)));
+        Assert.Null(names.EntityName(page.Items.First(e => e.Action == AuditActions.SiteCreated))); // seed rows name the site already
+
+        // The deactivation's details say "North"; its entity is now called Riverside, and the search knows it.
+        var found = await queries.PageAsync(new AuditFilter(Text: "riverside"), 0, 50);
+        Assert.Contains(found.Items, e => e.Action == AuditActions.SiteDeactivated);
+        Assert.Contains(found.Items, e => e.Action == AuditActions.SiteRenamed);
     }
 }

@@ -33,4 +33,52 @@ public class SitesAdminTests : PortalComponentTest
         cut.WaitForAssertion(() => Assert.Equal(["East", "North", "South"], cut.FindAll("[data-testid=site-row-name]").Select(e => e.TextContent)));
         Assert.Contains(await Portal.Service<SiteService>().ListAllAsync(), s => s.Name == "East");
     }
+
+    [Fact]
+    public async Task ANameOverTheLimitIsKeptWholeCountedAndRefusedWithAMessage()
+    {
+        await SignInAsAsync("admin");
+        var cut = Render<SitesAdmin>();
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("[data-testid=site-row-name]").Count));
+
+        cut.Find("form input").Input(new string('a', 81));
+
+        cut.WaitForAssertion(() => Assert.Contains("A site name has at most 80 characters; this one has 81.", cut.Markup));
+        Assert.Contains("81 / 80", cut.Markup); // the counter
+        Assert.NotEqual("80", cut.Find("form input").GetAttribute("maxlength")); // no silent cut in the browser
+        Assert.True(cut.Find("[data-testid=create-site]").HasAttribute("disabled"));
+        await cut.Find("form").SubmitAsync();
+        Assert.Equal(2, (await Portal.Service<SiteService>().ListAllAsync()).Count);
+
+        cut.Find("form input").Input(new string('a', 80));
+        cut.WaitForAssertion(() => Assert.False(cut.Find("[data-testid=create-site]").HasAttribute("disabled")));
+        Assert.DoesNotContain("A site name has at most", cut.Markup);
+        Assert.Contains("80 / 80", cut.Markup);
+    }
+
+    [Fact]
+    public async Task RenamingToANameOverTheLimitSaysSoAndCannotBeSaved()
+    {
+        await SignInAsAsync("admin");
+        var cut = Render<SitesAdmin>();
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("[data-testid=site-row-name]").Count));
+
+        cut.FindAll("button").First(b => b.TextContent.Contains("Rename")).Click();
+        cut.Find("input[data-testid=rename-input], [data-testid=rename-input] input").Input(new string('b', 90));
+
+        cut.WaitForAssertion(() => Assert.Contains("A site name has at most 80 characters; this one has 90.", cut.Markup));
+        Assert.True(cut.Find("[data-testid=rename-save]").HasAttribute("disabled"));
+        Assert.Equal(["North", "South"], (await Portal.Service<SiteService>().ListAllAsync()).Select(s => s.Name));
+    }
+
+    [Fact]
+    public async Task ALongNameWithoutSpacesMayBreakAnywhereInTheTable()
+    {
+        var admin = new Features.Audit.Actor(null, "t");
+        Assert.True((await Portal.Service<SiteService>().CreateAsync(new string('w', 80), admin)).Succeeded);
+        await SignInAsAsync("admin");
+        var cut = Render<SitesAdmin>();
+        cut.WaitForAssertion(() => Assert.Equal(3, cut.FindAll("[data-testid=site-row-name]").Count));
+        Assert.All(cut.FindAll("[data-testid=site-row-name]"), name => Assert.Contains("long-text", name.ClassList));
+    }
 }

@@ -98,6 +98,24 @@ public class UserAdminServiceTests
     }
 
     [Fact]
+    public async Task AnAdminCannotLockThemselfEvenWithAnotherAdminAround()
+    {
+        using var factory = new PortalFactory();
+        var service = factory.Service<UserAdminService>();
+        Assert.True((await service.CreateAsync(new NewUser("second", "second@example.org", "", [Roles.Admin], []), Admin)).Succeeded);
+        var second = (await service.ListAsync()).Single(u => u.UserName == "second");
+
+        var result = await service.LockAsync(second.Id, new Actor(second.Id, "second"));
+
+        Assert.False(result.Succeeded);
+        Assert.Equal("You cannot lock your own account.", result.Error);
+        Assert.False((await service.ListAsync()).Single(u => u.UserName == "second").IsLocked);
+        await using var scope = factory.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
+        Assert.False(await db.AuditEvents.AnyAsync(e => e.Action == AuditActions.UserLocked));
+    }
+
+    [Fact]
     public async Task ResettingAPasswordInvalidatesTheOldOneAndForcesAChange()
     {
         using var factory = new PortalFactory();

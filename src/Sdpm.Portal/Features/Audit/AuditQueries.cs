@@ -10,6 +10,25 @@ public sealed record AuditFilter(string? Text = null, string? Action = null, Dat
 /// <summary>One page of audit events, newest first.</summary>
 public sealed record AuditPage(IReadOnlyList<AuditEvent> Items, int Total);
 
+/// <summary>
+/// The current names of the users and sites that audit events refer to by id (a user's GUID, a site's number),
+/// so that the table reads as names; ids that resolve to nothing (seed rows name their entity already) stay as they are.
+/// </summary>
+public sealed record AuditNames(IReadOnlyDictionary<string, string> Users, IReadOnlyDictionary<string, string> Sites)
+{
+    public const string UserEntity = "User";
+
+    public static readonly AuditNames None = new(new Dictionary<string, string>(), new Dictionary<string, string>());
+
+    /// <summary>The name of the event's user or site entity, or null when the id is not one of a known user or site.</summary>
+    public string? EntityName(AuditEvent e) => e.EntityId is not { } id ? null : e.EntityType switch
+    {
+        UserEntity => Users.GetValueOrDefault(id),
+        nameof(Site) => Sites.GetValueOrDefault(id),
+        _ => null,
+    };
+}
+
 /// <summary>Reads the audit trail for the admin pages and the dashboard.</summary>
 public sealed class AuditQueries(IDbContextFactory<PortalDbContext> contexts)
 {
@@ -24,9 +43,14 @@ public sealed class AuditQueries(IDbContextFactory<PortalDbContext> contexts)
         if (!string.IsNullOrWhiteSpace(filter.Text))
         {
             var t = filter.Text.Trim();
+            // The table shows users and sites by name, so a name finds the events whose entity id is that user or site.
+            var userIds = db.Users.Where(u => EF.Functions.Like(u.UserName!, $"%{t}%")).Select(u => u.Id);
+            var siteIds = db.Sites.Where(s => EF.Functions.Like(s.Name, $"%{t}%")).Select(s => s.Id.ToString());
             q = q.Where(e => EF.Functions.Like(e.UserName, $"%{t}%")
                 || (e.EntityId != null && EF.Functions.Like(e.EntityId, $"%{t}%"))
-                || (e.Details != null && EF.Functions.Like(e.Details, $"%{t}%")));
+                || (e.Details != null && EF.Functions.Like(e.Details, $"%{t}%"))
+                || (e.EntityType == AuditNames.UserEntity && userIds.Contains(e.EntityId!))
+                || (e.EntityType == nameof(Site) && siteIds.Contains(e.EntityId!)));
         }
         if (filter.From?.ToUniversalTime() is { } from)
         {
@@ -39,6 +63,26 @@ public sealed class AuditQueries(IDbContextFactory<PortalDbContext> contexts)
         var total = await q.CountAsync(ct);
         var items = await q.OrderByDescending(e => e.At).ThenByDescending(e => e.Id).Skip(skip).Take(take).ToListAsync(ct);
         return new AuditPage(items, total);
+    }
+
+    /// <summary>The names of the users and sites the events refer to by id.</summary>
+    public async Task<AuditNames> NamesAsync(IEnumerable<AuditEvent> events, CancellationToken ct = default)
+    {
+        var list = events.ToList();
+        var userIds = list.Where(e => e.EntityType == AuditNames.UserEntity).Select(e => e.EntityId)
+            .Concat(list.Select(e => e.UserId)).OfType<string>().Distinct().ToList();
+        var siteIds = list.Where(e => e.EntityType == nameof(Site)).Select(e => int.TryParse(e.EntityId, out var id) ? id : (int?)null)
+            .OfType<int>().Distinct().ToList();
+        if (userIds.Count == 0 && siteIds.Count == 0)
+        {
+            return AuditNames.None;
+        }
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var users = await db.Users.AsNoTracking().Where(u => userIds.Contains(u.Id)).Select(u => new { u.Id, u.UserName }).ToListAsync(ct);
+        var sites = await db.Sites.AsNoTracking().Where(s => siteIds.Contains(s.Id)).Select(s => new { s.Id, s.Name }).ToListAsync(ct);
+        return new AuditNames(
+            users.ToDictionary(u => u.Id, u => u.UserName ?? u.Id),
+            sites.ToDictionary(s => s.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), s => s.Name));
     }
 
     public async Task<IReadOnlyList<string>> ActionsAsync(CancellationToken ct = default)

@@ -116,6 +116,13 @@ public sealed class SiteService(IDbContextFactory<PortalDbContext> contexts, Aud
         return OperationResult.Ok;
     }
 
+    /// <summary>What is wrong with a name over the limit (null when it fits); the name field shows it while the admin types.</summary>
+    public static string? LengthError(string? name)
+    {
+        var length = name?.Trim().Length ?? 0;
+        return length > Site.NameMaxLength ? $"A site name has at most {Site.NameMaxLength} characters; this one has {length}." : null;
+    }
+
     internal static string? Validate(string? name)
     {
         var clean = name?.Trim() ?? "";
@@ -123,9 +130,9 @@ public sealed class SiteService(IDbContextFactory<PortalDbContext> contexts, Aud
         {
             return "Enter a site name.";
         }
-        if (clean.Length > Site.NameMaxLength)
+        if (LengthError(clean) is { } tooLong)
         {
-            return $"A site name has at most {Site.NameMaxLength} characters.";
+            return tooLong;
         }
         if (clean.Any(char.IsControl))
         {
