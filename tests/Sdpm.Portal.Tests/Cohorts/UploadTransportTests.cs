@@ -49,9 +49,11 @@ public class UploadTransportTests(SmallUploadPortal portal) : IClassFixture<Smal
         var cohort = await portal.CreateCohortAsync("Cut off");
         var blobs = portal.BlobNames();
         using var client = portal.As("coordinator");
-        using var content = new StreamContent(new SlowStream(zip.Length, failAfter: zip.Length / 2, source: zip));
+        using var dropped = new CancellationTokenSource();
+        using var content = new StreamContent(new SlowStream(zip.Length, failAfter: zip.Length / 2, source: zip, onFail: dropped.Cancel));
 
-        await Assert.ThrowsAnyAsync<Exception>(() => client.PostAsync($"/api/cohorts/{cohort}/uploads?fileName=cut.zip", content));
+        // The connection drops half-way: the client gives up and the server sees the request aborted.
+        await Assert.ThrowsAnyAsync<Exception>(() => client.PostAsync($"/api/cohorts/{cohort}/uploads?fileName=cut.zip", content, dropped.Token));
 
         await WaitUntilAsync(() => !Directory.EnumerateFileSystemEntries(portal.UploadsFolder).Any());
         Assert.Equal(0, await portal.DbAsync(db => db.Cases.CountAsync(c => c.CohortId == cohort)));
@@ -113,13 +115,17 @@ public class UploadTransportTests(SmallUploadPortal portal) : IClassFixture<Smal
     }
 
     /// <summary>A body that yields bytes in small pieces and can fail part-way like a dropped connection.</summary>
-    private sealed class SlowStream(long length, long? failAfter, byte[]? source = null) : Stream
+    private sealed class SlowStream(long length, long? failAfter, byte[]? source = null, Action? onFail = null) : Stream
     {
         private long position;
 
         public override int Read(byte[] buffer, int offset, int count)
         {
-            if (failAfter is { } f && position >= f) throw new IOException("The connection was reset.");
+            if (failAfter is { } f && position >= f)
+            {
+                onFail?.Invoke();
+                throw new IOException("The connection was reset.");
+            }
             var n = (int)Math.Min(Math.Min(count, 64 * 1024), length - position);
             if (n <= 0) return 0;
             if (source is not null) Array.Copy(source, position, buffer, offset, n);
