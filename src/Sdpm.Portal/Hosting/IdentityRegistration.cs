@@ -27,8 +27,11 @@ public static class IdentityRegistration
                 o.DefaultScheme = CookieOrToken;
                 o.DefaultSignInScheme = IdentityConstants.ExternalScheme;
             })
+            // Tokens are for scripts: they count on /api only; pages and the circuit always need the cookie.
             .AddPolicyScheme(CookieOrToken, "Cookie or API token", o => o.ForwardDefaultSelector = ctx =>
-                ApiTokenAuthenticationHandler.BearerOf(ctx.Request) is null ? IdentityConstants.ApplicationScheme : ApiTokenAuthenticationHandler.SchemeName)
+                ctx.Request.Path.StartsWithSegments("/api") && ApiTokenAuthenticationHandler.BearerOf(ctx.Request) is not null
+                    ? ApiTokenAuthenticationHandler.SchemeName
+                    : IdentityConstants.ApplicationScheme)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiTokenAuthenticationHandler>(ApiTokenAuthenticationHandler.SchemeName, null)
             .AddIdentityCookies();
 

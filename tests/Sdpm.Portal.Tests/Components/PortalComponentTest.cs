@@ -3,6 +3,10 @@ using Bunit;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
 using Sdpm.Portal.Features.Audit;
+using Sdpm.Portal.Features.Cohorts;
+using Sdpm.Portal.Features.Cohorts.Import;
+using Sdpm.Portal.Features.Tokens;
+using Sdpm.Storage;
 using Sdpm.Portal.Features.Sites;
 using Sdpm.Portal.Features.Users;
 using Sdpm.Portal.Tests.Infrastructure;
@@ -21,6 +25,13 @@ public abstract class PortalComponentTest : IAsyncLifetime
         Context.Services.AddSingleton(Portal.Service<SiteService>());
         Context.Services.AddSingleton(Portal.Service<UserAdminService>());
         Context.Services.AddSingleton(Portal.Service<AuditQueries>());
+        Context.Services.AddSingleton(Portal.Service<CohortService>());
+        Context.Services.AddSingleton(Portal.Service<CaseService>());
+        Context.Services.AddSingleton(Portal.Service<ImportHistoryQueries>());
+        Context.Services.AddSingleton(Portal.Service<ApiTokenService>());
+        Context.Services.AddSingleton(Portal.Service<IBlobStore>());
+        Context.Services.AddSingleton(Portal.Service<TimeProvider>());
+        Context.Services.AddSingleton(Portal.Service<Microsoft.Extensions.Options.IOptions<UploadOptions>>());
     }
 
     protected PortalFactory Portal { get; }

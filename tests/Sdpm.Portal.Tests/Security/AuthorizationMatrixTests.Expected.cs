@@ -51,9 +51,9 @@ public sealed partial class AuthorizationMatrixTests
         {
             return new Answer(rule.Allowed);
         }
-        if (caller.Account is not { } account)
+        if (SignedInAccount(caller, endpoint) is not { } account)
         {
-            return NotSignedIn(caller, endpoint);
+            return NotSignedIn(endpoint);
         }
         var member = site is not null && account.Sites.Contains(site.Name);
         var allowed = rule.Access switch
@@ -68,8 +68,8 @@ public sealed partial class AuthorizationMatrixTests
         {
             return new Answer(rule.Allowed);
         }
-        // The cookie scheme redirects pages to the access-denied page; the token scheme answers 403 everywhere.
-        return endpoint.IsApi || caller.Transport == Transport.Bearer ? new Answer([Forbidden]) : new Answer([Found], "/Account/AccessDenied");
+        // APIs answer 403; pages (cookie only) redirect to the access-denied page.
+        return endpoint.IsApi ? new Answer([Forbidden]) : new Answer([Found], "/Account/AccessDenied");
     }
 
     /// <summary>
@@ -83,8 +83,12 @@ public sealed partial class AuthorizationMatrixTests
     /// again only after the fallback policy's challenge. (A published app, without that fallback, would answer 405.)
     /// </summary>
     private static Answer ExpectedForUnmappedMethod(Caller caller, PortalEndpoint endpoint) =>
-        caller.Account is null ? NotSignedIn(caller, endpoint) : new Answer([endpoint.Method == "GET" ? NotFound : MethodNotAllowed]);
+        SignedInAccount(caller, endpoint) is null ? NotSignedIn(endpoint) : new Answer([endpoint.Method == "GET" ? NotFound : MethodNotAllowed]);
 
-    private static Answer NotSignedIn(Caller caller, PortalEndpoint endpoint) =>
-        endpoint.IsApi || caller.Transport == Transport.Bearer ? new Answer([Unauthorized]) : new Answer([Found], "/Account/Login");
+    /// <summary>API tokens count on /api only: outside it a script with a token (and no cookie) is not signed in.</summary>
+    private static (string Role, string[] Sites)? SignedInAccount(Caller caller, PortalEndpoint endpoint) =>
+        caller.Transport == Transport.Bearer && !endpoint.IsApi ? null : caller.Account;
+
+    private static Answer NotSignedIn(PortalEndpoint endpoint) =>
+        endpoint.IsApi ? new Answer([Unauthorized]) : new Answer([Found], "/Account/Login");
 }

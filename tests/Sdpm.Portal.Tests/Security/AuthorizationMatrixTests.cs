@@ -37,9 +37,8 @@ public sealed partial class AuthorizationMatrixTests(MatrixPortal portal, ITestO
         await AssertMatrixAsync(new Caller(principal, Transport.Cookie, session.Client));
     }
 
-    /// <summary>Scripts: <c>Authorization: Bearer</c> with the demo user's token, no cookies. The portal's default scheme
-    /// picks the token scheme whenever that header is present, whatever the path, so a page acts as the token's owner
-    /// too (the same statuses as with the cookie), and a refusal is a bare 403 (401 for a bad token), never a redirect.</summary>
+    /// <summary>Scripts: <c>Authorization: Bearer</c> with the demo user's token, no cookies. The token counts on /api
+    /// only (the same statuses as the cookie there); pages and the circuit treat such a caller as not signed in.</summary>
     [Theory]
     [MemberData(nameof(TokenPrincipals))]
     public async Task WithAnApiTokenEachPrincipalGetsExactlyTheTablesAnswers(string principal)
@@ -49,8 +48,8 @@ public sealed partial class AuthorizationMatrixTests(MatrixPortal portal, ITestO
         await AssertMatrixAsync(new Caller(principal, Transport.Bearer, client));
     }
 
-    /// <summary>A token that is revoked, unknown or not a portal token at all: 401 on every route and method (pages
-    /// included) but the anonymous ones, which answer as they do to anybody.</summary>
+    /// <summary>A token that is revoked, unknown or not a portal token at all: 401 on every API route and method, the
+    /// sign-in redirect on pages, and the anonymous routes answer as they do to anybody.</summary>
     [Theory]
     [MemberData(nameof(BadTokens))]
     public async Task ARevokedUnknownOrMalformedTokenIsNeverSignedIn(string kind)
