@@ -68,6 +68,19 @@ public sealed class MaskBlobsTests : IDisposable
     }
 
     [Fact]
+    public async Task AMaskWithAFullSliceAndForegroundAtBothEndsRoundTrips()
+    {
+        var mask = new Volume<byte>(new Dims(7, 5, 3), Affine.Identity);
+        mask.Slice(1).Fill(1);
+        mask[0, 0, 0] = 1;
+        mask[6, 4, 2] = 1;
+
+        var blob = await Store.PutMaskAsync(mask);
+
+        Assert.Equal(mask.Voxels, Store.ReadMask(blob.Hash, mask.Geometry).Voxels);
+    }
+
+    [Fact]
     public async Task TheSameMaskTwiceIsOneBlob()
     {
         var a = await Store.PutMaskAsync(Lesion());
@@ -91,7 +104,8 @@ public sealed class MaskBlobsTests : IDisposable
         Assert.Equal(ImagingError.Inconsistent, e.Error);
     }
 
-    public static TheoryData<string> CorruptMasks => ["random bytes", "gzip header then garbage", "gzip of a truncated mask", "first half of a mask blob", "no bytes"];
+    public static TheoryData<string> CorruptMasks => ["random bytes", "gzip header then garbage", "gzip of a truncated mask", "first half of a mask blob", "no bytes",
+        "gzip of a mask with a byte after it", "gzip of a mask with a slice one pixel short"];
 
     [Theory]
     [MemberData(nameof(CorruptMasks))]
@@ -105,8 +119,7 @@ public sealed class MaskBlobsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("random bytes")]
-    [InlineData("gzip header then garbage")]
+    [MemberData(nameof(CorruptMasks))]
     public async Task ACorruptMaskBlobIsAnImagingErrorFromReadMaskRunLength(string kind)
     {
         var hash = (await Store.PutAsync(new MemoryStream(await Corrupt(kind)))).Hash;
@@ -120,13 +133,10 @@ public sealed class MaskBlobsTests : IDisposable
     [Fact]
     public async Task AGzippedBlobThatIsNotARunLengthMaskIsAnImagingError()
     {
-        using var ms = new MemoryStream();
-        using (var gzip = new GZipStream(ms, CompressionLevel.Optimal, leaveOpen: true)) gzip.Write(TempStore.RandomBytes(500, seed: 40));
-        var blob = await Store.PutAsync(new MemoryStream(ms.ToArray()));
+        var blob = await Store.PutAsync(new MemoryStream(Gzip(TempStore.RandomBytes(500, seed: 40))));
 
-        var e = Assert.Throws<ImagingException>(() => Store.ReadMask(blob.Hash, Lesion().Geometry));
-
-        Assert.Equal(ImagingError.UnknownFormat, e.Error);
+        Assert.Throws<ImagingException>(() => Store.ReadMaskRunLength(blob.Hash));
+        Assert.Throws<ImagingException>(() => Store.ReadMask(blob.Hash, Lesion().Geometry));
     }
 
     private async Task<byte[]> Corrupt(string kind)
@@ -144,14 +154,23 @@ public sealed class MaskBlobsTests : IDisposable
             case "first half of a mask blob":
                 var stored = File.ReadAllBytes(temp.PathOf((await Store.PutMaskAsync(Lesion())).Hash));
                 return stored[..(stored.Length / 2)];
+            case "gzip of a mask with a byte after it":
+                return Gzip([.. RunLength(Lesion()), 0]);
+            case "gzip of a mask with a slice one pixel short":
+                // 4x4x1, one slice of runs 3 (background) and 12 (foreground): 15 of 16 pixels.
+                return Gzip([.. "SRLE"u8, 1, 4, 4, 1, 2, 3, 12]);
             default:
-                var blob = await Store.PutMaskAsync(Lesion());
-                var rle = Store.ReadMaskRunLength(blob.Hash);
-                using (var ms = new MemoryStream())
-                {
-                    using (var gzip = new GZipStream(ms, CompressionLevel.Optimal, leaveOpen: true)) gzip.Write(rle.AsSpan(0, rle.Length / 2));
-                    return ms.ToArray();
-                }
+                var rle = RunLength(Lesion());
+                return Gzip(rle[..(rle.Length / 2)]);
         }
+    }
+
+    private static byte[] RunLength(Volume<byte> mask) => Sdpm.Imaging.Masks.RunLengthMask.Encode(mask);
+
+    private static byte[] Gzip(byte[] bytes)
+    {
+        using var ms = new MemoryStream();
+        using (var gzip = new GZipStream(ms, CompressionLevel.Optimal, leaveOpen: true)) gzip.Write(bytes);
+        return ms.ToArray();
     }
 }
