@@ -145,12 +145,18 @@ public sealed class FileSystemBlobStore : IBlobStore
             if (temp.LastWriteTimeUtc >= before.UtcDateTime) continue;
             try
             {
-                temp.Delete();
+                // A writer holds its temporary file open with FileShare.None until it is renamed. Unix lets an open
+                // file be deleted (the write would then fail at the rename), so open it first: that open fails while
+                // the writer holds it (a sharing violation on Windows, the writer's exclusive lock on Unix).
+                using (new FileStream(temp.FullName, FileMode.Open, FileAccess.Read, FileShare.Delete, bufferSize: 1))
+                {
+                    temp.Delete();
+                }
                 count++;
             }
             catch (IOException)
             {
-                // Still open by a slow writer: a later sweep takes it.
+                // Still open by a slow writer (or already gone): a later sweep takes it.
             }
         }
         return count;
