@@ -14,9 +14,19 @@ public class PageTourTests(BrowserFixture fixture) : Journey(fixture)
         { "admin", "/admin/audit" },
         { "coordinator", "/" },
         { "coordinator", "/sites/1" },
+        { "coordinator", "/cohorts" },
+        { "coordinator", "/cohorts/1" },
+        { "coordinator", "/cohorts/1?tab=upload" },
+        { "coordinator", "/cohorts/1?tab=history" },
+        { "coordinator", "/cases/1" },
+        { "coordinator", "/profile" },
         { "annotator", "/" },
+        { "annotator", "/cohorts/1" },
+        { "annotator", "/cases/2" },
         { "investigator", "/" },
         { "investigator", "/sites/2" },
+        { "investigator", "/cohorts" },
+        { "investigator", "/cases/16" },
     };
 
     [Theory]
@@ -33,6 +43,7 @@ public class PageTourTests(BrowserFixture fixture) : Journey(fixture)
         };
         page.PageError += (_, error) => errors.Add(error);
 
+        await Fixture.Server.WaitForDemoCohortsAsync();
         await SignInAsync(page, user, Fixture.Server.Credentials[user]);
         await page.GotoAsync(path);
         await WaitForInteractiveAsync(page);
@@ -44,7 +55,7 @@ public class PageTourTests(BrowserFixture fixture) : Journey(fixture)
 
         var folder = Path.Combine(ArtifactsFolder, "tour");
         Directory.CreateDirectory(folder);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, $"{user}{path.Replace('/', '_')}.png"), FullPage = true });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, $"{user}{path.Replace('/', '_').Replace('?', '_').Replace('=', '-')}.png"), FullPage = true });
     });
 
     [Fact]

@@ -34,6 +34,22 @@ public sealed class PortalServer : IAsyncDisposable
 
     public static string RepositoryRoot { get; } = FindRoot();
 
+    /// <summary>Waits until the demo seeding (in the background after start-up) has imported both demo cohorts: cases 1-8
+    /// at North, 9-16 at South.</summary>
+    public async Task WaitForDemoCohortsAsync()
+    {
+        var token = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(DataFolder, "demo-tokens.json"))).RootElement.GetProperty("investigator").GetString();
+        using var http = new HttpClient { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(10) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (DateTime.UtcNow < deadline)
+        {
+            if ((await http.GetAsync("/api/cases/16")).IsSuccessStatusCode) return;
+            await Task.Delay(500);
+        }
+        throw new TimeoutException($"The demo cohorts were not seeded within two minutes:\n{Log}");
+    }
+
     public static async Task<PortalServer> StartAsync()
     {
         var dll = PortalDll();
