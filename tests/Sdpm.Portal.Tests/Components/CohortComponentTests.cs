@@ -1,0 +1,77 @@
+using Bunit;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor;
+using Sdpm.Data.Entities;
+using Sdpm.Portal.Components.Pages;
+using Sdpm.Portal.Components.Pages.Cohorts;
+using Sdpm.Portal.Components.Shared;
+using Sdpm.Portal.Features.Audit;
+using Sdpm.Portal.Features.Cohorts;
+using Sdpm.Portal.Features.Cohorts.Import;
+using Sdpm.Portal.Features.Sites;
+
+namespace Sdpm.Portal.Tests.Components;
+
+public class CohortComponentTests : PortalComponentTest
+{
+    private async Task<int> NorthAsync() => (await Portal.Service<SiteService>().ListAllAsync()).Single(s => s.Name == "North").Id;
+
+    [Fact]
+    public async Task TheCoordinatorsDashboardListsTheirCohortsAndRecentImports()
+    {
+        var north = await NorthAsync();
+        var cohort = (await Portal.Service<CohortService>().CreateAsync(north, new CohortInput("Dashboard cohort", CohortLesionType.Haemorrhage, ""), Actor.System)).Value!;
+        await SignInAsAsync("coordinator");
+
+        var cut = Render<Home>();
+
+        cut.WaitForAssertion(() => Assert.Contains("Dashboard cohort", cut.Find("[data-testid=dashboard-cohorts]").TextContent));
+        Assert.Contains($"cohorts/{cohort.Id}?tab=upload", cut.Markup);
+    }
+
+    [Fact]
+    public async Task AnAnnotatorsDashboardOffersBrowsingButNoUpload()
+    {
+        var north = await NorthAsync();
+        await Portal.Service<CohortService>().CreateAsync(north, new CohortInput("Annotator view", CohortLesionType.Infarct, ""), Actor.System);
+        await SignInAsAsync("annotator");
+
+        var cut = Render<Home>();
+
+        cut.WaitForAssertion(() => Assert.Contains("Annotator view", cut.Markup));
+        Assert.Contains("Cohorts of your sites", cut.Markup);
+        Assert.DoesNotContain("?tab=upload", cut.Markup);
+    }
+
+    [Fact]
+    public void ImportResultsShowRefusalsWithTheirFindingsAndLinkImportedCases()
+    {
+        var batch = new ImportBatchView(1, 1, "upload.zip", "coordinator", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, 1000, false, 1, 1, false,
+        [
+            new ImportResultView(0, "a.nii.gz", ImportStatus.Imported, 42, "NOR-0042", null, false, []),
+            new ImportResultView(1, "series", ImportStatus.Refused, null, null, "Identifying attributes found: PatientName (0010,0010).", true,
+                [new FindingDto("(0010,0010)", "PatientName")]),
+        ]);
+
+        var cut = Render<ImportBatchResults>(p => p.Add(c => c.Batch, batch));
+
+        var rows = cut.FindAll("[data-testid=import-row]");
+        Assert.Equal("imported", rows[0].GetAttribute("data-status"));
+        Assert.Contains("cases/42", rows[0].InnerHtml);
+        Assert.Equal("refused", rows[1].GetAttribute("data-status"));
+        Assert.Contains("PatientName", rows[1].QuerySelector("[data-testid=findings]")!.TextContent);
+        Assert.Contains("(0010,0010)", rows[1].TextContent);
+    }
+
+    [Theory]
+    [InlineData(CaseLesionType.Infarct, "infarct")]
+    [InlineData(CaseLesionType.Haemorrhage, "haemorrhage")]
+    [InlineData(CaseLesionType.None, "lesion-free")]
+    [InlineData(CaseLesionType.Unspecified, "unspecified")]
+    public void TheLesionChipNamesACasesLesion(CaseLesionType lesion, string label)
+    {
+        var cut = Render<LesionChip>(p => p.Add(c => c.Case, lesion));
+        Assert.Equal(label, cut.Find(".mud-chip").TextContent.Trim());
+    }
+}
