@@ -204,3 +204,38 @@ internal static class NiftiWriteHelpers
         Sdpm.Imaging.Nifti.NiftiWriter.Write(files.Path($"{dir}/img_mask.nii.gz"), shifted);
     }
 }
+
+/// <summary>AISD-style PNG stacks: image/CASE/*.png with mask/CASE/*.png.</summary>
+public class PngStackUploadTests(CohortPortal portal) : IClassFixture<CohortPortal>
+{
+    [Fact]
+    public async Task AnAisdStyleFolderImportsEachCaseWithItsMaskAndSaysWhatWasAssumed()
+    {
+        using var files = new TestCases();
+        for (var c = 1; c <= 2; c++)
+        {
+            for (var z = 1; z <= 5; z++)
+            {
+                var grey = new byte[32 * 24];
+                var mask = new byte[32 * 24];
+                for (var i = 0; i < grey.Length; i++) grey[i] = (byte)((i * 7 + z * 13 + c * 29) % 256);
+                for (var i = 100; i < 100 + 20 * c; i++) mask[i] = 255;
+                File.WriteAllBytes(files.Path($"aisd/image/{c:D4}/{z}.png"), Sdpm.Imaging.Png.PngEncoder.EncodeGray8(grey, 32, 24));
+                File.WriteAllBytes(files.Path($"aisd/mask/{c:D4}/{z}.png"), Sdpm.Imaging.Png.PngEncoder.EncodeGray8(mask, 32, 24));
+            }
+        }
+        var cohort = await portal.CreateCohortAsync("AISD");
+
+        var (_, body) = await portal.UploadAsync(cohort, files.Zip("aisd", "aisd.zip"));
+
+        var rows = body.GetProperty("cases").EnumerateArray().ToList();
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r => Assert.Equal("imported", r.GetProperty("status").GetString()));
+        Assert.All(rows, r => Assert.Contains("assumed", r.GetProperty("reason").GetString()));
+        var stored = await portal.DbAsync(db => db.Cases.Where(c => c.CohortId == cohort).OrderBy(c => c.Id).ToListAsync());
+        Assert.All(stored, c => Assert.Equal((32, 24, 5), (c.DimX, c.DimY, c.DimZ)));
+        Assert.All(stored, c => Assert.Equal("png-stack", c.SourceFormat));
+        // 20 (case 1) and 40 (case 2) lesion pixels per slice at the assumed 1 x 1 x 5 mm spacing.
+        Assert.Equal([0.5, 1.0], stored.Select(c => c.ReferenceVolumeMl!.Value));
+    }
+}

@@ -83,40 +83,57 @@ public sealed class CaseImporter(
 
         var results = new List<CaseImportDto>();
         var removed = new List<string>();
-        if (units.Count == 0)
+        var interrupted = false;
+        try
         {
-            results.Add(await RecordRefusalAsync(batchId, 0, uploadName, "The upload holds no image we can read: no NIfTI file, DICOM series or PNG stack was found.", [], ct));
-        }
-        for (var i = 0; i < units.Count; i++)
-        {
-            ct.ThrowIfCancellationRequested();
-            var unit = units[i];
-            var outcome = await ImportOneAsync(batchId, i, unit, siteId, cohortId, cohortLesion, acceptDeidentification, actor, ct);
-            results.Add(outcome.Result);
-            if (outcome.Result.Status == "imported") RemoveStagedFiles(unit);
-            if (outcome.RemovedFindings.Count > 0)
+            if (units.Count == 0)
             {
-                removed.Add($"{outcome.Result.PseudoId}: {string.Join(", ", outcome.RemovedFindings.Select(f => $"{f.Name} {f.Tag}").Distinct())}");
+                results.Add(await RecordRefusalAsync(batchId, 0, uploadName, "The upload holds no image we can read: no NIfTI file, DICOM series or PNG stack was found.", [], ct));
+            }
+            for (var i = 0; i < units.Count; i++)
+            {
+                ct.ThrowIfCancellationRequested();
+                var unit = units[i];
+                var outcome = await ImportOneAsync(batchId, i, unit, siteId, cohortId, cohortLesion, acceptDeidentification, actor, ct);
+                results.Add(outcome.Result);
+                if (outcome.Result.Status == "imported") RemoveStagedFiles(unit);
+                if (outcome.RemovedFindings.Count > 0)
+                {
+                    removed.Add($"{outcome.Result.PseudoId}: {string.Join(", ", outcome.RemovedFindings.Select(f => $"{f.Name} {f.Tag}").Distinct())}");
+                }
             }
         }
-
-        await using (var db = await contexts.CreateDbContextAsync(ct))
+        catch
         {
-            var batch = await db.ImportBatches.SingleAsync(b => b.Id == batchId, CancellationToken.None);
-            batch.ImportedCount = results.Count(r => r.Status == "imported");
-            batch.RefusedCount = results.Count - batch.ImportedCount;
-            batch.FinishedAt = time.GetUtcNow();
-            audit.Record(db, actor, AuditActions.CasesImported, "Cohort", cohortId.ToString(),
-                $"upload \"{batch.UploadName}\": {batch.ImportedCount} imported, {batch.RefusedCount} refused (batch {batchId})");
-            if (removed.Count > 0)
-            {
-                audit.Record(db, actor, AuditActions.DeidentificationAccepted, "Cohort", cohortId.ToString(),
-                    $"imported without identifying attributes (batch {batchId}): {string.Join("; ", removed)}");
-            }
-            await db.SaveChangesAsync(CancellationToken.None);
+            // The client went away, the portal is stopping, or the database failed: the cases committed so far are
+            // whole; the batch says that the rest never ran.
+            interrupted = true;
+            throw;
+        }
+        finally
+        {
+            await FinishBatchAsync(batchId, cohortId, results, removed, interrupted, actor);
         }
         return new ImportBatchDto(batchId, cohortId, results.Count(r => r.Status == "imported"), results.Count(r => r.Status != "imported"),
             results.Count(r => r.Status != "imported" && r.Findings.Count > 0), results);
+    }
+
+    private async Task FinishBatchAsync(int batchId, int cohortId, List<CaseImportDto> results, List<string> removed, bool interrupted, Actor actor)
+    {
+        await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
+        var batch = await db.ImportBatches.SingleAsync(b => b.Id == batchId, CancellationToken.None);
+        batch.ImportedCount = results.Count(r => r.Status == "imported");
+        batch.RefusedCount = results.Count - batch.ImportedCount;
+        batch.FinishedAt = time.GetUtcNow();
+        batch.Interrupted = interrupted;
+        audit.Record(db, actor, AuditActions.CasesImported, "Cohort", cohortId.ToString(),
+            $"upload \"{batch.UploadName}\": {batch.ImportedCount} imported, {batch.RefusedCount} refused (batch {batchId})" + (interrupted ? ", interrupted" : ""));
+        if (removed.Count > 0)
+        {
+            audit.Record(db, actor, AuditActions.DeidentificationAccepted, "Cohort", cohortId.ToString(),
+                $"imported without identifying attributes (batch {batchId}): {string.Join("; ", removed)}");
+        }
+        await db.SaveChangesAsync(CancellationToken.None);
     }
 
     // An imported case's staged files are needed no more; refused ones stay for the gate's second step.
@@ -144,12 +161,14 @@ public sealed class CaseImporter(
         Volume<short> image;
         Volume<byte>? mask;
         string format;
+        IReadOnlyList<string> notes;
         List<DeidFinding> findings;
         try
         {
             var imported = VolumeImporter.Open(unit.ImagePath, options.Value.Limits, ImportOptions.Default, ct);
             image = imported.Hu;
             format = imported.Format;
+            notes = imported.Notes;
             findings = [.. imported.Findings, .. nameFindings];
             mask = imported.Mask;
             if (unit.MaskPath is { } maskPath)
@@ -191,6 +210,23 @@ public sealed class CaseImporter(
             }
         }
 
+        try
+        {
+            return await StoreAsync(batchId, ordinal, unit, displayName, siteId, cohortId, cohortLesion, image, mask, format, notes, imageHash, findingDtos, actor, ct);
+        }
+        catch (IOException e)
+        {
+            // A full or failing disk: the temporary blob was removed; a blob already complete is swept later.
+            logger.LogError(e, "Storing case {Name} of batch {Batch} failed", unit.Name, batchId);
+            return new(await RecordRefusalAsync(batchId, ordinal, displayName,
+                $"The portal could not store this case ({e.Message}); nothing of it was kept. Ask an admin to check the portal's disk, then upload it again.", [], ct), []);
+        }
+    }
+
+    private async Task<Outcome> StoreAsync(int batchId, int ordinal, CaseUnit unit, string displayName, int siteId, int cohortId,
+        CohortLesionType cohortLesion, Volume<short> image, Volume<byte>? mask, string format, IReadOnlyList<string> notes, string imageHash, List<FindingDto> findingDtos,
+        Actor actor, CancellationToken ct)
+    {
         // Only now is anything written: the decoded volume (never the source file or its headers), the mask, a thumbnail.
         var imageBlob = await blobs.PutVolumeAsync(image, ct);
         if (imageBlob.Hash != imageHash) throw new InvalidOperationException("The stored volume's hash differs from the computed one.");
@@ -244,7 +280,10 @@ public sealed class CaseImporter(
                 // Another upload stored the same scan a moment ago; its row references the blobs, so they stay.
                 return new(await RecordRefusalAsync(batchId, ordinal, displayName, "Duplicate: the same scan was imported by another upload at the same time.", [], ct), []);
             }
-            var note = findingDtos.Count > 0 ? "Imported without the identifying attributes (only the decoded image was kept)." : null;
+            // What the importer assumed (a PNG stack's window and spacing, a conversion) is said on the result row.
+            var said = (findingDtos.Count > 0 ? ["Imported without the identifying attributes (only the decoded image was kept)."] : new List<string>())
+                .Concat(notes.Select(n => char.ToUpperInvariant(n[0]) + n[1..])).ToList();
+            var note = said.Count > 0 ? Truncate(string.Join(" ", said), 2000) : null;
             db.ImportResults.Add(new ImportResult
             {
                 BatchId = batchId,

@@ -23,8 +23,9 @@ public static class CaseLayout
     private static readonly string[] MaskSuffixes = ["_mask", "-mask", ".mask", "_seg", "-seg", "_label", "-label", "_labels"];
     private static readonly string[] ImageFolders = ["images", "imagesTr", "imagesTs"];
     private static readonly string[] MaskFolders = ["masks", "labels", "labelsTr", "labelsTs", "mask_nifti"];
-    private static readonly string[] PngImageFolders = ["image", "images", "img"];
-    private static readonly string[] PngMaskFolders = ["mask", "masks", "label", "labels"];
+    // The folder names the PNG-stack reader pairs (Sdpm.Imaging PngStackReader).
+    private static readonly string[] PngImageFolders = ["image", "images", "img", "ct"];
+    private static readonly string[] PngMaskFolders = ["mask", "masks", "label", "labels", "seg"];
     private static readonly string[] SeriesMaskNames = ["mask", "seg", "label", "reference"];
 
     /// <summary>Every case under <paramref name="root"/>, in a stable order. Zip files must already be unpacked.</summary>
