@@ -10,7 +10,7 @@ public sealed record Latency(int Count, double P50, double P95, double P99, doub
     {
         if (ms.Count == 0) return new Latency(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
         var sorted = ms.Order().ToArray();
-        return new Latency(sorted.Length, Percentile(sorted, 50), Percentile(sorted, 95), Percentile(sorted, 99), sorted[^1], Round(sorted.Average()));
+        return new Latency(sorted.Length, Percentile(sorted, 50), Percentile(sorted, 95), Percentile(sorted, 99), Round(sorted[^1]), Round(sorted.Average()));
     }
 
     /// <summary>Nearest rank: the smallest value with at least p% of the values at or below it.</summary>
