@@ -11,6 +11,8 @@ dotnet build Sdpm.Portal.sln -c Release -nologo -v quiet || { echo "0 passed, 1 
 # One project at a time: each writes its own TRX file, and browser tests do not compete with the others for 2 cores.
 status=0
 for project in tests/*/*.csproj; do
+  # Only test projects: tests/Sdpm.Portal.Bench (scripts/bench-portal.sh) is built above but is no test.
+  grep -q '<IsTestProject>true</IsTestProject>' "$project" || continue
   name=$(basename "$project" .csproj)
   echo "== $name"
   dotnet test "$project" -c Release --no-build -nologo \

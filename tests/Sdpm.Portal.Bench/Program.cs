@@ -1,0 +1,195 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Sdpm.Portal.Bench;
+
+// Measures the portal's performance targets against the built portal (src/Sdpm.Portal/bin/Release) and prints the figures.
+// Run through scripts/bench-portal.sh, which builds first. Progress goes to stderr, the report to stdout.
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    Console.Error.WriteLine(BenchOptions.Usage);
+    return 2;
+}
+if (options.Help)
+{
+    Console.WriteLine(BenchOptions.Usage);
+    return 0;
+}
+
+var root = BenchOptions.RepositoryRoot();
+var work = Path.Combine(Path.GetTempPath(), "sdpm-bench", Guid.NewGuid().ToString("N"));
+var data = Path.Combine(work, "data");
+Directory.CreateDirectory(work);
+var report = new BenchReport { Machine = MachineInfo.Read(), Options = options, LoadAtStart = MachineInfo.LoadAverage() };
+PortalProcess? portal = null;
+using var cancel = new CancellationTokenSource();
+var signals = 0;
+void OnSignal(PosixSignalContext context)
+{
+    // The first signal ends the portal and lets the run unwind through its clean-up; a second one exits at once.
+    context.Cancel = Interlocked.Increment(ref signals) == 1;
+    cancel.Cancel();
+    portal?.Dispose();
+}
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
+AppDomain.CurrentDomain.ProcessExit += (_, _) => portal?.Dispose();
+try
+{
+    Progress.Say($"starting the portal ({root}), data in {data}");
+    portal = await PortalProcess.StartAsync(root, data, TimeSpan.FromSeconds(120));
+    cancel.Token.ThrowIfCancellationRequested();
+    using var api = portal.NewClient(TimeSpan.FromSeconds(30));
+    var north = await PortalApi.SiteIdAsync(api, "North");
+    Progress.Say($"portal pid {portal.Pid} at {portal.BaseUrl}; North is site {north}");
+
+    if (options.Runs("import") || options.Runs("slices"))
+    {
+        var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-import");
+        report.Import = await ImportBench.RunAsync(portal, cohort, options.ImportCases, options.Seed, work);
+    }
+    cancel.Token.ThrowIfCancellationRequested();
+    if (options.Runs("slices"))
+    {
+        report.Slices = await SliceBench.RunAsync(portal, report.Import!.CaseIds, report.Import.Slices, options.Clients, options.Requests,
+            TimeSpan.FromSeconds(options.WarmUpSeconds), (int)options.Seed);
+    }
+    cancel.Token.ThrowIfCancellationRequested();
+    if (options.Runs("memory"))
+    {
+        var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-memory");
+        report.Memory = await MemoryBench.RunAsync(portal, cohort, options.ZipMiB << 20, options.Seed + 1, work);
+    }
+    cancel.Token.ThrowIfCancellationRequested();
+    if (options.Runs("list"))
+    {
+        var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-list");
+        report.List = await CaseListBench.RunAsync(portal, cohort, north, options.ListCases, options.ListRequests);
+    }
+}
+catch (Exception e)
+{
+    report.Error = cancel.IsCancellationRequested ? "interrupted" : $"{e.GetType().Name}: {e.Message}";
+    Console.Error.WriteLine($"error: {report.Error}");
+    if (portal is not null && !cancel.IsCancellationRequested) Console.Error.WriteLine($"--- portal log (last lines) ---\n{portal.LogTail()}");
+}
+finally
+{
+    portal?.Dispose();
+    if (!options.KeepData)
+    {
+        try
+        {
+            Directory.Delete(work, recursive: true);
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"warning: could not delete {work}: {e.Message}");
+        }
+    }
+    else
+    {
+        Progress.Say($"kept {work}");
+    }
+}
+
+report.LoadAtEnd = MachineInfo.LoadAverage();
+report.Targets = report.CheckTargets();
+if (options.Json)
+{
+    Console.Error.Write(report.Table());
+    Console.WriteLine(report.ToJson());
+}
+else
+{
+    Console.Write(report.Table());
+}
+return report.Error is null ? 0 : 1;
+
+/// <summary>Command-line options.</summary>
+public sealed record BenchOptions
+{
+    public const string Usage = """
+        usage: scripts/bench-portal.sh [--json] [--only import,slices,memory,list] [--import-cases N] [--clients N]
+                                       [--requests N] [--warmup-seconds N] [--zip-mib N] [--list-cases N] [--list-requests N]
+                                       [--seed N] [--keep-data]
+          --json           print the report as JSON on stdout (the table goes to stderr)
+          --only           run only these figures (slices needs import, so it runs it too)
+          --import-cases   512x512x40 cases to import one by one (5)
+          --clients        concurrent slice clients (8); --requests: requests per client and kind (150)
+          --warmup-seconds slice load before the timed requests, all kinds mixed (30)
+          --zip-mib        size of the big upload in MiB (1024)
+          --list-cases     case rows of the list cohort (10000); --list-requests: requests per query (30)
+          --keep-data      keep the temporary data folder
+        """;
+
+    public bool Help { get; init; }
+    public bool Json { get; init; }
+    public bool KeepData { get; init; }
+    public IReadOnlySet<string> Only { get; init; } = new HashSet<string>();
+    public int ImportCases { get; init; } = 5;
+    public int Clients { get; init; } = 8;
+    public int Requests { get; init; } = 150;
+    public int WarmUpSeconds { get; init; } = 30;
+    public long ZipMiB { get; init; } = 1024;
+    public int ListCases { get; init; } = 10_000;
+    public int ListRequests { get; init; } = 30;
+    public ulong Seed { get; init; } = 42;
+
+    public bool Runs(string figure) => Only.Count == 0 || Only.Contains(figure);
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            int Count(int min, int max) =>
+                int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+                    ? n : throw new ArgumentException($"{args[i - 1]} must be {min}..{max}.");
+            o = args[i] switch
+            {
+                "-h" or "--help" => o with { Help = true },
+                "--json" => o with { Json = true },
+                "--keep-data" => o with { KeepData = true },
+                "--only" => o with { Only = Figures(Next()) },
+                "--import-cases" => o with { ImportCases = Count(1, 50) },
+                "--clients" => o with { Clients = Count(1, 64) },
+                "--requests" => o with { Requests = Count(1, 10_000) },
+                "--warmup-seconds" => o with { WarmUpSeconds = Count(0, 600) },
+                "--zip-mib" => o with { ZipMiB = Count(1, 1800) },
+                "--list-cases" => o with { ListCases = Count(50, 100_000) },
+                "--list-requests" => o with { ListRequests = Count(1, 1000) },
+                "--seed" => o with { Seed = (ulong)Count(0, int.MaxValue) },
+                _ => throw new ArgumentException($"unknown option {args[i]}"),
+            };
+        }
+        return o;
+    }
+
+    private static HashSet<string> Figures(string list)
+    {
+        var set = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+        var unknown = set.Except(["import", "slices", "memory", "list"]).ToList();
+        return unknown.Count == 0 ? set : throw new ArgumentException($"unknown figure(s) {string.Join(", ", unknown)}");
+    }
+
+    /// <summary>The folder with Sdpm.Portal.sln: above the bench's binaries, else the current directory.</summary>
+    public static string RepositoryRoot()
+    {
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Sdpm.Portal.sln"))) return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("Cannot find the repository root (Sdpm.Portal.sln).");
+    }
+}

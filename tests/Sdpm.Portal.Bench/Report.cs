@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Sdpm.Portal.Bench;
+
+/// <summary>Everything measured, the targets and whether each was met; printed as a table or as JSON.</summary>
+public sealed class BenchReport
+{
+    public const double ImportTargetSeconds = 2;
+    public const double SliceTargetMs = 50;
+    public const double MemoryTargetMb = 300;
+    public const double ListTargetMs = 200;
+
+    public required MachineInfo Machine { get; init; }
+    public required BenchOptions Options { get; init; }
+    public ImportFigures? Import { get; set; }
+    public IReadOnlyList<SliceFigures>? Slices { get; set; }
+    public MemoryFigures? Memory { get; set; }
+    public ListFigures? List { get; set; }
+    public string? Error { get; set; }
+    public string LoadAtStart { get; set; } = "";
+    public string LoadAtEnd { get; set; } = "";
+    public IReadOnlyList<TargetCheck> Targets { get; set; } = [];
+
+    public IReadOnlyList<TargetCheck> CheckTargets()
+    {
+        var checks = new List<TargetCheck>();
+        if (Import is { } import)
+        {
+            checks.Add(new("import 512x512x40 .nii.gz", $"median < {ImportTargetSeconds} s", $"{F(import.MedianSeconds, "0.00")} s",
+                import.MedianSeconds < ImportTargetSeconds));
+        }
+        foreach (var s in (Slices ?? []).Where(s => s.Kind is "raw" or "png"))
+        {
+            checks.Add(new($"slice {s.Kind} 512x512, {s.Clients} clients", $"p95 < {SliceTargetMs} ms", $"{Units.Ms(s.Latency.P95)} ms",
+                s.Latency.P95 < SliceTargetMs && s.Errors == 0));
+        }
+        if (Memory is { } m)
+        {
+            var over = Units.Mb(m.PeakOverIdle);
+            checks.Add(new($"RSS during {m.ZipBytes / 1e9:0.00} GB upload", $"peak - idle <= {MemoryTargetMb} MB", $"{F(over, "0")} MB",
+                over <= MemoryTargetMb && m.Refused == 0));
+        }
+        foreach (var q in List?.Queries ?? [])
+        {
+            checks.Add(new($"case list {List!.Cases}: {q.Query}", $"p95 < {ListTargetMs} ms", $"{Units.Ms(q.Latency.P95)} ms", q.Latency.P95 < ListTargetMs));
+        }
+        return checks;
+    }
+
+    public string Table()
+    {
+        var t = new StringBuilder();
+        t.AppendLine("Sdpm.Portal benchmark");
+        t.AppendLine($"machine: {Machine.Cores} cores, {Machine.CpuModel}, {Machine.RamGiB} GiB RAM; {Machine.Os}; {Machine.Runtime}; {Machine.MeasuredAt}");
+        t.AppendLine($"load average (1/5/15 min): {LoadAtStart} at start, {LoadAtEnd} at end; the bench's clients run on the same cores as the portal");
+        if (Import is { } import)
+        {
+            t.AppendLine();
+            t.AppendLine($"1. Import of a 512x512x40 int16 .nii.gz (POST /api/cohorts/{{id}}/uploads, one file per request, client wall clock)");
+            Row(t, "file", "MB", "seconds");
+            foreach (var u in import.Uploads) Row(t, u.File, F(u.Bytes / 1e6, "0.0"), F(u.Seconds, "0.000"));
+            Row(t, "median", "", F(import.MedianSeconds, "0.000"));
+        }
+        if (Slices is { Count: > 0 } slices)
+        {
+            t.AppendLine();
+            t.AppendLine($"2. Slice endpoint at 512x512, {slices[0].Clients} concurrent clients, random case and z, no If-None-Match (ms)");
+            Row(t, "kind", "count", "p50", "p95", "p99", "max", "req/s", "errors", "CPU ms/req portal, client");
+            foreach (var s in slices)
+            {
+                var l = s.Latency;
+                Row(t, s.Kind, l.Count.ToString(CultureInfo.InvariantCulture), Units.Ms(l.P50), Units.Ms(l.P95), Units.Ms(l.P99), Units.Ms(l.Max),
+                    F(s.RequestsPerSecond, "0.0"), s.Errors.ToString(CultureInfo.InvariantCulture), $"{F(s.PortalCpuMs, "0.00")}, {F(s.ClientCpuMs, "0.00")}");
+            }
+            t.AppendLine("  (me = GET /api/me, API-token authentication and nothing else, under the same load: no target)");
+        }
+        if (Memory is { } m)
+        {
+            t.AppendLine();
+            t.AppendLine($"3. Portal RSS during a streamed {m.ZipBytes / 1e9:0.00} GB zip upload ({m.ZipEntries} uncompressed .nii cases; MB = 10^6 bytes)");
+            Row(t, "idle RSS", $"{Units.Mb(m.IdleRss)} MB");
+            Row(t, "peak RSS, sampled", $"{Units.Mb(m.PeakRssSampled)} MB ({m.Samples} samples every 100 ms)");
+            Row(t, "peak RSS, kernel", m.PeakRssKernel > 0 ? $"{Units.Mb(m.PeakRssKernel)} MB (VmHWM, reset before the upload)" : "n/a");
+            Row(t, "peak - idle", $"{Units.Mb(m.PeakOverIdle)} MB");
+            Row(t, "body sent after", $"{F(m.BodySentSeconds, "0.0")} s");
+            Row(t, "upload + import", $"{F(m.TotalSeconds, "0.0")} s");
+            Row(t, "cases imported", $"{m.Imported} (refused {m.Refused})");
+        }
+        if (List is { } list)
+        {
+            t.AppendLine();
+            t.AppendLine($"4. GET /api/cohorts/{{id}}/cases?take=50 on a {list.Cases}-case cohort ({list.Queries.FirstOrDefault()?.Latency.Count} requests per query; ms)");
+            Row(t, "query", "total", "items", "p50", "p95", "max");
+            foreach (var q in list.Queries)
+            {
+                Row(t, q.Query, q.Total.ToString(CultureInfo.InvariantCulture), q.Items.ToString(CultureInfo.InvariantCulture),
+                    Units.Ms(q.Latency.P50), Units.Ms(q.Latency.P95), Units.Ms(q.Latency.Max));
+            }
+            foreach (var q in list.Queries.Where(q => q.Note is not null)) t.AppendLine($"  note: {q.Note}");
+        }
+        t.AppendLine();
+        t.AppendLine("Summary");
+        foreach (var c in Targets) t.AppendLine($"  {(c.Met ? "MET" : "MISSED"),-7} {c.Name,-48} {c.Target,-24} {c.Measured}");
+        if (Error is not null) t.AppendLine($"INCOMPLETE: {Error}");
+        var met = Targets.Count(c => c.Met);
+        t.AppendLine($"{met} of {Targets.Count} targets met.");
+        return t.ToString();
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    private static readonly int[] Widths = [34, 12, 10, 10, 10, 10, 10, 8];
+
+    private static void Row(StringBuilder t, params string[] cells)
+    {
+        t.Append("  ");
+        for (var i = 0; i < cells.Length; i++)
+        {
+            t.Append(i == cells.Length - 1 ? cells[i] : cells[i].PadRight(Math.Max(Widths[Math.Min(i, Widths.Length - 1)], cells[i].Length + 1)));
+        }
+        t.AppendLine();
+    }
+
+    private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+}
