@@ -75,3 +75,39 @@ public class CohortComponentTests : PortalComponentTest
         Assert.Equal(label, cut.Find(".mud-chip").TextContent.Trim());
     }
 }
+
+public class CaseGridTests : PortalComponentTest
+{
+    [Fact]
+    public async Task SortingAColumnAsksTheServerForThatOrder()
+    {
+        var north = (await Portal.Service<SiteService>().ListAllAsync()).Single(s => s.Name == "North").Id;
+        var cohort = (await Portal.Service<CohortService>().CreateAsync(north, new CohortInput("Grid", CohortLesionType.Mixed, ""), Actor.System)).Value!;
+        double[] volumes = [12.5, 3.25, 40, 7];
+        await using (var db = await Portal.Service<Microsoft.EntityFrameworkCore.IDbContextFactory<Sdpm.Data.PortalDbContext>>().CreateDbContextAsync())
+        {
+            for (var i = 0; i < volumes.Length; i++)
+            {
+                db.Cases.Add(new Case
+                {
+                    CohortId = cohort.Id, SiteId = north, PseudoId = $"GRD-{i:D4}", PatientPseudoId = $"GRD-P{i:D4}", DimX = 8, DimY = 8, DimZ = 10 - i,
+                    SpacingX = 1, SpacingY = 1, SpacingZ = 5, ImageBlob = new string((char)('a' + i), 64), ReferenceBlob = new string('f', 64),
+                    ReferenceVolumeMl = volumes[i], CreatedAt = DateTimeOffset.UtcNow,
+                });
+            }
+            await db.SaveChangesAsync();
+        }
+        await SignInAsAsync("annotator");
+
+        var cut = Render<CaseGrid>(p => p.Add(c => c.CohortId, cohort.Id));
+        cut.WaitForAssertion(() => Assert.Equal(4, cut.FindAll("[data-testid=case-volume]").Count));
+        double[] Shown() => cut.FindAll("[data-testid=case-volume]").Select(e => double.Parse(e.TextContent, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal([12.5, 3.3, 40, 7], Shown()); // by case id
+
+        var header = cut.FindAll("th").Single(th => th.TextContent.Contains("Reference (mL)"));
+        header.QuerySelector(".sort-direction-icon")!.Click();
+        cut.WaitForAssertion(() => Assert.Equal([3.3, 7, 12.5, 40], Shown()));
+        cut.FindAll("th").Single(th => th.TextContent.Contains("Reference (mL)")).QuerySelector(".sort-direction-icon")!.Click();
+        cut.WaitForAssertion(() => Assert.Equal([40, 12.5, 7, 3.3], Shown()));
+    }
+}

@@ -15,6 +15,9 @@ public sealed record CaseSummary(int Id, string PseudoId, string PatientId, int 
     /// for single-case reads.</summary>
     public double[]? Affine { get; init; }
 
+    /// <summary>Number of axial slices.</summary>
+    public int Slices => Dims[2];
+
     /// <summary>World position (mm) of voxel (0,0,0).</summary>
     public double[]? Origin => Affine is { } a ? [a[3], a[7], a[11]] : null;
 }
