@@ -34,6 +34,25 @@ public static class VolumeBlobs
         return header;
     }
 
+    /// <summary>Reads the bytes of axial slice z as stored (little-endian voxels, x fastest) into <paramref name="destination"/>,
+    /// which must hold exactly one slice; one seek and one read, no conversion.</summary>
+    public static async Task<VolumeStoreHeader> ReadSliceBytesAsync(this IBlobStore store, string hash, int z, Memory<byte> destination, CancellationToken ct = default)
+    {
+        await using var stream = store.OpenRead(hash);
+        var header = VolumeStore.ReadHeader(stream, hash);
+        if ((uint)z >= (uint)header.Dims.Z) throw new ArgumentOutOfRangeException(nameof(z), $"Slice {z} is outside 0..{header.Dims.Z - 1}.");
+        if (destination.Length != header.SliceBytes) throw new ArgumentException($"The destination holds {destination.Length} bytes, a slice {header.SliceBytes}.", nameof(destination));
+        stream.Seek(VolumeStore.HeaderSize + z * header.SliceBytes, SeekOrigin.Begin);
+        var read = 0;
+        while (read < destination.Length)
+        {
+            var n = await stream.ReadAsync(destination[read..], ct);
+            if (n == 0) throw new ImagingException(ImagingError.Truncated, $"{hash}: the stored volume ends inside slice {z}.");
+            read += n;
+        }
+        return header;
+    }
+
     /// <summary>Reads a whole stored volume.</summary>
     public static Volume<T> ReadVolume<T>(this IBlobStore store, string hash, CancellationToken ct = default) where T : unmanaged
     {

@@ -21,6 +21,7 @@ public static class UiRegistration
         builder.Services.AddSingleton<AuditQueries>();
         builder.Services.AddSingleton<SiteService>();
         builder.Services.AddSingleton<UserAdminService>();
+        builder.Services.AddMemoryCache();
         builder.Services.AddSingleton<ApiTokenService>();
         builder.AddCohorts();
         // Scripts read enums as words ("infarct", "imported"), and the API is described at /openapi/v1.json.

@@ -94,7 +94,7 @@ public static class CohortApi
             if (OutOfRange(c, z) is { } problem) return problem;
             var etag = $"\"{c.Image[..24]}-{z}\"";
             if (NotModified(http, etag)) return Results.StatusCode(StatusCodes.Status304NotModified);
-            return Results.Bytes(SliceRendering.Raw(blobs, c.Image, c.X, c.Y, z), "application/octet-stream");
+            return SliceRendering.Raw(blobs, c.Image, c.X, c.Y, z);
         }).RequireAuthorization(Policies.SiteMember).WithSummary("Slice z as int16 little-endian HU, x fastest (X*Y values).");
 
         api.MapGet("/cases/{caseId:int}/slices/{z:int}.png", async (int caseId, int z, HttpContext http, CaseService cases, IBlobStore blobs,

@@ -31,10 +31,30 @@ internal sealed class SiteMemberHandler(IDbContextFactory<PortalDbContext> conte
             return;
         }
         await using var db = await contexts.CreateDbContextAsync();
-        if (await SiteIdOfAsync(db, context.Resource) is { } siteId && await SiteAccess.IsActiveMemberAsync(db, userId, siteId))
+        if (await IsActiveMemberOfOwnerAsync(db, userId, context.Resource))
         {
             context.Succeed(requirement);
         }
+    }
+
+    /// <summary>One query: does the resource exist, and is the user an active member of the site that owns it?</summary>
+    private static async Task<bool> IsActiveMemberOfOwnerAsync(PortalDbContext db, string userId, object? resource)
+    {
+        var values = RouteValuesOf(resource).ToList();
+        if (resource is not int && Parse(Find(values, SiteMemberRequirement.RouteKey)) is null)
+        {
+            if (Parse(Find(values, "caseId")) is { } caseId)
+            {
+                return await db.Cases.Where(c => c.Id == caseId)
+                    .AnyAsync(c => db.UserSites.Any(m => m.UserId == userId && m.SiteId == c.SiteId && m.Site!.IsActive));
+            }
+            if (Parse(Find(values, "cohortId")) is { } cohortId)
+            {
+                return await db.Cohorts.Where(c => c.Id == cohortId)
+                    .AnyAsync(c => db.UserSites.Any(m => m.UserId == userId && m.SiteId == c.SiteId && m.Site!.IsActive));
+            }
+        }
+        return await SiteIdOfAsync(db, resource) is { } siteId && await SiteAccess.IsActiveMemberAsync(db, userId, siteId);
     }
 
     internal static async Task<int?> SiteIdOfAsync(PortalDbContext db, object? resource)

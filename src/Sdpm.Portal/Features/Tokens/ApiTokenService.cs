@@ -18,7 +18,7 @@ public sealed record ApiTokenSummary(int Id, string Name, string Prefix, DateTim
 public sealed record CreatedApiToken(ApiTokenSummary Token, string Secret);
 
 /// <summary>Personal API tokens: created and revoked by their owner, stored as SHA-256 hashes, audited.</summary>
-public sealed class ApiTokenService(IDbContextFactory<PortalDbContext> contexts, AuditLog audit, TimeProvider time)
+public sealed class ApiTokenService(IDbContextFactory<PortalDbContext> contexts, AuditLog audit, TimeProvider time, Microsoft.Extensions.Caching.Memory.IMemoryCache cache)
 {
     public const string SecretPrefix = "sdpm_";
     public const int MaxActivePerUser = 20;
@@ -93,6 +93,7 @@ public sealed class ApiTokenService(IDbContextFactory<PortalDbContext> contexts,
         token.RevokedAt = time.GetUtcNow();
         audit.Record(db, actor, AuditActions.TokenRevoked, "ApiToken", token.Id.ToString(), $"\"{token.Name}\" ({token.Prefix}…)");
         await db.SaveChangesAsync(ct);
+        cache.Remove(ApiTokenAuthenticationHandler.CacheKey(token.Hash));
         return OperationResult.Ok;
     }
 
