@@ -47,6 +47,30 @@ public class CohortApiTests(CohortPortal portal) : IClassFixture<CohortPortal>
     }
 
     [Fact]
+    public async Task LesionTypesAreWordsInAnyCaseWithEitherSpellingAndUnknownOnesAreNamed()
+    {
+        var north = await portal.SiteIdAsync("North");
+        using var client = portal.As("coordinator");
+
+        var american = await client.PostAsJsonAsync($"/api/sites/{north}/cohorts", new { name = "Spelling", lesionType = "Hemorrhage" });
+        var unknown = await client.PostAsJsonAsync($"/api/sites/{north}/cohorts", new { name = "Unknown", lesionType = "tumour" });
+        var created = await american.Content.ReadFromJsonAsync<JsonElement>();
+        var cohort = created.GetProperty("id").GetInt32();
+        var filtered = await client.GetAsync($"/api/cohorts/{cohort}/cases?lesionType=infarct");
+        var badFilter = await client.GetAsync($"/api/cohorts/{cohort}/cases?lesionType=tumour");
+        var badSort = await client.GetAsync($"/api/cohorts/{cohort}/cases?sort=name");
+
+        Assert.Equal("haemorrhage", created.GetProperty("lesionType").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("use infarct, haemorrhage or mixed", await unknown.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, filtered.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, badFilter.StatusCode);
+        Assert.Contains("none (lesion-free)", await badFilter.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, badSort.StatusCode);
+        Assert.Contains("lesionVolumeMl", await badSort.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task ATooLongNameIsRefusedNotCut()
     {
         using var client = portal.As("coordinator");

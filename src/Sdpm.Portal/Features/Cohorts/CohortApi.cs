@@ -12,10 +12,22 @@ using Sdpm.Storage;
 namespace Sdpm.Portal.Features.Cohorts;
 
 /// <summary>JSON body of cohort create and edit.</summary>
-public sealed record CohortRequest(string? Name, CohortLesionType? LesionType, string? Description, int? Version);
+/// <param name="LesionType">infarct, haemorrhage (or hemorrhage) or mixed.</param>
+public sealed record CohortRequest(string? Name, string? LesionType, string? Description, int? Version)
+{
+    /// <summary>The input, or the message a script needs when lesionType is not a word we know.</summary>
+    public (CohortInput? Input, string? Error) ToInput()
+    {
+        if (LesionType is null) return (new CohortInput(Name, null, Description), null);
+        return LesionTypes.TryParseCohort(LesionType, out var type)
+            ? (new CohortInput(Name, type, Description), null)
+            : (null, $"lesionType \"{LesionType}\" is not known: use {LesionTypes.CohortWords}.");
+    }
+}
 
 /// <summary>JSON body of a case edit.</summary>
-public sealed record CaseRequest(CaseLesionType? LesionType);
+/// <param name="LesionType">infarct, haemorrhage, none (lesion-free) or unspecified.</param>
+public sealed record CaseRequest(string? LesionType);
 
 /// <summary>Cohorts, cases, slices and downloads over HTTP. Access is decided by the resource in the route: the
 /// SiteMember and SiteCoordinator policies find the site that owns the site, cohort or case id and check the caller's
@@ -36,7 +48,8 @@ public static class CohortApi
         api.MapPost("/sites/{siteId:int}/cohorts", async Task<Results<Created<CohortSummary>, ProblemHttpResult>> (
             int siteId, CohortRequest body, ClaimsPrincipal user, CohortService cohorts, CancellationToken ct) =>
         {
-            var result = await cohorts.CreateAsync(siteId, new CohortInput(body.Name, body.LesionType, body.Description), Actor.From(user), ct);
+            if (body.ToInput() is not ({ } input, null)) return TypedResults.Problem(statusCode: 400, title: body.ToInput().Error);
+            var result = await cohorts.CreateAsync(siteId, input, Actor.From(user), ct);
             return result.Succeeded
                 ? TypedResults.Created($"/api/cohorts/{result.Value!.Id}", result.Value)
                 : TypedResults.Problem(statusCode: 400, title: result.Error);
@@ -53,13 +66,29 @@ public static class CohortApi
             {
                 return TypedResults.Problem(statusCode: 400, title: "Send the cohort's version as you read it (field \"version\"), so that a stale edit is refused.");
             }
-            var result = await cohorts.UpdateAsync(cohortId, new CohortInput(body.Name, body.LesionType, body.Description), version, Actor.From(user), ct);
+            if (body.ToInput() is not ({ } input, null)) return TypedResults.Problem(statusCode: 400, title: body.ToInput().Error);
+            var result = await cohorts.UpdateAsync(cohortId, input, version, Actor.From(user), ct);
             return result.Succeeded ? TypedResults.Ok(result.Value!) : TypedResults.Problem(statusCode: 409, title: result.Error);
         }).RequireAuthorization(Policies.SiteCoordinator).WithSummary("Edits a cohort (coordinators of the site); needs the version read.");
 
-        api.MapGet("/cohorts/{cohortId:int}/cases", async (int cohortId, CaseService cases, CancellationToken ct,
-            int? skip, int? take, string? sort, bool? desc, CaseLesionType? lesionType, bool? hasReference, string? search) =>
-            TypedResults.Ok(await cases.ListAsync(cohortId, new CaseQuery(skip ?? 0, take ?? 100, sort, desc ?? false, lesionType, hasReference, search), ct)))
+        api.MapGet("/cohorts/{cohortId:int}/cases", async Task<Results<Ok<CasePage>, ProblemHttpResult>> (int cohortId, CaseService cases, CancellationToken ct,
+            int? skip, int? take, string? sort, bool? desc, string? lesionType, bool? hasReference, string? search) =>
+        {
+            CaseLesionType? lesion = null;
+            if (lesionType is not null)
+            {
+                if (!LesionTypes.TryParseCase(lesionType, out var parsed))
+                {
+                    return TypedResults.Problem(statusCode: 400, title: $"lesionType \"{lesionType}\" is not known: use {LesionTypes.CaseWords}.");
+                }
+                lesion = parsed;
+            }
+            if (sort is not null && !CaseQuery.SortKeys.Contains(sort))
+            {
+                return TypedResults.Problem(statusCode: 400, title: $"sort \"{sort}\" is not known: use {string.Join(", ", CaseQuery.SortKeys)}.");
+            }
+            return TypedResults.Ok(await cases.ListAsync(cohortId, new CaseQuery(skip ?? 0, take ?? 100, sort, desc ?? false, lesion, hasReference, search), ct));
+        })
             .RequireAuthorization(Policies.SiteMember)
             .WithSummary("A page of the cohort's cases: skip, take (at most 500), sort (pseudoId, createdAt, lesionVolumeMl, slices, lesionType, patientId), desc, lesionType, hasReference, search.");
 
@@ -76,9 +105,13 @@ public static class CohortApi
         api.MapPatch("/cases/{caseId:int}", async Task<Results<Ok<CaseSummary>, ProblemHttpResult>> (
             int caseId, CaseRequest body, ClaimsPrincipal user, CaseService cases, CancellationToken ct) =>
         {
-            if (body.LesionType is not { } lesion)
+            if (body.LesionType is null)
             {
-                return TypedResults.Problem(statusCode: 400, title: "Nothing to change: send lesionType (infarct, haemorrhage, none or unspecified).");
+                return TypedResults.Problem(statusCode: 400, title: $"Nothing to change: send lesionType ({LesionTypes.CaseWords}).");
+            }
+            if (!LesionTypes.TryParseCase(body.LesionType, out var lesion))
+            {
+                return TypedResults.Problem(statusCode: 400, title: $"lesionType \"{body.LesionType}\" is not known: use {LesionTypes.CaseWords}.");
             }
             var result = await cases.SetLesionTypeAsync(caseId, lesion, Actor.From(user), ct);
             return result.Succeeded ? TypedResults.Ok(result.Value!) : TypedResults.Problem(statusCode: 400, title: result.Error);
