@@ -100,6 +100,56 @@ public class CohortJourneyTests(BrowserFixture fixture) : Journey(fixture)
     });
 
     [Fact]
+    public Task ADroppedConnectionMidFileResumesFromTheBytesTheServerHolds() => RunAsync("upload-resume", async page =>
+    {
+        var folder = Directory.CreateTempSubdirectory("sdpm-e2e-resume-").FullName;
+        try
+        {
+            // 512x512x40 is over one 8 MiB chunk: the second chunk's connection is dropped once.
+            var c = CohortGenerator.GenerateCase(new CohortOptions(1, 1, 99, LesionMode.Hemorrhage, Size: 512, Slices: 40), 0);
+            var file = Path.Combine(folder, "large.nii");
+            NiftiWriter.Write(file, c.Image);
+            Assert.True(new FileInfo(file).Length > 8 << 20);
+            var offsets = new List<string>();
+            var dropped = false;
+            await page.RouteAsync("**/upload-sessions/*/files?*", async route =>
+            {
+                var offset = System.Web.HttpUtility.ParseQueryString(new Uri(route.Request.Url).Query)["offset"]!;
+                lock (offsets) offsets.Add(offset);
+                if (offset != "0" && !dropped)
+                {
+                    dropped = true;
+                    await route.AbortAsync("connectionreset");
+                    return;
+                }
+                await route.ContinueAsync();
+            });
+            await SignInAsync(page, "coordinator", Fixture.Server.Credentials["coordinator"]);
+            await page.GotoAsync("/cohorts/1?tab=upload");
+            await WaitForInteractiveAsync(page);
+
+            await page.GetByTestId("upload-files").SetInputFilesAsync(file);
+            await page.GetByTestId("upload-start").ClickAsync();
+
+            await Expect(page.GetByTestId("imported-count")).ToHaveTextAsync("1 imported", new() { Timeout = 60_000 });
+            Assert.True(dropped);
+            // Every chunk once, the dropped one twice: resumed at the server's size, never from the start.
+            const long chunk = 8 << 20;
+            var expected = new List<string>();
+            for (long o = 0; o < new FileInfo(file).Length; o += chunk)
+            {
+                expected.Add(o.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                if (o == chunk) expected.Add(o.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+            Assert.Equal(expected, offsets);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    });
+
+    [Fact]
     public Task AUserOfAnotherSiteGetsNoSliceAndAnAccessDeniedViewer() => RunAsync("other-site-denied", async page =>
     {
         // South's demo cases: the investigator (North and South) sees them, the annotator (North only) does not.
