@@ -18,6 +18,17 @@ public static class VolumeBlobs
             return Task.CompletedTask;
         }, ct);
 
+    /// <summary>The hash a volume will have as a blob, computed without writing it (for duplicate checks before storing).</summary>
+    public static string HashOf<T>(Volume<T> volume) where T : unmanaged
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using (var sink = new HashingWriteStream(Stream.Null, sha))
+        {
+            VolumeStore.Write(sink, volume);
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
     /// <summary>Reads the header of a stored volume.</summary>
     public static VolumeStoreHeader ReadVolumeHeader(this IBlobStore store, string hash)
     {

@@ -74,6 +74,20 @@ public sealed class VolumeBlobsTests : IDisposable
     }
 
     [Fact]
+    public async Task HashOfPredictsTheBlobNameWithoutWritingAnything()
+    {
+        var volume = TestVolumes.Ct(seed: 8);
+
+        var predicted = VolumeBlobs.HashOf(volume);
+        var listedBefore = Store.List().Count();
+        var blob = await Store.PutVolumeAsync(volume);
+
+        Assert.Equal(0, listedBefore);
+        Assert.Equal(blob.Hash, predicted);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(temp.PathOf(blob.Hash)))), predicted);
+    }
+
+    [Fact]
     public async Task ReadVolumeRoundTripsVoxelsAndAffineExactly()
     {
         var volume = TestVolumes.Ct(19, 31, 4, seed: 4, rows: TestVolumes.ObliqueRows);

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -198,7 +197,7 @@ public sealed class CaseImporter(
             return new(await RecordRefusalAsync(batchId, ordinal, displayName, reason, [], ct), []);
         }
 
-        var imageHash = HashOf(image);
+        var imageHash = VolumeBlobs.HashOf(image);
         await using (var db = await contexts.CreateDbContextAsync(ct))
         {
             var duplicate = await db.Cases.AsNoTracking().Where(c => c.SiteId == siteId && c.ImageBlob == imageHash)
@@ -324,15 +323,6 @@ public sealed class CaseImporter(
         return new CaseImportDto(name, "refused", null, null, reason, findings);
     }
 
-    /// <summary>The blob hash a volume will have: SHA-256 of its stored (decoded) form.</summary>
-    public static string HashOf(Volume<short> volume)
-    {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var sink = new HashSink(sha);
-        VolumeStore.Write(sink, volume);
-        return Convert.ToHexStringLower(sha.GetHashAndReset());
-    }
-
     private static CaseLesionType LesionOf(CohortLesionType cohort, double? referenceMl) =>
         referenceMl is 0 ? CaseLesionType.None : cohort switch
         {
@@ -348,19 +338,4 @@ public sealed class CaseImporter(
     }
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
-
-    private sealed class HashSink(IncrementalHash sha) : Stream
-    {
-        public override void Write(ReadOnlySpan<byte> buffer) => sha.AppendData(buffer);
-        public override void Write(byte[] buffer, int offset, int count) => sha.AppendData(buffer, offset, count);
-        public override void Flush() { }
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-    }
 }
