@@ -63,15 +63,17 @@ public class CohortJourneyTests(BrowserFixture fixture) : Journey(fixture)
             await page.WaitForURLAsync(url => url.Contains("/cases/"));
             await WaitForInteractiveAsync(page);
             var canvas = page.GetByTestId("viewer-canvas");
-            await Expect(page.GetByTestId("viewer-slice-info")).ToContainTextAsync($"Slice {lesionCase.Slices / 2 + 1} / {lesionCase.Slices}");
+            // The viewer opens on the slice with the most reference lesion.
+            await Expect(page.GetByTestId("viewer-slice-info")).ToContainTextAsync($"Slice {lesionCase.Largest + 1} / {lesionCase.Slices}");
             await WaitForOverlayAsync(page);
             var first = await CanvasHashAsync(page);
 
             await canvas.HoverAsync();
             await page.Mouse.WheelAsync(0, 120);
-            await Expect(page.GetByTestId("viewer-slice-info")).ToContainTextAsync($"Slice {lesionCase.Slices / 2 + 2} / {lesionCase.Slices}");
+            var down = Math.Min(lesionCase.Largest + 1, lesionCase.Slices - 1); // 0-based; the viewer shows 1-based
+            await Expect(page.GetByTestId("viewer-slice-info")).ToContainTextAsync($"Slice {down + 1} / {lesionCase.Slices}");
             await page.Mouse.WheelAsync(0, -120);
-            await Expect(page.GetByTestId("viewer-slice-info")).ToContainTextAsync($"Slice {lesionCase.Slices / 2 + 1} / {lesionCase.Slices}");
+            await Expect(page.GetByTestId("viewer-slice-info")).ToContainTextAsync($"Slice {Math.Max(down - 1, 0) + 1} / {lesionCase.Slices}");
 
             // Window and level with the right button
             var before = await page.GetByTestId("viewer-window-info").TextContentAsync();
@@ -185,21 +187,21 @@ public class CohortJourneyTests(BrowserFixture fixture) : Journey(fixture)
 
     /// <summary>A zip of three cases with masks (one with lesion on its middle slice) and a DICOM series folder whose
     /// files carry a patient name, ID and birth date.</summary>
-    private static (string Zip, string DicomDir, (string Volume, int Slices) LesionCase) WriteUploads(string folder)
+    private static (string Zip, string DicomDir, (string Volume, int Slices, int Largest) LesionCase) WriteUploads(string folder)
     {
         var cases = Path.Combine(folder, "cases");
         Directory.CreateDirectory(cases);
         var options = new CohortOptions(6, 1, 77, LesionMode.Mixed, Size: 128, Slices: 12, LesionFreeFraction: 0);
-        (string, int)? lesion = null;
+        (string, int, int)? lesion = null;
         for (var i = 0; i < 3; i++)
         {
             var c = CohortGenerator.GenerateCase(options, i);
             NiftiWriter.Write(Path.Combine(cases, $"case{i}.nii.gz"), c.Image);
             MaskVolume.WriteNifti(Path.Combine(cases, $"case{i}_mask.nii.gz"), c.Mask, c.Image.Geometry);
-            var middle = c.Mask.Slice(c.Mask.Dims.Z / 2);
-            if (lesion is null && middle.IndexOfAnyExcept((byte)0) >= 0)
+            var perSlice = Enumerable.Range(0, c.Mask.Dims.Z).Select(z => c.Mask.Slice(z).ToArray().Count(v => v != 0)).ToList();
+            if (lesion is null && perSlice.Max() > 0)
             {
-                lesion = (MaskVolume.VolumeMl(c.Mask).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture), c.Mask.Dims.Z);
+                lesion = (MaskVolume.VolumeMl(c.Mask).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture), c.Mask.Dims.Z, perSlice.IndexOf(perSlice.Max()));
             }
         }
         var zip = Path.Combine(folder, "cases.zip");
@@ -209,7 +211,7 @@ public class CohortJourneyTests(BrowserFixture fixture) : Journey(fixture)
         {
             Extra = new() { [(0x0010, 0x0010)] = ("PN", "Doe^Johnathan"), [(0x0010, 0x0020)] = ("LO", "MRN-998877"), [(0x0010, 0x0030)] = ("DA", "19500101") },
         }));
-        return (zip, dicom, lesion ?? throw new InvalidOperationException("No generated case has lesion on its middle slice."));
+        return (zip, dicom, lesion ?? throw new InvalidOperationException("No generated case has a lesion."));
     }
 
     private static async Task PollAsync(Func<Task<bool>> condition, string what)

@@ -131,6 +131,9 @@ public class CaseDataTests(CohortPortal portal) : IClassFixture<CohortPortal>
         var decoded = Sdpm.Imaging.Masks.RunLengthMask.Decode(rle, canonical.Geometry);
         Assert.Equal(canonical.Voxels.Select(v => v != 0 ? (byte)1 : (byte)0), decoded.Voxels);
         Assert.Equal(12, json.GetProperty("affine").GetArrayLength());
+        var perSlice = Enumerable.Range(0, canonical.Dims.Z).Select(z => canonical.Slice(z).ToArray().Count(v => v != 0)).ToList();
+        if (perSlice.Max() > 0) Assert.Equal(perSlice.IndexOf(perSlice.Max()), json.GetProperty("largestLesionSlice").GetInt32());
+        else Assert.Equal(JsonValueKind.Null, json.GetProperty("largestLesionSlice").ValueKind);
         Assert.Equal(3, json.GetProperty("origin").GetArrayLength());
         var thumbnail = await client.GetAsync($"/api/cases/{caseId}/thumbnail.png");
         Assert.Equal("image/png", thumbnail.Content.Headers.ContentType!.MediaType);

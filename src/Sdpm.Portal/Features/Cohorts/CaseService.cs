@@ -15,6 +15,10 @@ public sealed record CaseSummary(int Id, string PseudoId, string PatientId, int 
     /// for single-case reads.</summary>
     public double[]? Affine { get; init; }
 
+    /// <summary>The slice with the most reference lesion (where the viewer opens); set for single-case reads of cases with
+    /// a non-empty reference.</summary>
+    public int? LargestLesionSlice { get; init; }
+
     /// <summary>Number of axial slices.</summary>
     public int Slices => Dims[2];
 
@@ -77,9 +81,30 @@ public sealed class CaseService(IDbContextFactory<PortalDbContext> contexts, IBl
         await using var db = await contexts.CreateDbContextAsync(ct);
         var summary = await Summaries(db.Cases.AsNoTracking().Where(c => c.Id == caseId)).SingleOrDefaultAsync(ct);
         if (summary is null) return null;
-        var image = await db.Cases.Where(c => c.Id == caseId).Select(c => c.ImageBlob).SingleAsync(ct);
-        var affine = blobs.ReadVolumeHeader(image).Affine;
-        return summary with { Affine = [.. Enumerable.Range(0, 12).Select(i => Math.Round(affine[i / 4, i % 4], 6))] };
+        var stored = await db.Cases.Where(c => c.Id == caseId).Select(c => new { c.ImageBlob, c.ReferenceBlob }).SingleAsync(ct);
+        var header = blobs.ReadVolumeHeader(stored.ImageBlob);
+        var affine = header.Affine;
+        return summary with
+        {
+            Affine = [.. Enumerable.Range(0, 12).Select(i => Math.Round(affine[i / 4, i % 4], 6))],
+            LargestLesionSlice = stored.ReferenceBlob is { } reference ? LargestSlice(blobs.ReadMask(reference, header.Geometry)) : null,
+        };
+    }
+
+    private static int? LargestSlice(Sdpm.Imaging.Volumes.Volume<byte> mask)
+    {
+        int? best = null;
+        var most = 0;
+        for (var z = 0; z < mask.Dims.Z; z++)
+        {
+            var count = mask.Slice(z).Length - System.MemoryExtensions.Count(mask.Slice(z), (byte)0);
+            if (count > most)
+            {
+                most = count;
+                best = z;
+            }
+        }
+        return best;
     }
 
     /// <summary>The cases before and after this one in its cohort (by case id), for stepping through a cohort.</summary>
