@@ -109,6 +109,32 @@ public class CaseLifecycleTests(ClockedPortal portal) : IClassFixture<ClockedPor
     }
 }
 
+/// <summary>Follow-up scans: a case linked to a patient already at the site.</summary>
+public class PatientLinkTests(CohortPortal portal) : IClassFixture<CohortPortal>
+{
+    [Fact]
+    public async Task ACaseCanJoinAnExistingPatientOfItsSiteOnly()
+    {
+        using var files = new TestCases();
+        files.WriteNifti("two", "first", TestCases.Case(0, seed: 51), withMask: false);
+        files.WriteNifti("two", "followup", TestCases.Case(1, seed: 51), withMask: false);
+        var cohort = await portal.CreateCohortAsync("Follow-up");
+        var (_, body) = await portal.UploadAsync(cohort, files.Zip("two", "two.zip"));
+        var ids = body.GetProperty("cases").EnumerateArray().Select(c => c.GetProperty("caseId").GetInt32()).ToList();
+        var first = await portal.DbAsync(db => db.Cases.SingleAsync(c => c.Id == ids[0]));
+        using var client = portal.As("coordinator");
+
+        var linked = await client.PatchAsJsonAsync($"/api/cases/{ids[1]}", new { patientId = first.PatientPseudoId.ToLowerInvariant() });
+        var unknown = await client.PatchAsJsonAsync($"/api/cases/{ids[1]}", new { patientId = "SOU-P0001" });
+
+        Assert.Equal(HttpStatusCode.OK, linked.StatusCode);
+        Assert.Equal(first.PatientPseudoId, (await linked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("patientId").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("No case of this site belongs to patient", await unknown.Content.ReadAsStringAsync());
+        Assert.Equal(first.PatientPseudoId, await portal.DbAsync(db => db.Cases.Where(c => c.Id == ids[1]).Select(c => c.PatientPseudoId).SingleAsync()));
+    }
+}
+
 /// <summary>Start-up: demo cohorts, and uploads that a stop cut off.</summary>
 public class CohortStartupTests
 {

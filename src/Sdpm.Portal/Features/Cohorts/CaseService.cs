@@ -149,6 +149,39 @@ public sealed class CaseService(IDbContextFactory<PortalDbContext> contexts, IBl
         return OperationResult<CaseSummary>.Ok((await GetAsync(caseId, ct))!);
     }
 
+    /// <summary>Links a case to another pseudonymous patient of the same site (a follow-up scan of a patient already in
+    /// the portal), so that patient-level splits keep both scans together. The patient must exist at the site.</summary>
+    public async Task<OperationResult<CaseSummary>> SetPatientAsync(int caseId, string patientId, Actor actor, CancellationToken ct = default)
+    {
+        var wanted = patientId.Trim().ToUpperInvariant();
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var row = await db.Cases.SingleOrDefaultAsync(c => c.Id == caseId, ct);
+        if (row is null)
+        {
+            return OperationResult<CaseSummary>.Fail("The case no longer exists.");
+        }
+        if (!await db.Cases.AnyAsync(c => c.SiteId == row.SiteId && c.PatientPseudoId == wanted, ct))
+        {
+            return OperationResult<CaseSummary>.Fail($"No case of this site belongs to patient \"{patientId}\": link to the patient id of an existing case (for example {row.PatientPseudoId}).");
+        }
+        if (row.PatientPseudoId != wanted)
+        {
+            audit.Record(db, actor, AuditActions.CaseUpdated, "Case", row.PseudoId, $"patient {row.PatientPseudoId} → {wanted}");
+            row.PatientPseudoId = wanted;
+            await db.SaveChangesAsync(ct);
+        }
+        return OperationResult<CaseSummary>.Ok((await GetAsync(caseId, ct))!);
+    }
+
+    /// <summary>The pseudonymous patient ids of a site that contain <paramref name="search"/>, for linking a case.</summary>
+    public async Task<IReadOnlyList<string>> PatientsAsync(int siteId, string? search, int take = 20, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var term = search?.Trim().ToUpperInvariant() ?? "";
+        return await db.Cases.AsNoTracking().Where(c => c.SiteId == siteId && c.PatientPseudoId.Contains(term))
+            .Select(c => c.PatientPseudoId).Distinct().OrderBy(p => p).Take(take).ToListAsync(ct);
+    }
+
     /// <summary>Deletes a case and frees its blobs that no other row references.</summary>
     public async Task<OperationResult> DeleteAsync(int caseId, Actor actor, CancellationToken ct = default)
     {

@@ -27,7 +27,8 @@ public sealed record CohortRequest(string? Name, string? LesionType, string? Des
 
 /// <summary>JSON body of a case edit.</summary>
 /// <param name="LesionType">infarct, haemorrhage, none (lesion-free) or unspecified.</param>
-public sealed record CaseRequest(string? LesionType);
+/// <param name="PatientId">Another pseudonymous patient id of the same site (a follow-up scan of that patient).</param>
+public sealed record CaseRequest(string? LesionType, string? PatientId);
 
 /// <summary>Cohorts, cases, slices and downloads over HTTP. Access is decided by the resource in the route: the
 /// SiteMember and SiteCoordinator policies find the site that owns the site, cohort or case id and check the caller's
@@ -105,17 +106,27 @@ public static class CohortApi
         api.MapPatch("/cases/{caseId:int}", async Task<Results<Ok<CaseSummary>, ProblemHttpResult>> (
             int caseId, CaseRequest body, ClaimsPrincipal user, CaseService cases, CancellationToken ct) =>
         {
-            if (body.LesionType is null)
+            if (body.LesionType is null && string.IsNullOrWhiteSpace(body.PatientId))
             {
-                return TypedResults.Problem(statusCode: 400, title: $"Nothing to change: send lesionType ({LesionTypes.CaseWords}).");
+                return TypedResults.Problem(statusCode: 400, title: $"Nothing to change: send lesionType ({LesionTypes.CaseWords}) or patientId.");
             }
-            if (!LesionTypes.TryParseCase(body.LesionType, out var lesion))
+            CaseLesionType lesion = default;
+            if (body.LesionType is not null && !LesionTypes.TryParseCase(body.LesionType, out lesion))
             {
                 return TypedResults.Problem(statusCode: 400, title: $"lesionType \"{body.LesionType}\" is not known: use {LesionTypes.CaseWords}.");
             }
-            var result = await cases.SetLesionTypeAsync(caseId, lesion, Actor.From(user), ct);
-            return result.Succeeded ? TypedResults.Ok(result.Value!) : TypedResults.Problem(statusCode: 400, title: result.Error);
-        }).RequireAuthorization(Policies.SiteCoordinator).WithSummary("Sets a case's lesion type (coordinators of the site).");
+            OperationResult<CaseSummary>? result = null;
+            if (!string.IsNullOrWhiteSpace(body.PatientId))
+            {
+                result = await cases.SetPatientAsync(caseId, body.PatientId, Actor.From(user), ct);
+                if (!result.Succeeded) return TypedResults.Problem(statusCode: 400, title: result.Error);
+            }
+            if (body.LesionType is not null)
+            {
+                result = await cases.SetLesionTypeAsync(caseId, lesion, Actor.From(user), ct);
+            }
+            return result!.Succeeded ? TypedResults.Ok(result.Value!) : TypedResults.Problem(statusCode: 400, title: result.Error);
+        }).RequireAuthorization(Policies.SiteCoordinator).WithSummary("Sets a case's lesion type, or links it to another patient of the site (coordinators of the site).");
 
         api.MapDelete("/cases/{caseId:int}", async Task<Results<NoContent, NotFound>> (int caseId, ClaimsPrincipal user, CaseService cases, CancellationToken ct) =>
             (await cases.DeleteAsync(caseId, Actor.From(user), ct)).Succeeded ? TypedResults.NoContent() : TypedResults.NotFound())
