@@ -152,6 +152,36 @@ public class CohortJourneyTests(BrowserFixture fixture) : Journey(fixture)
     });
 
     [Fact]
+    public Task AnUploadAfterAPartlyRefusedOneImportsOnlyItsOwnFiles() => RunAsync("upload-after-refusal", async page =>
+    {
+        var folder = Directory.CreateTempSubdirectory("sdpm-e2e-next-").FullName;
+        try
+        {
+            var (_, dicomDir, _) = WriteUploads(folder);
+            var clean = Path.Combine(folder, "clean.nii.gz");
+            NiftiWriter.Write(clean, CohortGenerator.GenerateCase(new CohortOptions(1, 1, 123, LesionMode.Infarct, Size: 64, Slices: 6), 0).Image);
+            await SignInAsync(page, "coordinator", Fixture.Server.Credentials["coordinator"]);
+            await page.GotoAsync("/cohorts/1?tab=upload");
+            await WaitForInteractiveAsync(page);
+
+            await page.GetByTestId("upload-folder").SetInputFilesAsync(dicomDir);
+            await page.GetByTestId("upload-start").ClickAsync();
+            await Expect(page.GetByTestId("refused-count")).ToHaveTextAsync("1 refused", new() { Timeout = 60_000 });
+
+            // The coordinator moves on without the gate's second step: the refused series is not imported again.
+            await page.GetByTestId("upload-files").SetInputFilesAsync(clean);
+            await page.GetByTestId("upload-start").ClickAsync();
+            await Expect(page.GetByTestId("imported-count")).ToHaveTextAsync("1 imported", new() { Timeout = 60_000 });
+            await Expect(page.GetByTestId("refused-count")).ToHaveCountAsync(0);
+            await Expect(page.GetByTestId("import-row")).ToHaveCountAsync(1);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    });
+
+    [Fact]
     public Task AUserOfAnotherSiteGetsNoSliceAndAnAccessDeniedViewer() => RunAsync("other-site-denied", async page =>
     {
         // South's demo cases: the investigator (North and South) sees them, the annotator (North only) does not.

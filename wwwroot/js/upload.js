@@ -92,13 +92,20 @@ export function createUploader(dotNet, cohortId, dropZone, fileInput, folderInpu
     } catch { return `HTTP ${res.status}`; }
   }
 
+  // Resumes the stored session when it holds only files of this upload (a dropped upload chosen again); files of an
+  // earlier upload (refused ones kept for the gate's second step) mean the user moved on: that session is discarded.
   async function ensureSession() {
     const stored = localStorage.getItem(SESSION_KEY(cohortId));
     if (stored) {
       const res = await api('GET', `/api/cohorts/${cohortId}/upload-sessions/${stored}`);
       if (res.ok) {
-        state.sessionId = stored;
-        return (await res.json()).files;
+        const files = (await res.json()).files;
+        const wanted = new Set(state.items.filter(i => i.status !== 'done').flatMap(i => i.files.map(f => f.path)));
+        if (files.every(f => wanted.has(f.path))) {
+          state.sessionId = stored;
+          return files;
+        }
+        await api('DELETE', `/api/cohorts/${cohortId}/upload-sessions/${stored}`);
       }
     }
     const res = await api('POST', `/api/cohorts/${cohortId}/upload-sessions`);
