@@ -144,6 +144,111 @@ namespace Sdpm.Migrations
                     b.ToTable("AspNetUserTokens", (string)null);
                 });
 
+            modelBuilder.Entity("Sdpm.Data.Entities.Annotation", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("AnnotatorId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AnnotatorName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("CaseId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("MaskBlob")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ReviewComment")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ReviewedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ReviewedByName")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("SiteId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("StartedFrom")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("SubmittedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("VolumeMl")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("MaskBlob");
+
+                    b.HasIndex("CaseId", "AnnotatorId")
+                        .IsUnique();
+
+                    b.ToTable("Annotations");
+                });
+
+            modelBuilder.Entity("Sdpm.Data.Entities.AnnotationRevision", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("AnnotationId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("MaskBlob")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("SavedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("VolumeMl")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("MaskBlob");
+
+                    b.HasIndex("AnnotationId", "Version")
+                        .IsUnique();
+
+                    b.ToTable("AnnotationRevisions");
+                });
+
             modelBuilder.Entity("Sdpm.Data.Entities.ApiToken", b =>
                 {
                     b.Property<int>("Id")
@@ -329,6 +434,37 @@ namespace Sdpm.Migrations
                         .IsUnique();
 
                     b.ToTable("Cases");
+                });
+
+            modelBuilder.Entity("Sdpm.Data.Entities.CaseAssignment", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("AnnotatorId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("AssignedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("AssignedByName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("CaseId")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AnnotatorId");
+
+                    b.HasIndex("CaseId", "AnnotatorId")
+                        .IsUnique();
+
+                    b.ToTable("CaseAssignments");
                 });
 
             modelBuilder.Entity("Sdpm.Data.Entities.Cohort", b =>
@@ -562,6 +698,52 @@ namespace Sdpm.Migrations
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("Sdpm.Data.Entities.ReferenceRevision", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("AnnotationId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("AnnotatorName")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("CaseId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DecidedByName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MaskBlob")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("VolumeMl")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CaseId");
+
+                    b.HasIndex("MaskBlob");
+
+                    b.ToTable("ReferenceRevisions");
+                });
+
             modelBuilder.Entity("Sdpm.Data.Entities.Site", b =>
                 {
                     b.Property<int>("Id")
@@ -668,6 +850,28 @@ namespace Sdpm.Migrations
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("Sdpm.Data.Entities.Annotation", b =>
+                {
+                    b.HasOne("Sdpm.Data.Entities.Case", "Case")
+                        .WithMany()
+                        .HasForeignKey("CaseId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Case");
+                });
+
+            modelBuilder.Entity("Sdpm.Data.Entities.AnnotationRevision", b =>
+                {
+                    b.HasOne("Sdpm.Data.Entities.Annotation", "Annotation")
+                        .WithMany("Revisions")
+                        .HasForeignKey("AnnotationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Annotation");
+                });
+
             modelBuilder.Entity("Sdpm.Data.Entities.ApiToken", b =>
                 {
                     b.HasOne("Sdpm.Data.Entities.PortalUser", "User")
@@ -703,6 +907,25 @@ namespace Sdpm.Migrations
                     b.Navigation("ImportBatch");
                 });
 
+            modelBuilder.Entity("Sdpm.Data.Entities.CaseAssignment", b =>
+                {
+                    b.HasOne("Sdpm.Data.Entities.PortalUser", "Annotator")
+                        .WithMany()
+                        .HasForeignKey("AnnotatorId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Sdpm.Data.Entities.Case", "Case")
+                        .WithMany()
+                        .HasForeignKey("CaseId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Annotator");
+
+                    b.Navigation("Case");
+                });
+
             modelBuilder.Entity("Sdpm.Data.Entities.Cohort", b =>
                 {
                     b.HasOne("Sdpm.Data.Entities.Site", "Site")
@@ -736,6 +959,17 @@ namespace Sdpm.Migrations
                     b.Navigation("Batch");
                 });
 
+            modelBuilder.Entity("Sdpm.Data.Entities.ReferenceRevision", b =>
+                {
+                    b.HasOne("Sdpm.Data.Entities.Case", "Case")
+                        .WithMany()
+                        .HasForeignKey("CaseId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Case");
+                });
+
             modelBuilder.Entity("Sdpm.Data.Entities.UserSite", b =>
                 {
                     b.HasOne("Sdpm.Data.Entities.Site", "Site")
@@ -753,6 +987,11 @@ namespace Sdpm.Migrations
                     b.Navigation("Site");
 
                     b.Navigation("User");
+                });
+
+            modelBuilder.Entity("Sdpm.Data.Entities.Annotation", b =>
+                {
+                    b.Navigation("Revisions");
                 });
 
             modelBuilder.Entity("Sdpm.Data.Entities.Cohort", b =>

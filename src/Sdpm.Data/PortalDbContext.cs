@@ -16,6 +16,10 @@ public class PortalDbContext(DbContextOptions<PortalDbContext> options) : Identi
     public DbSet<Case> Cases => Set<Case>();
     public DbSet<ImportBatch> ImportBatches => Set<ImportBatch>();
     public DbSet<ImportResult> ImportResults => Set<ImportResult>();
+    public DbSet<CaseAssignment> CaseAssignments => Set<CaseAssignment>();
+    public DbSet<Annotation> Annotations => Set<Annotation>();
+    public DbSet<AnnotationRevision> AnnotationRevisions => Set<AnnotationRevision>();
+    public DbSet<ReferenceRevision> ReferenceRevisions => Set<ReferenceRevision>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -81,7 +81,9 @@ public static class IdentityRegistration
             .AddPolicy(Policies.Annotator, p => p.RequireRole(Roles.Annotator))
             .AddPolicy(Policies.Investigator, p => p.RequireRole(Roles.Investigator))
             .AddPolicy(Policies.SiteMember, p => p.RequireAuthenticatedUser().AddRequirements(new SiteMemberRequirement()))
-            .AddPolicy(Policies.SiteCoordinator, p => p.RequireAuthenticatedUser().AddRequirements(new SiteMemberRequirement(Roles.Coordinator)));
+            .AddPolicy(Policies.SiteCoordinator, p => p.RequireAuthenticatedUser().AddRequirements(new SiteMemberRequirement(Roles.Coordinator)))
+            .AddPolicy(Policies.SiteAnnotator, p => p.RequireAuthenticatedUser().AddRequirements(new SiteMemberRequirement(Roles.Annotator)))
+            .AddPolicy(Policies.SiteReviewer, p => p.RequireAuthenticatedUser().AddRequirements(new SiteMemberRequirement(Roles.Coordinator, Roles.Investigator)));
         services.AddScoped<IAuthorizationHandler, SiteMemberHandler>();
         return builder;
     }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Sdpm.Portal.Components;
 using Sdpm.Portal.Features.Account;
+using Sdpm.Portal.Features.Annotations;
 using Sdpm.Portal.Features.Cohorts;
 using Sdpm.Portal.Features.Tokens;
 using Sdpm.Portal.Features.Security;
@@ -40,6 +41,7 @@ public static class Pipeline
         app.MapSiteApi();
         app.MapTokenApi();
         app.MapCohorts();
+        app.MapAnnotationApi();
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = WriteHealthAsync }).AllowAnonymous();
         return app;

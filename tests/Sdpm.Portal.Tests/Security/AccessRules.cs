@@ -10,6 +10,10 @@ public enum Access
     SiteMember,
     /// <summary>A <see cref="Access.SiteMember"/> who also holds the Coordinator role.</summary>
     SiteCoordinator,
+    /// <summary>A <see cref="Access.SiteMember"/> who also holds the Annotator role.</summary>
+    SiteAnnotator,
+    /// <summary>A <see cref="Access.SiteMember"/> who is a Coordinator or an Investigator (they review annotations).</summary>
+    SiteReviewer,
 }
 
 /// <summary>Who may call an endpoint and the exact status an allowed caller gets with the matrix's sample request
@@ -24,7 +28,7 @@ public sealed record Expectation(Access Access, int[] Allowed);
 /// </summary>
 public static class AccessRules
 {
-    private const int Ok = 200, Created = 201, NoContent = 204, BadRequest = 400, NotFound = 404, MethodNotAllowed = 405;
+    private const int Ok = 200, Created = 201, NoContent = 204, BadRequest = 400, NotFound = 404, MethodNotAllowed = 405, Conflict = 409;
 
     public static readonly IReadOnlyDictionary<string, Expectation> Table = new Dictionary<string, Expectation>
     {
@@ -132,6 +136,17 @@ public static class AccessRules
         ["GET /api/cases/{caseId:int}/reference.rle"] = Rule(Access.SiteMember, Ok),
         ["GET /api/cases/{caseId:int}/image.nii.gz"] = Rule(Access.SiteMember, Ok),
         ["GET /api/cases/{caseId:int}/reference.nii.gz"] = Rule(Access.SiteMember, Ok),
+        // Annotations. The sample assignment names the demo annotator (a member of North, the only site where a coordinator
+        // is allowed). The annotator's sample save is not a NIfTI (400). The fixture gives the annotator a draft with a
+        // mask on each site's case: the first allowed submit succeeds (200) and later ones find it submitted (409); a
+        // review accepts a submitted draft (200) and finds anything else not reviewable (409). The runs' order decides which.
+        ["POST /api/cases/{caseId:int}/assignments"] = Rule(Access.SiteCoordinator, Ok),
+        ["GET /api/cases/{caseId:int}/assignments"] = Rule(Access.SiteMember, Ok),
+        ["GET /api/cases/{caseId:int}/annotations"] = Rule(Access.SiteMember, Ok),
+        ["PUT /api/cases/{caseId:int}/annotations/mine"] = Rule(Access.SiteAnnotator, BadRequest),
+        ["POST /api/cases/{caseId:int}/annotations/mine/submit"] = Rule(Access.SiteAnnotator, Ok, Conflict),
+        ["POST /api/annotations/{annotationId:int}/review"] = Rule(Access.SiteReviewer, Ok, Conflict),
+        ["GET /api/annotations/{annotationId:int}/mask.rle"] = Rule(Access.SiteMember, Ok),
     };
 
     private static Expectation Rule(Access access, params int[] allowed) => new(access, allowed);

@@ -62,6 +62,8 @@ public sealed partial class AuthorizationMatrixTests
             Access.Admin => account.Role == Roles.Admin,
             Access.SiteMember => member,
             Access.SiteCoordinator => member && account.Role == Roles.Coordinator,
+            Access.SiteAnnotator => member && account.Role == Roles.Annotator,
+            Access.SiteReviewer => member && account.Role is Roles.Coordinator or Roles.Investigator,
             _ => throw new ArgumentOutOfRangeException(nameof(endpoint), rule.Access, null),
         };
         if (allowed)

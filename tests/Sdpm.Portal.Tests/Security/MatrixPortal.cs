@@ -17,7 +17,7 @@ using Sdpm.Storage;
 namespace Sdpm.Portal.Tests.Security;
 
 /// <summary>The resources of one site that the matrix substitutes into routes.</summary>
-public sealed record MatrixSite(string Name, int SiteId, int CohortId, string CohortName, int CaseId, string CasePseudoId);
+public sealed record MatrixSite(string Name, int SiteId, int CohortId, string CohortName, int CaseId, string CasePseudoId, int AnnotationId);
 
 /// <summary>
 /// The seeded portal (without demo cohorts) plus what the matrix needs: a deactivated site "Closed" whose only member
@@ -102,7 +102,7 @@ public sealed class MatrixPortal() : PortalFactory(new Dictionary<string, string
             var cohortId = created.Value!.Id;
             var caseId = await NewCaseAsync(name, siteId, cohortId);
             var pseudoId = await db.Cases.Where(c => c.Id == caseId).Select(c => c.PseudoId).SingleAsync();
-            result[name] = new MatrixSite(name, siteId, cohortId, cohortName, caseId, pseudoId);
+            result[name] = new MatrixSite(name, siteId, cohortId, cohortName, caseId, pseudoId, await AnnotationOfAsync(db, caseId, siteId));
         }
         closed.IsActive = false;
         await db.SaveChangesAsync();
@@ -115,6 +115,22 @@ public sealed class MatrixPortal() : PortalFactory(new Dictionary<string, string
         Assert.True((await tokens.RevokeAsync(investigator.Id, revoked.Value!.Token.Id, Actor.System)).Succeeded);
         RevokedToken = revoked.Value.Secret;
         return result;
+    }
+
+    /// <summary>The demo annotator's draft of the case (assigned to them), with a mask: reviews find it not submitted.</summary>
+    private async Task<int> AnnotationOfAsync(PortalDbContext db, int caseId, int siteId)
+    {
+        var annotator = await db.Users.SingleAsync(u => u.UserName == "annotator");
+        var mask = await db.Cases.Where(c => c.Id == caseId).Select(c => c.ReferenceBlob!).SingleAsync();
+        db.CaseAssignments.Add(new CaseAssignment { CaseId = caseId, AnnotatorId = annotator.Id, AssignedByName = "matrix", AssignedAt = DateTimeOffset.UtcNow });
+        var annotation = new Sdpm.Data.Entities.Annotation
+        {
+            CaseId = caseId, SiteId = siteId, AnnotatorId = annotator.Id, AnnotatorName = "annotator", MaskBlob = mask, Version = 1,
+            CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
+        };
+        db.Annotations.Add(annotation);
+        await db.SaveChangesAsync();
+        return annotation.Id;
     }
 
     private async Task CreateOutsiderTokenAsync()

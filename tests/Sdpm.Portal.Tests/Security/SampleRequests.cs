@@ -25,6 +25,7 @@ public static partial class SampleRequests
             "siteid" => Need(site).SiteId.ToString(),
             "cohortid" => Need(site).CohortId.ToString(),
             "caseid" => caseId!.Value.ToString(),
+            "annotationid" => Need(site).AnnotationId.ToString(),
             "z" => "0",
             "sessionid" => Guid.NewGuid().ToString("N"),
             "tokenid" => portal.OutsiderTokenId.ToString(),
@@ -40,6 +41,9 @@ public static partial class SampleRequests
             "PUT /api/cohorts/{cohortId:int}" =>
                 JsonContent.Create(new { name = Need(site).CohortName, lesionType = "mixed", description = "edited by the authorization matrix", version = await portal.CohortVersionAsync(Need(site).CohortId) }),
             "PATCH /api/cases/{caseId:int}" => JsonContent.Create(new { lesionType = "infarct" }),
+            "POST /api/cases/{caseId:int}/assignments" => JsonContent.Create(new { annotator = "annotator" }),
+            "PUT /api/cases/{caseId:int}/annotations/mine" => new ByteArrayContent("not a mask"u8.ToArray()),
+            "POST /api/annotations/{annotationId:int}/review" => JsonContent.Create(new { decision = "accept" }),
             "POST /api/cohorts/{cohortId:int}/uploads" => new ByteArrayContent("not a scan"u8.ToArray()),
             // A form post without its antiforgery token.
             _ when endpoint.Method == "POST" && !endpoint.IsApi => new FormUrlEncodedContent([]),
@@ -59,6 +63,6 @@ public static partial class SampleRequests
     [GeneratedRegex(@"\{(\*\*)?(?<name>\w+)(:[^}]*)?\}")]
     private static partial Regex Parameter();
 
-    [GeneratedRegex(@"\{(siteId|cohortId|caseId)(:[^}]*)?\}", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"\{(siteId|cohortId|caseId|annotationId)(:[^}]*)?\}", RegexOptions.IgnoreCase)]
     private static partial Regex SiteParameter();
 }

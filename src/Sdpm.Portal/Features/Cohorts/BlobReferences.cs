@@ -15,9 +15,24 @@ public static class BlobReferences
             if (c.ReferenceBlob is not null) set.Add(c.ReferenceBlob);
             if (c.ThumbnailBlob is not null) set.Add(c.ThumbnailBlob);
         }
+        await foreach (var hash in db.Annotations.AsNoTracking().Where(a => a.MaskBlob != null).Select(a => a.MaskBlob!).AsAsyncEnumerable().WithCancellation(ct))
+        {
+            set.Add(hash);
+        }
+        await foreach (var hash in db.AnnotationRevisions.AsNoTracking().Select(r => r.MaskBlob).AsAsyncEnumerable().WithCancellation(ct))
+        {
+            set.Add(hash);
+        }
+        await foreach (var hash in db.ReferenceRevisions.AsNoTracking().Select(r => r.MaskBlob).AsAsyncEnumerable().WithCancellation(ct))
+        {
+            set.Add(hash);
+        }
         return set;
     }
 
-    public static Task<bool> IsReferencedAsync(PortalDbContext db, string hash, CancellationToken ct) =>
-        db.Cases.AnyAsync(c => c.ImageBlob == hash || c.ReferenceBlob == hash || c.ThumbnailBlob == hash, ct);
+    public static async Task<bool> IsReferencedAsync(PortalDbContext db, string hash, CancellationToken ct) =>
+        await db.Cases.AnyAsync(c => c.ImageBlob == hash || c.ReferenceBlob == hash || c.ThumbnailBlob == hash, ct)
+        || await db.Annotations.AnyAsync(a => a.MaskBlob == hash, ct)
+        || await db.AnnotationRevisions.AnyAsync(r => r.MaskBlob == hash, ct)
+        || await db.ReferenceRevisions.AnyAsync(r => r.MaskBlob == hash, ct);
 }

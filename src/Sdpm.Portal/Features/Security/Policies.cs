@@ -15,6 +15,12 @@ public static class Policies
 
     /// <summary>A coordinator who is a member of the active site that owns the route's resource.</summary>
     public const string SiteCoordinator = "SiteCoordinator";
+
+    /// <summary>An annotator who is a member of the active site that owns the route's resource.</summary>
+    public const string SiteAnnotator = "SiteAnnotator";
+
+    /// <summary>A coordinator or investigator of the active site that owns the route's resource: they review annotations.</summary>
+    public const string SiteReviewer = "SiteReviewer";
 }
 
 /// <summary>Claim types the portal adds to the sign-in cookie.</summary>

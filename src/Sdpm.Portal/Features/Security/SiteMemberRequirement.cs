@@ -6,14 +6,15 @@ using Sdpm.Data;
 
 namespace Sdpm.Portal.Features.Security;
 
-/// <summary>The user is an active member of the site that owns the resource in the route, with the given role when one
-/// is named. The site is found from the route's <c>siteId</c>, or by loading the <c>cohortId</c> or <c>caseId</c>.</summary>
-public sealed class SiteMemberRequirement(string? role = null) : IAuthorizationRequirement
+/// <summary>The user is an active member of the site that owns the resource in the route, with one of the given roles
+/// when any are named. The site is found from the route's <c>siteId</c>, or by loading the <c>cohortId</c>, <c>caseId</c>
+/// or <c>annotationId</c>.</summary>
+public sealed class SiteMemberRequirement(params string[] roles) : IAuthorizationRequirement
 {
     public const string RouteKey = "siteId";
 
-    /// <summary>The role the user must hold as well (null: any role).</summary>
-    public string? Role { get; } = role;
+    /// <summary>One of these roles the user must hold as well (empty: any role).</summary>
+    public IReadOnlyList<string> Roles { get; } = roles;
 }
 
 /// <summary>
@@ -26,7 +27,7 @@ internal sealed class SiteMemberHandler(IDbContextFactory<PortalDbContext> conte
     protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, SiteMemberRequirement requirement)
     {
         var userId = context.User.FindFirstValue(ClaimTypes.NameIdentifier);
-        if (userId is null || (requirement.Role is { } role && !context.User.IsInRole(role)))
+        if (userId is null || (requirement.Roles.Count > 0 && !requirement.Roles.Any(context.User.IsInRole)))
         {
             return;
         }
@@ -52,6 +53,11 @@ internal sealed class SiteMemberHandler(IDbContextFactory<PortalDbContext> conte
             {
                 return await db.Cohorts.Where(c => c.Id == cohortId)
                     .AnyAsync(c => db.UserSites.Any(m => m.UserId == userId && m.SiteId == c.SiteId && m.Site!.IsActive));
+            }
+            if (Parse(Find(values, "annotationId")) is { } annotationId)
+            {
+                return await db.Annotations.Where(a => a.Id == annotationId)
+                    .AnyAsync(a => db.UserSites.Any(m => m.UserId == userId && m.SiteId == a.SiteId && m.Site!.IsActive));
             }
         }
         return await SiteIdOfAsync(db, resource) is { } siteId && await SiteAccess.IsActiveMemberAsync(db, userId, siteId);

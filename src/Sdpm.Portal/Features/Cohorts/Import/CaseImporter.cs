@@ -271,6 +271,16 @@ public sealed class CaseImporter(
             try
             {
                 await db.SaveChangesAsync(ct);
+                if (maskHash is not null)
+                {
+                    // The reference's history starts with the imported mask.
+                    db.ReferenceRevisions.Add(new ReferenceRevision
+                    {
+                        CaseId = row.Id, MaskBlob = maskHash, VolumeMl = volumeMl ?? 0, Source = "imported",
+                        DecidedByName = actor.UserName, CreatedAt = row.CreatedAt,
+                    });
+                    await db.SaveChangesAsync(ct);
+                }
             }
             catch (DbUpdateException)
             {

@@ -1,0 +1,142 @@
+using System.Security.Claims;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Net.Http.Headers;
+using Sdpm.Data;
+using Sdpm.Data.Entities;
+using Sdpm.Imaging;
+using Sdpm.Imaging.Import;
+using Sdpm.Imaging.Nifti;
+using Sdpm.Imaging.Volumes;
+using Sdpm.Portal.Features.Audit;
+using Sdpm.Portal.Features.Security;
+using Sdpm.Storage;
+
+namespace Sdpm.Portal.Features.Annotations;
+
+/// <summary>JSON body of an assignment.</summary>
+public sealed record AssignmentRequest(string? Annotator);
+
+/// <summary>JSON body of a review: decision "accept" or "reject", and a comment (required to reject).</summary>
+public sealed record ReviewRequest(string? Decision, string? Comment);
+
+/// <summary>Assignments, annotations and reviews over HTTP. Versions travel as ETags: a save names the version it
+/// replaces in If-Match and gets the new one back.</summary>
+public static class AnnotationApi
+{
+    /// <summary>Most bytes of a mask body (a NIfTI, usually gzipped).</summary>
+    public const long MaxMaskBytes = 256L << 20;
+
+    public static IEndpointRouteBuilder MapAnnotationApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api").WithTags("Annotations");
+
+        api.MapPost("/cases/{caseId:int}/assignments", async (int caseId, AssignmentRequest body, ClaimsPrincipal user, AnnotationService annotations,
+            IDbContextFactory<PortalDbContext> contexts, CancellationToken ct) =>
+        {
+            if (string.IsNullOrWhiteSpace(body.Annotator)) return Results.Problem(statusCode: 400, title: "Name the annotator: {\"annotator\": \"<user name>\"}.");
+            var result = await annotations.AssignAsync(caseId, body.Annotator.Trim(), Actor.From(user), ct);
+            return result.Succeeded ? Results.Ok(await AssignedAsync(contexts, caseId, ct)) : Results.Problem(statusCode: 400, title: result.Error);
+        }).RequireAuthorization(Policies.SiteCoordinator).WithSummary("Assigns the case to an annotator of its site (coordinators).");
+
+        api.MapGet("/cases/{caseId:int}/assignments", async (int caseId, IDbContextFactory<PortalDbContext> contexts, CancellationToken ct) =>
+            Results.Ok(await AssignedAsync(contexts, caseId, ct)))
+            .RequireAuthorization(Policies.SiteMember).WithSummary("The annotators the case is assigned to.");
+
+        api.MapGet("/cases/{caseId:int}/annotations", async (int caseId, ClaimsPrincipal user, AnnotationService annotations, CancellationToken ct) =>
+            Results.Ok(await annotations.ListAsync(caseId, UserId(user), SeesAll(user), ct)))
+            .RequireAuthorization(Policies.SiteMember)
+            .WithSummary("The case's annotations (id, annotator, state, version, volumeMl); annotators see their own only.");
+
+        api.MapPut("/cases/{caseId:int}/annotations/mine", async (int caseId, HttpContext http, AnnotationService annotations) =>
+        {
+            if (IfMatch(http) is { Valid: false }) return Results.Problem(statusCode: 400, title: "If-Match must be the version as the ETag gave it, e.g. \"3\".");
+            Volume<byte> mask;
+            try
+            {
+                mask = await ReadMaskAsync(http);
+            }
+            catch (ImagingException e)
+            {
+                return Results.Problem(statusCode: 400, title: $"The body is not a readable NIfTI mask: {e.Message}");
+            }
+            var result = await annotations.SaveMineAsync(caseId, UserId(http.User), Actor.From(http.User), mask, IfMatch(http)?.Version, http.RequestAborted);
+            return Answer(http, result);
+        }).RequireAuthorization(Policies.SiteAnnotator)
+          .WithSummary("Saves your whole mask (NIfTI body on the case grid). If-Match: the version it replaces (none on the first save); the new version comes back as the ETag.");
+
+        api.MapPost("/cases/{caseId:int}/annotations/mine/submit", async (int caseId, HttpContext http, AnnotationService annotations) =>
+        {
+            if (IfMatch(http) is { Valid: false }) return Results.Problem(statusCode: 400, title: "If-Match must be the version as the ETag gave it, e.g. \"3\".");
+            return Answer(http, await annotations.SubmitMineAsync(caseId, UserId(http.User), Actor.From(http.User), IfMatch(http)?.Version, http.RequestAborted));
+        }).RequireAuthorization(Policies.SiteAnnotator).WithSummary("Submits your annotation for review.");
+
+        api.MapPost("/annotations/{annotationId:int}/review", async (int annotationId, ReviewRequest body, HttpContext http, AnnotationService annotations) =>
+        {
+            var accept = body.Decision?.Trim().ToLowerInvariant() switch { "accept" => true, "reject" => false, _ => (bool?)null };
+            if (accept is null) return Results.Problem(statusCode: 400, title: "decision must be \"accept\" or \"reject\".");
+            return Answer(http, await annotations.ReviewAsync(annotationId, accept.Value, body.Comment, UserId(http.User), Actor.From(http.User), http.RequestAborted));
+        }).RequireAuthorization(Policies.SiteReviewer)
+          .WithSummary("Accepts (the mask becomes the case's reference) or rejects (with a comment) a submitted annotation; coordinators and investigators, not its annotator.");
+
+        api.MapGet("/annotations/{annotationId:int}/mask.rle", async (int annotationId, ClaimsPrincipal user, IDbContextFactory<PortalDbContext> contexts,
+            IBlobStore blobs, CancellationToken ct) =>
+        {
+            await using var db = await contexts.CreateDbContextAsync(ct);
+            var a = await db.Annotations.AsNoTracking().Where(x => x.Id == annotationId).Select(x => new { x.AnnotatorId, x.MaskBlob }).SingleOrDefaultAsync(ct);
+            if (a is null || a.MaskBlob is null) return Results.NotFound();
+            if (!SeesAll(user) && a.AnnotatorId != UserId(user)) return Results.Forbid();
+            return Results.Bytes(blobs.ReadMaskRunLength(a.MaskBlob), "application/octet-stream");
+        }).RequireAuthorization(Policies.SiteMember).WithSummary("An annotation's mask, run-length encoded (SRLE), for the viewer.");
+        return app;
+    }
+
+    private static async Task<object> AssignedAsync(IDbContextFactory<PortalDbContext> contexts, int caseId, CancellationToken ct)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var names = await db.CaseAssignments.AsNoTracking().Where(a => a.CaseId == caseId).OrderBy(a => a.AssignedAt)
+            .Select(a => new { annotator = a.Annotator!.UserName, assignedBy = a.AssignedByName, a.AssignedAt }).ToListAsync(ct);
+        return new { caseId, assignments = names };
+    }
+
+    private static async Task<Volume<byte>> ReadMaskAsync(HttpContext http)
+    {
+        if (http.Request.ContentLength > MaxMaskBytes)
+        {
+            throw new ImagingException(ImagingError.TooLarge, $"the body is larger than {MaxMaskBytes >> 20} MiB.");
+        }
+        using var buffer = new MemoryStream();
+        await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
+        buffer.Position = 0;
+        var image = NiftiReader.Read(buffer, "mask.nii.gz", ImportLimits.Default with { MaxBytes = MaxMaskBytes });
+        return Orientation.ToCanonical(image.ToMask());
+    }
+
+    private static IResult Answer(HttpContext http, AnnotationResult result)
+    {
+        if (result.Value is { } value)
+        {
+            http.Response.Headers.ETag = $"\"{value.Version}\"";
+            return Results.Ok(value);
+        }
+        return Results.Problem(statusCode: result.Error switch
+        {
+            AnnotationError.NotFound => 404,
+            AnnotationError.Forbidden => 403,
+            AnnotationError.Stale => 412,
+            AnnotationError.WrongState => 409,
+            _ => 400,
+        }, title: result.Message);
+    }
+
+    private static (bool Valid, int? Version)? IfMatch(HttpContext http)
+    {
+        var header = http.Request.Headers[HeaderNames.IfMatch].ToString();
+        if (string.IsNullOrWhiteSpace(header)) return null;
+        var text = header.Trim().TrimStart('W', '/').Trim('"');
+        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) ? (true, v) : (false, null);
+    }
+
+    private static bool SeesAll(ClaimsPrincipal user) => user.IsInRole(Roles.Coordinator) || user.IsInRole(Roles.Investigator);
+
+    private static string UserId(ClaimsPrincipal user) => user.FindFirstValue(ClaimTypes.NameIdentifier)!;
+}

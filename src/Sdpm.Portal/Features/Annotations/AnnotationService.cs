@@ -1,0 +1,200 @@
+using Microsoft.EntityFrameworkCore;
+using Sdpm.Data;
+using Sdpm.Data.Entities;
+using Sdpm.Imaging;
+using Sdpm.Imaging.Masks;
+using Sdpm.Imaging.Volumes;
+using Sdpm.Portal.Features.Audit;
+using Sdpm.Storage;
+
+namespace Sdpm.Portal.Features.Annotations;
+
+/// <summary>An annotation as listed: never the mask itself.</summary>
+public sealed record AnnotationSummary(int Id, int CaseId, string Annotator, AnnotationState State, int Version, double VolumeMl,
+    string StartedFrom, DateTimeOffset UpdatedAt, DateTimeOffset? SubmittedAt, string? ReviewedBy, DateTimeOffset? ReviewedAt, string? ReviewComment);
+
+/// <summary>Why an annotation request failed, for the HTTP status.</summary>
+public enum AnnotationError
+{
+    None,
+    NotFound,
+    Invalid,
+    Forbidden,
+    Stale,
+    WrongState,
+}
+
+/// <summary>An outcome with the error kind.</summary>
+public sealed record AnnotationResult(AnnotationError Error, string? Message, AnnotationSummary? Value = null)
+{
+    public static AnnotationResult Ok(AnnotationSummary value) => new(AnnotationError.None, null, value);
+
+    public static AnnotationResult Fail(AnnotationError error, string message) => new(error, message);
+}
+
+/// <summary>
+/// Assignments, each annotator's own versioned annotation per case, submission, and review. Only the annotator edits and
+/// submits their annotation; only a reviewer of the site (not its annotator) accepts or rejects; accepting makes the mask
+/// the case's reference and adds it to the reference history. Every write names the version it replaces.
+/// </summary>
+public sealed class AnnotationService(IDbContextFactory<PortalDbContext> contexts, IBlobStore blobs, AuditLog audit, TimeProvider time)
+{
+    /// <summary>Assigns a case to an annotator of its site (idempotent).</summary>
+    public async Task<OperationResult> AssignAsync(int caseId, string annotatorUserName, Actor actor, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var row = await db.Cases.AsNoTracking().SingleOrDefaultAsync(c => c.Id == caseId, ct);
+        if (row is null) return OperationResult.Fail("The case no longer exists.");
+        var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.UserName == annotatorUserName, ct);
+        var annotatorRole = await db.Roles.Where(r => r.Name == Roles.Annotator).Select(r => r.Id).SingleAsync(ct);
+        if (user is null
+            || !await db.UserRoles.AnyAsync(r => r.UserId == user.Id && r.RoleId == annotatorRole, ct)
+            || !await db.UserSites.AnyAsync(m => m.UserId == user.Id && m.SiteId == row.SiteId && m.Site!.IsActive, ct))
+        {
+            return OperationResult.Fail($"\"{annotatorUserName}\" is not an annotator of this case's site.");
+        }
+        if (!await db.CaseAssignments.AnyAsync(a => a.CaseId == caseId && a.AnnotatorId == user.Id, ct))
+        {
+            db.CaseAssignments.Add(new CaseAssignment { CaseId = caseId, AnnotatorId = user.Id, AssignedByName = actor.UserName, AssignedAt = time.GetUtcNow() });
+            audit.Record(db, actor, AuditActions.CaseAssigned, "Case", row.PseudoId, $"to {annotatorUserName}");
+            await db.SaveChangesAsync(ct);
+        }
+        return OperationResult.Ok;
+    }
+
+    /// <summary>The annotations of a case; annotators see only their own (their work stays independent).</summary>
+    public async Task<IReadOnlyList<AnnotationSummary>> ListAsync(int caseId, string userId, bool seesAll, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var rows = await db.Annotations.AsNoTracking().Where(a => a.CaseId == caseId && (seesAll || a.AnnotatorId == userId)).OrderBy(a => a.Id).ToListAsync(ct);
+        return rows.Select(Summary).ToList();
+    }
+
+    /// <summary>Saves the caller's mask of a case as a new version. <paramref name="expectedVersion"/> is the version the
+    /// caller replaces (null only for the first save).</summary>
+    public async Task<AnnotationResult> SaveMineAsync(int caseId, string userId, Actor actor, Volume<byte> mask, int? expectedVersion, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var row = await db.Cases.AsNoTracking().SingleOrDefaultAsync(c => c.Id == caseId, ct);
+        if (row is null) return AnnotationResult.Fail(AnnotationError.NotFound, "The case no longer exists.");
+        if (!await db.CaseAssignments.AnyAsync(a => a.CaseId == caseId && a.AnnotatorId == userId, ct))
+        {
+            return AnnotationResult.Fail(AnnotationError.Forbidden, "This case is not assigned to you: ask the site coordinator to assign it.");
+        }
+        var grid = blobs.ReadVolumeHeader(row.ImageBlob).Geometry;
+        if (!mask.Geometry.Matches(grid))
+        {
+            return AnnotationResult.Fail(AnnotationError.Invalid,
+                $"The mask is not on the case grid: mask {mask.Dims} at {mask.Spacing}, case {grid.Dims} at {grid.Spacing}. Export it on the image's grid (GET …/image.nii.gz).");
+        }
+        var annotation = await db.Annotations.SingleOrDefaultAsync(a => a.CaseId == caseId && a.AnnotatorId == userId, ct);
+        if (Stale(annotation, expectedVersion) is { } stale) return stale;
+        if (annotation is { State: AnnotationState.Submitted or AnnotationState.Accepted })
+        {
+            return AnnotationResult.Fail(AnnotationError.WrongState, annotation.State == AnnotationState.Submitted
+                ? "Your annotation is submitted and waits for review: it can be edited again if the reviewer rejects it."
+                : "Your annotation was accepted and is read-only.");
+        }
+        var now = time.GetUtcNow();
+        if (annotation is null)
+        {
+            annotation = new Annotation { CaseId = caseId, SiteId = row.SiteId, AnnotatorId = userId, AnnotatorName = actor.UserName, CreatedAt = now };
+            db.Annotations.Add(annotation);
+        }
+        var binary = new Volume<byte>(mask.Dims, mask.Affine, mask.Voxels.Select(v => v != 0 ? (byte)1 : (byte)0).ToArray());
+        var blob = await blobs.PutMaskAsync(binary, ct);
+        annotation.MaskBlob = blob.Hash;
+        annotation.VolumeMl = Math.Round(MaskVolume.VolumeMl(binary), 3);
+        annotation.State = AnnotationState.Draft;
+        annotation.Version++;
+        annotation.UpdatedAt = now;
+        annotation.Revisions.Add(new AnnotationRevision { Version = annotation.Version, MaskBlob = blob.Hash, VolumeMl = annotation.VolumeMl, SavedAt = now });
+        return await CommitAsync(db, annotation, ct);
+    }
+
+    public async Task<AnnotationResult> SubmitMineAsync(int caseId, string userId, Actor actor, int? expectedVersion, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var annotation = await db.Annotations.SingleOrDefaultAsync(a => a.CaseId == caseId && a.AnnotatorId == userId, ct);
+        if (!await db.CaseAssignments.AnyAsync(a => a.CaseId == caseId && a.AnnotatorId == userId, ct))
+        {
+            return AnnotationResult.Fail(AnnotationError.Forbidden, "This case is not assigned to you.");
+        }
+        if (annotation?.MaskBlob is null) return AnnotationResult.Fail(AnnotationError.WrongState, "Nothing to submit: save a mask first.");
+        // If-Match is optional here: without it the version saved last is submitted.
+        if (expectedVersion is not null && Stale(annotation, expectedVersion) is { } stale) return stale;
+        if (annotation.State is not (AnnotationState.Draft or AnnotationState.Rejected))
+        {
+            return AnnotationResult.Fail(AnnotationError.WrongState, $"Your annotation is {annotation.State.ToString().ToLowerInvariant()} already.");
+        }
+        annotation.State = AnnotationState.Submitted;
+        annotation.SubmittedAt = time.GetUtcNow();
+        annotation.Version++;
+        audit.Record(db, actor, AuditActions.AnnotationSubmitted, "Annotation", annotation.Id.ToString(), $"case {caseId}, {annotation.VolumeMl} mL");
+        return await CommitAsync(db, annotation, ct);
+    }
+
+    /// <summary>Accepts or rejects a submitted annotation. Accepting makes its mask the case's reference.</summary>
+    public async Task<AnnotationResult> ReviewAsync(int annotationId, bool accept, string? comment, string reviewerId, Actor actor, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var annotation = await db.Annotations.SingleOrDefaultAsync(a => a.Id == annotationId, ct);
+        if (annotation is null) return AnnotationResult.Fail(AnnotationError.NotFound, "The annotation no longer exists.");
+        if (annotation.AnnotatorId == reviewerId) return AnnotationResult.Fail(AnnotationError.Forbidden, "You cannot review your own annotation.");
+        if (annotation.State != AnnotationState.Submitted)
+        {
+            return AnnotationResult.Fail(AnnotationError.WrongState, $"Only a submitted annotation is reviewed; this one is {annotation.State.ToString().ToLowerInvariant()}.");
+        }
+        var text = comment?.Trim() ?? "";
+        if (!accept && text.Length == 0) return AnnotationResult.Fail(AnnotationError.Invalid, "Say why you reject it: the annotator reads your comment.");
+        if (text.Length > Annotation.CommentMaxLength) return AnnotationResult.Fail(AnnotationError.Invalid, $"The comment is longer than {Annotation.CommentMaxLength} characters.");
+        var now = time.GetUtcNow();
+        annotation.State = accept ? AnnotationState.Accepted : AnnotationState.Rejected;
+        annotation.ReviewedByName = actor.UserName;
+        annotation.ReviewedAt = now;
+        annotation.ReviewComment = text.Length > 0 ? text : null;
+        annotation.Version++;
+        if (accept)
+        {
+            var row = await db.Cases.SingleAsync(c => c.Id == annotation.CaseId, ct);
+            row.ReferenceBlob = annotation.MaskBlob;
+            row.ReferenceVolumeMl = annotation.VolumeMl;
+            db.ReferenceRevisions.Add(new ReferenceRevision
+            {
+                CaseId = row.Id, MaskBlob = annotation.MaskBlob!, VolumeMl = annotation.VolumeMl, Source = "annotation",
+                AnnotationId = annotation.Id, AnnotatorName = annotation.AnnotatorName, DecidedByName = actor.UserName, CreatedAt = now,
+            });
+        }
+        audit.Record(db, actor, accept ? AuditActions.AnnotationAccepted : AuditActions.AnnotationRejected, "Annotation", annotation.Id.ToString(),
+            $"case {annotation.CaseId} by {annotation.AnnotatorName}" + (text.Length > 0 ? $": {text}" : ""));
+        return await CommitAsync(db, annotation, ct);
+    }
+
+    private static AnnotationResult? Stale(Annotation? annotation, int? expectedVersion) => (annotation, expectedVersion) switch
+    {
+        (null, null) => null,
+        (null, { } v) => AnnotationResult.Fail(AnnotationError.Stale, $"There is no saved version {v} of your annotation: save without If-Match to start it."),
+        ({ } a, null) when a.MaskBlob is not null => AnnotationResult.Fail(AnnotationError.Stale,
+            $"Your annotation exists (version {a.Version}): send If-Match with the version you replace, so that no save is overwritten."),
+        ({ } a, { } v) when a.Version != v => AnnotationResult.Fail(AnnotationError.Stale,
+            $"Your annotation changed since you read it (version {a.Version} now, you sent {v}), perhaps in another tab or by a review: reload it, then save again."),
+        _ => null,
+    };
+
+    private static async Task<AnnotationResult> CommitAsync(PortalDbContext db, Annotation annotation, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            // A concurrent save or decision won (the version column, or the one-annotation-per-annotator index).
+            return AnnotationResult.Fail(AnnotationError.Stale, "Your annotation was changed at the same moment (another tab or a review): reload it, then save again.");
+        }
+        return AnnotationResult.Ok(Summary(annotation));
+    }
+
+    private static AnnotationSummary Summary(Annotation a) => new(a.Id, a.CaseId, a.AnnotatorName, a.State, a.Version, a.VolumeMl, a.StartedFrom,
+        a.UpdatedAt, a.SubmittedAt, a.ReviewedByName, a.ReviewedAt, a.ReviewComment);
+}
