@@ -8,6 +8,7 @@ using Sdpm.Imaging.Masks;
 using Sdpm.Imaging.Nifti;
 using Sdpm.Imaging.Volumes;
 using Sdpm.Portal.Features.Cohorts;
+using Sdpm.Storage;
 using Sdpm.Portal.Tests.Cohorts;
 
 namespace Sdpm.Portal.Tests.Annotations;
@@ -104,6 +105,50 @@ public class AnnotationApiTests(CohortPortal portal) : IClassFixture<CohortPorta
         Assert.Contains("accepted and is read-only", await readOnly.Content.ReadAsStringAsync());
         var revisions = await portal.DbAsync(db => db.AnnotationRevisions.CountAsync(r => r.AnnotationId == annotationId));
         Assert.Equal(3, revisions);
+    }
+
+    [Fact]
+    public async Task AutosavedSlicesApplyToTheCurrentVersionAndAStaleTabIsTold()
+    {
+        var (caseId, grid) = await ImportedCaseAsync("Autosave", 6);
+        using var coordinator = portal.As("coordinator");
+        using var annotator = portal.As("annotator");
+        await coordinator.PostAsJsonAsync($"/api/cases/{caseId}/assignments", new { annotator = "annotator" });
+        var reference = RunLengthMask.Decode(await annotator.GetByteArrayAsync($"/api/cases/{caseId}/reference.rle"), grid);
+        byte[] Slice(int from, int count)
+        {
+            var s = new byte[grid.Dims.SliceLength];
+            for (var i = from; i < from + count; i++) s[i] = 1;
+            return s;
+        }
+        async Task<HttpResponseMessage> PatchAsync(Dictionary<int, byte[]> slices, string? ifMatch, string query = "")
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Patch, $"/api/cases/{caseId}/annotations/mine/slices{query}")
+            {
+                Content = new ByteArrayContent(Sdpm.Portal.Features.Annotations.SlicePatch.Write(grid.Dims, slices)),
+            };
+            if (ifMatch is not null) request.Headers.IfMatch.Add(new EntityTagHeaderValue($"\"{ifMatch}\""));
+            return await annotator.SendAsync(request);
+        }
+
+        // The first autosave starts from the case's reference (model-assisted seam), then changes slice 1 only.
+        var first = await PatchAsync(new() { [1] = Slice(100, 50) }, null, "?startFromReference=true");
+        var second = await PatchAsync(new() { [2] = Slice(300, 7) }, "1");
+        var otherTab = await PatchAsync(new() { [2] = Slice(0, 1) }, "1");
+        using var garbage = new HttpRequestMessage(HttpMethod.Patch, $"/api/cases/{caseId}/annotations/mine/slices") { Content = new ByteArrayContent([1, 2, 3]) };
+        var malformed = await annotator.SendAsync(garbage);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal("\"2\"", second.Headers.ETag!.Tag);
+        Assert.Equal(HttpStatusCode.PreconditionFailed, otherTab.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        var saved = await portal.DbAsync(db => db.Annotations.SingleAsync(a => a.CaseId == caseId));
+        Assert.Equal("reference", saved.StartedFrom);
+        var mask = portal.Blobs.ReadMask(saved.MaskBlob!, grid);
+        var expected = reference.Clone();
+        Slice(100, 50).CopyTo(expected.Slice(1));
+        Slice(300, 7).CopyTo(expected.Slice(2));
+        Assert.Equal(expected.Voxels, mask.Voxels);
     }
 
     [Fact]

@@ -144,6 +144,7 @@ public static class AccessRules
         ["GET /api/cases/{caseId:int}/assignments"] = Rule(Access.SiteMember, Ok),
         ["GET /api/cases/{caseId:int}/annotations"] = Rule(Access.SiteMember, Ok),
         ["PUT /api/cases/{caseId:int}/annotations/mine"] = Rule(Access.SiteAnnotator, BadRequest),
+        ["PATCH /api/cases/{caseId:int}/annotations/mine/slices"] = Rule(Access.SiteAnnotator, BadRequest),
         ["POST /api/cases/{caseId:int}/annotations/mine/submit"] = Rule(Access.SiteAnnotator, Ok, Conflict),
         ["POST /api/annotations/{annotationId:int}/review"] = Rule(Access.SiteReviewer, Ok, Conflict),
         ["GET /api/annotations/{annotationId:int}/mask.rle"] = Rule(Access.SiteMember, Ok),

@@ -64,6 +64,34 @@ public static class AnnotationApi
         }).RequireAuthorization(Policies.SiteAnnotator)
           .WithSummary("Saves your whole mask (NIfTI body on the case grid). If-Match: the version it replaces (none on the first save); the new version comes back as the ETag.");
 
+        api.MapPatch("/cases/{caseId:int}/annotations/mine/slices", async (int caseId, bool? startFromReference, HttpContext http,
+            AnnotationService annotations, IDbContextFactory<PortalDbContext> contexts, IBlobStore blobs) =>
+        {
+            if (IfMatch(http) is { Valid: false }) return Results.Problem(statusCode: 400, title: "If-Match must be the version as the ETag gave it, e.g. \"3\".");
+            IReadOnlyDictionary<int, byte[]> slices;
+            await using (var db = await contexts.CreateDbContextAsync(http.RequestAborted))
+            {
+                var image = await db.Cases.Where(c => c.Id == caseId).Select(c => c.ImageBlob).SingleOrDefaultAsync(http.RequestAborted);
+                if (image is null) return Results.NotFound();
+                try
+                {
+                    // Buffered first: the request body may only be read asynchronously, the decoder reads synchronously.
+                    using var body = new MemoryStream();
+                    await http.Request.Body.CopyToAsync(body, http.RequestAborted);
+                    if (body.Length > SlicePatch.MaxBytes) throw new ImagingException(ImagingError.TooLarge, $"the body is larger than {SlicePatch.MaxBytes >> 20} MiB.");
+                    body.Position = 0;
+                    slices = SlicePatch.Read(body, blobs.ReadVolumeHeader(image).Dims);
+                }
+                catch (ImagingException e)
+                {
+                    return Results.Problem(statusCode: 400, title: $"The autosave could not be read: {e.Message}");
+                }
+            }
+            return Answer(http, await annotations.SaveSlicesAsync(caseId, UserId(http.User), Actor.From(http.User), slices, IfMatch(http)?.Version,
+                startFromReference == true, http.RequestAborted));
+        }).RequireAuthorization(Policies.SiteAnnotator)
+          .WithSummary("Autosave: the changed slices of your mask (gzipped SRLP body), applied to your current version (If-Match), as a new version.");
+
         api.MapPost("/cases/{caseId:int}/annotations/mine/submit", async (int caseId, HttpContext http, AnnotationService annotations) =>
         {
             if (IfMatch(http) is { Valid: false }) return Results.Problem(statusCode: 400, title: "If-Match must be the version as the ETag gave it, e.g. \"3\".");

@@ -72,7 +72,8 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
 
     /// <summary>Saves the caller's mask of a case as a new version. <paramref name="expectedVersion"/> is the version the
     /// caller replaces (null only for the first save).</summary>
-    public async Task<AnnotationResult> SaveMineAsync(int caseId, string userId, Actor actor, Volume<byte> mask, int? expectedVersion, CancellationToken ct = default)
+    public async Task<AnnotationResult> SaveMineAsync(int caseId, string userId, Actor actor, Volume<byte> mask, int? expectedVersion, CancellationToken ct = default,
+        string startedFrom = "empty")
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var row = await db.Cases.AsNoTracking().SingleOrDefaultAsync(c => c.Id == caseId, ct);
@@ -98,7 +99,7 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
         var now = time.GetUtcNow();
         if (annotation is null)
         {
-            annotation = new Annotation { CaseId = caseId, SiteId = row.SiteId, AnnotatorId = userId, AnnotatorName = actor.UserName, CreatedAt = now };
+            annotation = new Annotation { CaseId = caseId, SiteId = row.SiteId, AnnotatorId = userId, AnnotatorName = actor.UserName, CreatedAt = now, StartedFrom = startedFrom };
             db.Annotations.Add(annotation);
         }
         var binary = new Volume<byte>(mask.Dims, mask.Affine, mask.Voxels.Select(v => v != 0 ? (byte)1 : (byte)0).ToArray());
@@ -110,6 +111,35 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
         annotation.UpdatedAt = now;
         annotation.Revisions.Add(new AnnotationRevision { Version = annotation.Version, MaskBlob = blob.Hash, VolumeMl = annotation.VolumeMl, SavedAt = now });
         return await CommitAsync(db, annotation, ct);
+    }
+
+    /// <summary>Applies changed slices (an autosave from the browser) to the caller's current mask, or to an empty one
+    /// (or the case's reference when <paramref name="startFromReference"/>) on the first save, as a new version.</summary>
+    public async Task<AnnotationResult> SaveSlicesAsync(int caseId, string userId, Actor actor, IReadOnlyDictionary<int, byte[]> slices, int? expectedVersion,
+        bool startFromReference, CancellationToken ct = default)
+    {
+        VolumeGeometry grid;
+        string? basis;
+        string startedFrom;
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+        {
+            var row = await db.Cases.AsNoTracking().SingleOrDefaultAsync(c => c.Id == caseId, ct);
+            if (row is null) return AnnotationResult.Fail(AnnotationError.NotFound, "The case no longer exists.");
+            grid = blobs.ReadVolumeHeader(row.ImageBlob).Geometry;
+            var existing = await db.Annotations.AsNoTracking().SingleOrDefaultAsync(a => a.CaseId == caseId && a.AnnotatorId == userId, ct);
+            basis = existing?.MaskBlob ?? (startFromReference ? row.ReferenceBlob : null);
+            startedFrom = existing?.StartedFrom ?? (startFromReference && row.ReferenceBlob is not null ? "reference" : "empty");
+        }
+        var mask = basis is null ? new Volume<byte>(grid) : blobs.ReadMask(basis, grid);
+        foreach (var (z, voxels) in slices)
+        {
+            if ((uint)z >= (uint)grid.Dims.Z || voxels.Length != grid.Dims.SliceLength)
+            {
+                return AnnotationResult.Fail(AnnotationError.Invalid, $"Slice {z} does not fit the case grid ({grid.Dims}).");
+            }
+            voxels.CopyTo(mask.Slice(z));
+        }
+        return await SaveMineAsync(caseId, userId, actor, mask, expectedVersion, ct, startedFrom);
     }
 
     public async Task<AnnotationResult> SubmitMineAsync(int caseId, string userId, Actor actor, int? expectedVersion, CancellationToken ct = default)
