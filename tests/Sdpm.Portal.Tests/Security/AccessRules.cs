@@ -14,6 +14,8 @@ public enum Access
     SiteAnnotator,
     /// <summary>A <see cref="Access.SiteMember"/> who is a Coordinator or an Investigator (they review annotations).</summary>
     SiteReviewer,
+    /// <summary>Anyone holding the Annotator role (their own work queue).</summary>
+    AnnotatorRole,
 }
 
 /// <summary>Who may call an endpoint and the exact status an allowed caller gets with the matrix's sample request
@@ -60,6 +62,10 @@ public static class AccessRules
         ["POST /cohorts"] = Rule(Access.Authenticated, BadRequest),
         ["GET /cohorts/{CohortId:int}"] = Rule(Access.SiteMember, Ok),
         ["POST /cohorts/{CohortId:int}"] = Rule(Access.SiteMember, BadRequest),
+        ["GET /my-work"] = Rule(Access.AnnotatorRole, Ok),
+        ["POST /my-work"] = Rule(Access.AnnotatorRole, BadRequest),
+        ["GET /cases/{CaseId:int}/annotate"] = Rule(Access.SiteAnnotator, Ok),
+        ["POST /cases/{CaseId:int}/annotate"] = Rule(Access.SiteAnnotator, BadRequest),
         ["GET /profile"] = Rule(Access.Authenticated, Ok),
         ["POST /profile"] = Rule(Access.Authenticated, BadRequest),
         ["GET /sites/{SiteId:int}"] = Rule(Access.SiteMember, Ok),

@@ -64,6 +64,7 @@ public sealed partial class AuthorizationMatrixTests
             Access.SiteCoordinator => member && account.Role == Roles.Coordinator,
             Access.SiteAnnotator => member && account.Role == Roles.Annotator,
             Access.SiteReviewer => member && account.Role is Roles.Coordinator or Roles.Investigator,
+            Access.AnnotatorRole => account.Role == Roles.Annotator,
             _ => throw new ArgumentOutOfRangeException(nameof(endpoint), rule.Access, null),
         };
         if (allowed)

@@ -13,6 +13,14 @@ namespace Sdpm.Portal.Features.Annotations;
 public sealed record AnnotationSummary(int Id, int CaseId, string Annotator, AnnotationState State, int Version, double VolumeMl,
     string StartedFrom, DateTimeOffset UpdatedAt, DateTimeOffset? SubmittedAt, string? ReviewedBy, DateTimeOffset? ReviewedAt, string? ReviewComment);
 
+/// <summary>A case in an annotator's queue, with where their work on it stands ("to do" when there is no annotation).</summary>
+public sealed record QueueItem(int CaseId, string PseudoId, int CohortId, string CohortName, string SiteName, DateTimeOffset AssignedAt,
+    AnnotationState? State, int? AnnotationId, int? Version, double? VolumeMl, string? ReviewComment, string? ReviewedBy)
+{
+    /// <summary>Work to do next: not started, a draft, or rejected.</summary>
+    public bool Open => State is null or AnnotationState.Draft or AnnotationState.Rejected;
+}
+
 /// <summary>Why an annotation request failed, for the HTTP status.</summary>
 public enum AnnotationError
 {
@@ -60,6 +68,40 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
             await db.SaveChangesAsync(ct);
         }
         return OperationResult.Ok;
+    }
+
+    /// <summary>The cases assigned to the user at their active sites: rejected first, then drafts, then to do, then the rest.</summary>
+    public async Task<IReadOnlyList<QueueItem>> QueueAsync(string userId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var sites = Security.SiteAccess.ActiveSiteIdsOf(db, userId);
+        var rows = await db.CaseAssignments.AsNoTracking().Where(a => a.AnnotatorId == userId && sites.Contains(a.Case!.SiteId))
+            .Select(a => new
+            {
+                a.CaseId, a.Case!.PseudoId, a.Case.CohortId, CohortName = a.Case.Cohort!.Name, SiteName = db.Sites.Where(s => s.Id == a.Case.SiteId).Select(s => s.Name).First(),
+                a.AssignedAt,
+                Annotation = db.Annotations.Where(x => x.CaseId == a.CaseId && x.AnnotatorId == userId)
+                    .Select(x => new { x.Id, x.State, x.Version, x.VolumeMl, x.ReviewComment, x.ReviewedByName }).FirstOrDefault(),
+            }).ToListAsync(ct);
+        return rows.Select(r => new QueueItem(r.CaseId, r.PseudoId, r.CohortId, r.CohortName, r.SiteName, r.AssignedAt, r.Annotation?.State, r.Annotation?.Id,
+                r.Annotation?.Version, r.Annotation?.VolumeMl, r.Annotation?.ReviewComment, r.Annotation?.ReviewedByName))
+            .OrderBy(q => q.State switch { AnnotationState.Rejected => 0, AnnotationState.Draft => 1, null => 2, AnnotationState.Submitted => 3, _ => 4 })
+            .ThenBy(q => q.PseudoId, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The caller's own annotation of a case, or null.</summary>
+    public async Task<AnnotationSummary?> MineAsync(int caseId, string userId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var a = await db.Annotations.AsNoTracking().SingleOrDefaultAsync(x => x.CaseId == caseId && x.AnnotatorId == userId, ct);
+        return a is null ? null : Summary(a);
+    }
+
+    /// <summary>True when the case is assigned to the user.</summary>
+    public async Task<bool> IsAssignedAsync(int caseId, string userId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.CaseAssignments.AnyAsync(a => a.CaseId == caseId && a.AnnotatorId == userId, ct);
     }
 
     /// <summary>The annotations of a case; annotators see only their own (their work stays independent).</summary>
