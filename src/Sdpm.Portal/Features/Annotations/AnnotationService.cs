@@ -89,6 +89,29 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
             .ThenBy(q => q.PseudoId, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>Who each case is assigned to and how far they are, for case lists.</summary>
+    public async Task<IReadOnlyDictionary<int, IReadOnlyList<(string Annotator, AnnotationState? State)>>> WorkOnAsync(IReadOnlyCollection<int> caseIds, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var rows = await db.CaseAssignments.AsNoTracking().Where(a => caseIds.Contains(a.CaseId))
+            .Select(a => new
+            {
+                a.CaseId, Name = a.Annotator!.UserName!,
+                State = db.Annotations.Where(x => x.CaseId == a.CaseId && x.AnnotatorId == a.AnnotatorId).Select(x => (AnnotationState?)x.State).FirstOrDefault(),
+            }).ToListAsync(ct);
+        return rows.GroupBy(r => r.CaseId).ToDictionary(g => g.Key,
+            g => (IReadOnlyList<(string, AnnotationState?)>)g.OrderBy(r => r.Name).Select(r => (r.Name, r.State)).ToList());
+    }
+
+    /// <summary>The annotators of a site (user names), for assigning.</summary>
+    public async Task<IReadOnlyList<string>> AnnotatorsOfSiteAsync(int siteId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var role = await db.Roles.Where(r => r.Name == Roles.Annotator).Select(r => r.Id).SingleAsync(ct);
+        return await db.UserSites.Where(m => m.SiteId == siteId && db.UserRoles.Any(r => r.UserId == m.UserId && r.RoleId == role))
+            .Select(m => m.User!.UserName!).OrderBy(n => n).ToListAsync(ct);
+    }
+
     /// <summary>The caller's own annotation of a case, or null.</summary>
     public async Task<AnnotationSummary?> MineAsync(int caseId, string userId, CancellationToken ct = default)
     {
