@@ -522,7 +522,7 @@ export class Annotator {
         this.viewer.registerTool("polygon", {
             cursor: "crosshair",
             start(viewer, p) {
-                self.polygonClick(p, (p.event?.detail ?? 1) >= 2);
+                self.polygonClick(p);
                 return null;
             },
         });
@@ -606,14 +606,13 @@ export class Annotator {
         };
     }
 
-    polygonClick(p, isDouble) {
+    polygonClick(p) {
         const v = this.voxelAt(p);
-        if (isDouble) {
-            this.closePolygon();
-            return;
-        }
         if (!this.polygon) this.polygon = { z: this.viewer.slice, points: [], erase: !!p.event?.ctrlKey };
-        this.polygon.points.push({ x: v.x + 0.5, y: v.y + 0.5 });
+        const pts = this.polygon.points;
+        const last = pts[pts.length - 1];
+        // the second click of a double-click lands on the same voxel: no new vertex (dblclick closes)
+        if (!last || last.x !== v.x + 0.5 || last.y !== v.y + 0.5) pts.push({ x: v.x + 0.5, y: v.y + 0.5 });
         this.viewer.invalidate(false);
     }
 
@@ -703,6 +702,14 @@ export class Annotator {
         this.svg.append(this.path);
         stage.insertBefore(this.svg, this.viewer.ui.canvas.nextSibling);
         stage.insertBefore(this.cursorEl, this.svg.nextSibling);
+        this.events = new AbortController();
+        // pointerdown carries no click count, so a double-click closes the polygon here
+        this.viewer.ui.canvas.addEventListener("dblclick", (e) => {
+            if (this.viewer.tool === "polygon" && this.polygon) {
+                e.preventDefault();
+                this.closePolygon();
+            }
+        }, { signal: this.events.signal });
     }
 
     /** Runs after every viewer frame: latency marks, brush cursor, contour preview, change events. */
@@ -778,6 +785,7 @@ export class Annotator {
         if (this.disposed) return;
         this.disposed = true;
         this.viewer.frameHooks.delete(this.frameHook);
+        this.events?.abort();
         this.cursorEl.remove();
         this.svg.remove();
         this.listeners.clear();
