@@ -646,7 +646,9 @@ try {
         const voxelMl = fixture.spacing[0] * fixture.spacing[1] * fixture.spacing[2] / 1000;
         await pa.evaluate(() => {
             window.annotEvents = [];
+            const first = window.startHarnessAnnotation(); // the harness toolbar's own listener
             window.annotator = window.viewer.startAnnotation({ overlayId: "annotation", brushSize: 9, onChange: (e) => window.annotEvents.push(e) });
+            window.sameAnnotator = first === window.annotator;
         });
         const A = (fn, arg) => pa.evaluate(fn, arg);
         const focusViewer = () => A(() => document.querySelector("[data-testid=viewer]").focus());
@@ -684,6 +686,7 @@ try {
             expect(s.overlays.some((o) => o.id === "annotation" && o.status === "ready"), JSON.stringify(s.overlays));
             const corner = await text(pa, "viewer-zoom-info");
             expect(corner.includes("Brush 9 vx"), corner);
+            expect(await A(() => window.sameAnnotator), "a second startAnnotation() returns the running annotator");
         });
 
         await check("annotation: a brush stroke paints exactly the brush disks along its path", async () => {
@@ -957,6 +960,9 @@ try {
                 return { n, after: a.getVoxelCount(), canUndo: a.canUndo, dirty: a.takeDirtySlices() };
             });
             expect(r.n === r.after && !r.canUndo && r.dirty.length === 0, JSON.stringify(r));
+            await frames(pa);
+            const bar = await pa.locator("[data-testid=harness-annotation]").innerText();
+            expect(bar.includes(" mL · ") && bar.endsWith("0 unsaved") && await pa.locator("#undo").isDisabled(), `harness toolbar: ${bar}`);
         });
 
         await check("annotation: stroke-to-frame latency (p95 < 16 ms, 512x512)", async () => {

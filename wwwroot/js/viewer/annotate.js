@@ -128,6 +128,7 @@ export class Annotator {
     setTool(name) {
         this.viewer.setTool(name);
         if (ANNOTATION_TOOLS.includes(name)) this.lastTool = name;
+        this.lastMessage = "";
         this.changed("tool", false);
     }
 
@@ -290,6 +291,7 @@ export class Annotator {
         }
         if (slices.length === 0) return null;
         const step = { kind, slices };
+        this.lastMessage = "";
         this.undoStack.push(step);
         if (this.undoStack.length > MAX_HISTORY) this.undoStack.shift();
         this.redoStack = [];
