@@ -872,6 +872,19 @@ try {
             expect(r.oneStep && r.undone.every((n) => n === 0) && JSON.stringify(r.redone) === JSON.stringify(r.areas.slice(1, 4)), JSON.stringify(r));
             await setSliceA(4);
             await pa.screenshot({ path: "/tmp/annot-interpolated.png" });
+            // the I key on an empty slice fills the gap around it only
+            const k = await A(async () => {
+                const a = window.annotator;
+                a.fillPolygon([{ x: 250, y: 250 }, { x: 259, y: 250 }, { x: 259, y: 259 }, { x: 250, y: 259 }], { z: 0 });
+                await window.viewer.setSlice(1);
+                return a.getSliceMask(1).reduce((s, v) => s + v, 0);
+            });
+            await focusViewer();
+            await pa.keyboard.press("i");
+            const k1 = await sliceCount(1);
+            expect(k === 0 && k1 > 100 && k1 < 400, `I key: slice 1 has ${k1} voxels (between 100 and 400)`);
+            await pa.keyboard.press("Control+z");
+            await A(() => window.annotator.undo()); // the square on slice 0
         });
 
         await check("annotation: undo/redo across slices restores exact masks; Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y; redo branch cleared by a new stroke", async () => {

@@ -497,6 +497,21 @@ export class Annotator {
         return filled;
     }
 
+    /**
+     * The I key: on an empty slice between labelled ones, fills that gap only; otherwise every gap.
+     * Returns the filled slices.
+     */
+    interpolateAt(z) {
+        if (this.counts[z] === 0) {
+            let a = z - 1;
+            let b = z + 1;
+            while (a >= 0 && this.counts[a] === 0) a--;
+            while (b < this.Z && this.counts[b] === 0) b++;
+            if (a >= 0 && b < this.Z) return this.interpolate(a, b);
+        }
+        return this.interpolate();
+    }
+
     // ------------------------------------------------------------ tools
 
     voxelAt(p) {
@@ -658,7 +673,7 @@ export class Annotator {
             case "c": this.setTool("freehand"); return true;
             case "n": this.setTool("polygon"); return true;
             case "g": this.setTool("fill"); return true;
-            case "i": this.interpolate(); return true;
+            case "i": this.interpolateAt(this.viewer.slice); return true;
             case "u": {
                 const order = [null, "haemorrhage", "infarct"];
                 const next = order[(order.indexOf(this.huPreset) + 1) % order.length];
