@@ -1001,6 +1001,24 @@ try {
             await pa.keyboard.press("Escape");
         });
 
+        await check("annotation: stopAnnotation and a new load() end annotating cleanly; viewer.stats carries the stroke stats", async () => {
+            const r = await A(async () => {
+                const v = window.viewer;
+                const stats = v.stats.annotation;
+                const voxels = window.annotator.getVoxelCount();
+                v.stopAnnotation();
+                const stopped = { annotation: v.getState().annotation, tool: v.getState().tool, hasBrush: v.tools.has("brush"), overlay: v.getOverlayVolume("annotation").countForeground(10) > 0 };
+                const again = v.startAnnotation({ overlayId: "annotation" });
+                const restarted = again.getVoxelCount() === voxels && v.getState().tool === "brush";
+                const f = window.fixture;
+                await v.load({ baseUrl: "/data/case1", dims: f.dims, spacing: f.spacing, origin: f.origin });
+                return { segments: stats?.segments, stopped, restarted, afterLoad: { annotation: v.getState().annotation, tool: v.getState().tool, annotator: v.getAnnotator() } };
+            });
+            expect(r.segments > 0, "viewer.stats.annotation");
+            expect(r.stopped.annotation === null && r.stopped.tool === "windowLevel" && !r.stopped.hasBrush && r.stopped.overlay, JSON.stringify(r.stopped));
+            expect(r.restarted && r.afterLoad.annotation === null && r.afterLoad.tool === "windowLevel" && r.afterLoad.annotator === null, JSON.stringify(r));
+        });
+
         await check("annotation: no console errors", async () => {
             expect(errorsA.length === 0, errorsA.join(" | "));
         });

@@ -803,6 +803,7 @@ export class Annotator {
         this.disposed = true;
         this.viewer.frameHooks.delete(this.frameHook);
         this.events?.abort();
+        for (const name of ANNOTATION_TOOLS) this.viewer.tools.delete(name);
         this.cursorEl.remove();
         this.svg.remove();
         this.listeners.clear();

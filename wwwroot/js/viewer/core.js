@@ -90,6 +90,7 @@ class Viewer {
         }
         const token = ++this.loadToken;
         this.settleWaiters(false);
+        if (this.annotator) this.stopAnnotation(); // its mask belongs to the previous volume
         for (const o of this.overlays) o.dispose();
         this.overlays = [];
         this.hiddenByToggle = null;
@@ -342,9 +343,10 @@ class Viewer {
     /** Stops annotating (the mask stays as an overlay); the tool goes back to window/level. */
     stopAnnotation() {
         if (!this.annotator) return;
-        this.annotator.dispose();
+        const annotationTool = !this.tools.has(this.tool) || ["brush", "eraser", "freehand", "polygon", "fill"].includes(this.tool);
+        this.annotator.dispose(); // unregisters its tools
         this.annotator = null;
-        if (["brush", "eraser", "freehand", "polygon", "fill"].includes(this.tool)) this.setTool("windowLevel");
+        if (annotationTool) this.setTool("windowLevel");
         this.invalidate(true);
         this.scheduleNotify();
     }
@@ -380,7 +382,10 @@ class Viewer {
 
     /** Timings of the last frame (ms) and cache figures, for diagnostics. */
     get stats() {
-        return { ...this.renderer.stats, cacheBytes: this.store.bytes, cachedSlices: this.store.entries.size, ...this.store.stats };
+        return {
+            ...this.renderer.stats, cacheBytes: this.store.bytes, cachedSlices: this.store.entries.size, ...this.store.stats,
+            annotation: this.annotator ? this.annotator.stats : null,
+        };
     }
 
     dispose() {
