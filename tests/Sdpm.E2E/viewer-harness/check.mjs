@@ -1019,6 +1019,19 @@ try {
             expect(r.restarted && r.afterLoad.annotation === null && r.afterLoad.tool === "windowLevel" && r.afterLoad.annotator === null, JSON.stringify(r));
         });
 
+        await check("annotation: on an overlay that is still loading, the figures follow once its mask arrives", async () => {
+            const r = await A(async () => {
+                const v = window.viewer;
+                const loading = v.addOverlay({ id: "mine", name: "Mine", url: "/data/case1/reference.rle", color: "#00d1ff" });
+                const a = v.startAnnotation({ overlayId: "mine" });
+                const early = { voxels: a.getVoxelCount(), status: v.getState().overlays.find((o) => o.id === "mine").status, undo: a.undo() };
+                await loading;
+                await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+                return { early, voxels: a.getVoxelCount(), slices: a.getLesionSlices().length, ml: a.state().volumeMl };
+            });
+            expect(r.early.voxels === 0 && r.voxels === fixture.lesionVoxels && r.slices > 0, JSON.stringify(r));
+        });
+
         await check("annotation: no console errors", async () => {
             expect(errorsA.length === 0, errorsA.join(" | "));
         });

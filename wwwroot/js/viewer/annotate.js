@@ -196,8 +196,29 @@ export class Annotator {
     }
 
     recount() {
-        const vol = this.viewer.overlays.find((o) => o.id === this.overlayId)?.volume;
+        const vol = this.viewer.overlays.find((o) => o.id === this.overlayId)?.volume ?? null;
+        this.volumeRef = vol;
         for (let z = 0; z < this.Z; z++) this.counts[z] = vol ? vol.countForeground(z) : 0;
+    }
+
+    /**
+     * True when the overlay's mask is ready. When it was replaced underneath (an overlay with a url
+     * that finished loading after startAnnotation, or addOverlay with the same id), the figures are
+     * recounted and the history, which described the old mask, is dropped.
+     */
+    syncVolume() {
+        const layer = this.viewer.overlays.find((o) => o.id === this.overlayId);
+        const vol = layer && layer.status === "ready" ? layer.volume : null;
+        if (vol !== this.volumeRef) {
+            this.stroke = null;
+            this.polygon = null;
+            this.undoStack = [];
+            this.redoStack = [];
+            this.dirty.clear();
+            this.recount();
+            this.changed("load", true);
+        }
+        return vol !== null;
     }
 
     state() {
@@ -241,7 +262,7 @@ export class Annotator {
     // ------------------------------------------------------------ history
 
     undo() {
-        if (this.stroke || this.undoStack.length === 0) return false;
+        if (this.stroke || !this.syncVolume() || this.undoStack.length === 0) return false;
         const step = this.undoStack.pop();
         this.applyStep(step);
         this.redoStack.push(step);
@@ -250,7 +271,7 @@ export class Annotator {
     }
 
     redo() {
-        if (this.stroke || this.redoStack.length === 0) return false;
+        if (this.stroke || !this.syncVolume() || this.redoStack.length === 0) return false;
         const step = this.redoStack.pop();
         this.applyStep(step);
         this.undoStack.push(step);
@@ -347,7 +368,7 @@ export class Annotator {
 
     /** Paints (or erases) a closed polygon of voxel-centre points, scanline filled plus its outline. */
     fillPolygon(points, { z = this.viewer.slice, erase = false } = {}) {
-        if (!Array.isArray(points) || points.length < 3) return 0;
+        if (!Array.isArray(points) || points.length < 3 || !this.syncVolume()) return 0;
         const pts = points.map((p) => ({ x: Math.floor(Number(p.x)) + 0.5, y: Math.floor(Number(p.y)) + 0.5 }));
         const mask = this.getSliceMask(z);
         const before = mask.slice();
@@ -377,7 +398,7 @@ export class Annotator {
         x = Math.floor(x);
         y = Math.floor(y);
         const result = { filled: 0, reached: 0, capped: false, z, x, y };
-        if (x < 0 || y < 0 || x >= X || y >= Y) return result;
+        if (x < 0 || y < 0 || x >= X || y >= Y || !this.syncVolume()) return result;
         const mask = this.getSliceMask(z);
         let inside;
         if (this.huRange) {
@@ -454,6 +475,7 @@ export class Annotator {
      * every gap between consecutive labelled slices. One undoable step. Returns the filled slices.
      */
     interpolate(a, b) {
+        if (!this.syncVolume()) return [];
         let pairs;
         if (a === undefined || a === null) {
             const labelled = this.getLesionSlices();
@@ -555,6 +577,7 @@ export class Annotator {
 
     startStroke(p, erase) {
         const z = this.viewer.slice;
+        if (!this.syncVolume()) return null; // the mask is still loading
         if (!this.viewer.store.entries.get(z)) return null; // paint on what is shown only
         const mask = this.getSliceMask(z);
         const before = mask.slice();
@@ -732,6 +755,7 @@ export class Annotator {
     /** Runs after every viewer frame: latency marks, brush cursor, contour preview, change events. */
     afterFrame() {
         if (this.disposed) return;
+        if (!this.stroke) this.syncVolume();
         const now = performance.now();
         if (this.pendingSegments.length) {
             for (const { t0, mark } of this.pendingSegments) {
