@@ -24,7 +24,8 @@ public class ViewerStateJsonTests
         var a = JsonSerializer.Deserialize<SliceViewer.ViewerState>(json, Web)!.Annotation!;
         Assert.Equal("brush", a.Tool);
         Assert.Equal(12, a.BrushSize);
-        Assert.Equal([50d, 90d], a.HuRange!);
+        Assert.Equal("haemorrhage", a.HuPreset);
+        Assert.Equal(1148, a.Voxels);
         Assert.Equal(1.234, a.VolumeMl);
         Assert.Equal([9, 10, 11], a.LesionSlices);
         Assert.True(a.CanUndo);
