@@ -1030,6 +1030,21 @@ try {
                 return { early, voxels: a.getVoxelCount(), slices: a.getLesionSlices().length, ml: a.state().volumeMl };
             });
             expect(r.early.voxels === 0 && r.voxels === fixture.lesionVoxels && r.slices > 0, JSON.stringify(r));
+            // loadMask while the overlay's url is still loading: the given mask stays
+            const k = await A(async () => {
+                const v = window.viewer;
+                const { MaskVolume } = await import("/js/viewer.js");
+                const loading = v.addOverlay({ id: "mine2", name: "Mine 2", url: "/data/case1/reference.rle" }).catch((e) => e.message);
+                const a = v.startAnnotation({ overlayId: "mine2" });
+                const m = MaskVolume.empty(window.fixture.dims);
+                m.getSlice(3).fill(1, 0, 50);
+                a.loadMask(m);
+                const msg = await loading;
+                await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+                return { voxels: a.getVoxelCount(), msg: String(msg), status: v.getState().overlays.find((o) => o.id === "mine2").status };
+            });
+            expect(k.voxels === 50 && k.status === "ready", JSON.stringify(k));
+            await A(() => { window.viewer.removeOverlay("mine2"); window.viewer.removeOverlay("mine"); });
         });
 
         await check("annotation: no console errors", async () => {

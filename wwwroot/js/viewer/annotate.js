@@ -186,7 +186,9 @@ export class Annotator {
         }
         this.cancelPolygon();
         this.stroke = null;
-        this.viewer.overlay(this.overlayId).setVolume(volume);
+        const layer = this.viewer.overlay(this.overlayId);
+        if (layer.status === "loading") layer.abort.abort(); // the given mask wins over the overlay's own url
+        layer.setVolume(volume);
         this.undoStack = [];
         this.redoStack = [];
         this.dirty.clear();
