@@ -16,12 +16,35 @@
 // For later tools: registerTool, getOverlayMask, getOverlayVolume, redraw, voxelToClient, clientToVoxel,
 // zoomAt, panBy, setSmooth, toggleHelp, whenDrawn, stats.
 // state = { slice, sliceCount, position, level, width, preset, zoom, tool, smooth, loading, error,
-//           overlays: [{ id, name, visible, opacity, color, outline, status }] }
+//           overlays: [{ id, name, visible, opacity, color, outline, status }],
+//           annotation: null | { tool, brushSize, huRange: [lo,hi]|null, huPreset, invert, volumeMl, voxels,
+//                                 lesionSlices: [z...], canUndo, canRedo, dirtyCount } }
+//
+// Annotation (viewer/annotate.js; everything runs on per-slice masks in the browser):
+// viewer.startAnnotation({ overlayId = 'annotation', name?, color?, opacity?, brushSize? = 10, huRange?: [lo,hi],
+//     huPreset?: 'haemorrhage'|'infarct', invert?, huLimitsErase?, fillCap? = 20000, onChange? }) -> annotator
+//   (creates an empty overlay `overlayId` when there is none; a second call returns the running annotator
+//   with the given settings applied). viewer.stopAnnotation()  viewer.getAnnotator() -> annotator | null
+// annotator.setTool('brush'|'eraser'|'freehand'|'polygon'|'fill')  .setBrushSize(n) (1..200 voxels)
+//   .setHuRange(lo, hi) / .setHuRange(null)  .setHuPreset('haemorrhage' (50..90)|'infarct' (10..30)|null)
+//   .setInvert(bool) (paint outside the range)  .setHuLimitsErase(bool)  .setFillCap(n)
+//   .undo() -> bool  .redo() -> bool  .canUndo  .canRedo  (200 steps; a step = the flipped voxels per slice)
+//   .getVolumeMl()  .getVoxelCount()  .getLesionSlices() -> [z]  .getSliceMask(z) -> Uint8Array (live)
+//   .takeDirtySlices() -> [z] (changed since the last call, then cleared)  .loadMask(srleBytes | MaskVolume)
+//   .floodFill(x, y, { z?, erase?, cap? }) -> { filled, reached, capped, x, y, z }
+//   .fillPolygon([{x,y}...], { z?, erase? }) -> voxels changed  .addPolygonPoint(x, y)  .closePolygon()  .cancelPolygon()
+//   .interpolate(a?, b?) -> [filled z]  (no arguments: every gap between labelled slices; one undo step)
+//   .onChange(fn) -> unsubscribe; fn({ ...annotator.state(), dirtySlices: [z], reason })
+//   .state()  .stats -> { segments, latency: {n, median, p95, max}, paint: {...}, lastFill, historySteps, redoSteps }
+//   .resetStats()  .dispose()
+// Keys while annotating: B brush, E eraser on/off, [ / ] brush size, Ctrl+drag erase, C freehand contour,
+// N polygon (click points; double-click or Enter closes, Esc cancels), G flood fill, I fill between slices,
+// U HU range off/haemorrhage/infarct, Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo.
 // With options.dotNet the viewer calls dotNet.invokeMethodAsync('OnViewerState', state) at most
 // five times a second, and once more after changes settle.
 //
 // The pieces live in ./viewer/: core (state, input, frames), slices (fetch + LRU cache),
-// renderer (canvas), overlays + srle (masks), tools (drag interactions), ui (DOM).
+// renderer (canvas), overlays + srle (masks), tools (drag interactions), ui (DOM), annotate (annotation tools).
 
 export { createViewer, PRESETS } from "./viewer/core.js";
 export { decodeSrle, MaskVolume, SrleError } from "./viewer/srle.js";

@@ -637,6 +637,422 @@ try {
         await c4.close();
     });
 
+    // ---------------------------------------------------------------- annotation tools (own page)
+    {
+        const { page: pa, context: ca, errors: errorsA } = await openPage(browser);
+        const block = fixture.huBlock;
+        const dims = fixture.dims;
+        const [X] = dims;
+        const voxelMl = fixture.spacing[0] * fixture.spacing[1] * fixture.spacing[2] / 1000;
+        await pa.evaluate(() => {
+            window.annotEvents = [];
+            const first = window.startHarnessAnnotation(); // the harness toolbar's own listener
+            window.annotator = window.viewer.startAnnotation({ overlayId: "annotation", brushSize: 9, onChange: (e) => window.annotEvents.push(e) });
+            window.sameAnnotator = first === window.annotator;
+        });
+        const A = (fn, arg) => pa.evaluate(fn, arg);
+        const focusViewer = () => A(() => document.querySelector("[data-testid=viewer]").focus());
+        const sliceCount = (z) => A((z) => window.annotator.getSliceMask(z).reduce((s, v) => s + v, 0), z);
+        const setSliceA = async (z) => { await A((z) => window.viewer.setSlice(z), z); await frames(pa); };
+        // Drags the mouse through voxel centres (one move per point); ctrl holds Control throughout.
+        const resetAnnotator = () => A(() => { const a = window.annotator; a.setHuPreset(null); a.setInvert(false); a.setHuLimitsErase(false); a.setBrushSize(9); a.setFillCap(20000); });
+        async function strokeVoxels(points, { ctrl = false } = {}) {
+            const clients = await A((pts) => pts.map(([x, y]) => window.viewer.voxelToClient(x, y)), points);
+            await pa.mouse.move(clients[0].clientX, clients[0].clientY);
+            if (ctrl) await pa.keyboard.down("Control");
+            await pa.mouse.down();
+            for (const c of clients.slice(1)) await pa.mouse.move(c.clientX, c.clientY);
+            await pa.mouse.up();
+            if (ctrl) await pa.keyboard.up("Control");
+            await frames(pa);
+        }
+        const line = (x0, x1, y, step = 1) => { const out = []; for (let x = x0; x <= x1; x += step) out.push([x, y]); if (out[out.length - 1][0] !== x1) out.push([x1, y]); return out; };
+        // The voxels a brush of `size` covers along a horizontal run of centres (same disk as annotate.js).
+        function diskUnion(size, x0, x1, y) {
+            const r2 = (size / 2) ** 2;
+            const R = Math.ceil(size / 2);
+            const out = new Set();
+            for (let cx = x0; cx <= x1; cx++) {
+                for (let dy = -R; dy <= R; dy++) for (let dx = -R; dx <= R; dx++) if (dx * dx + dy * dy <= r2) out.add((y + dy) * X + cx + dx);
+            }
+            return out;
+        }
+        const maskSet = (z) => A((z) => { const m = window.annotator.getSliceMask(z); const o = []; for (let i = 0; i < m.length; i++) if (m[i]) o.push(i); return o; }, z).then((a) => new Set(a));
+        const sameSet = (a, b) => a.size === b.size && [...a].every((k) => b.has(k));
+
+        await check("annotation: startAnnotation adds an empty overlay, brush tool, corner text", async () => {
+            const s = await state(pa);
+            expect(s.tool === "brush" && s.annotation && s.annotation.brushSize === 9 && s.annotation.volumeMl === 0, JSON.stringify(s.annotation));
+            expect(s.overlays.some((o) => o.id === "annotation" && o.status === "ready"), JSON.stringify(s.overlays));
+            const corner = await text(pa, "viewer-zoom-info");
+            expect(corner.includes("Brush 9 vx"), corner);
+            expect(await A(() => window.sameAnnotator), "a second startAnnotation() returns the running annotator");
+        });
+
+        await check("annotation: a brush stroke paints exactly the brush disks along its path", async () => {
+            await setSliceA(10);
+            await strokeVoxels(line(200, 240, 250, 4));
+            const got = await maskSet(10);
+            const want = diskUnion(9, 200, 240, 250);
+            expect(sameSet(got, want), `painted ${got.size}, expected ${want.size}`);
+            await pa.screenshot({ path: "/tmp/annot-brush.png" });
+        });
+
+        await check("annotation: Ctrl held while brushing erases", async () => {
+            await strokeVoxels(line(220, 240, 250, 4), { ctrl: true });
+            const got = await maskSet(10);
+            const want = diskUnion(9, 200, 240, 250);
+            for (const k of diskUnion(9, 220, 240, 250)) want.delete(k);
+            expect(got.size > 0 && sameSet(got, want), `after erase ${got.size}, expected ${want.size}`);
+        });
+
+        await check("annotation: [ and ] change the brush size shown in the corner and the cursor circle", async () => {
+            await focusViewer();
+            await pa.keyboard.press("]");
+            await pa.keyboard.press("]");
+            await pa.keyboard.press("]");
+            const c = await voxelClient(pa, 300, 420);
+            await pa.mouse.move(c.clientX, c.clientY);
+            await frames(pa);
+            let corner = await text(pa, "viewer-zoom-info");
+            expect(corner.includes("Brush 12 vx"), corner);
+            const r = await A(() => {
+                const el = document.querySelector("[data-testid=viewer-brush-cursor]");
+                return { hidden: el.hidden, w: el.getBoundingClientRect().width, zoom: window.viewer.getZoom() };
+            });
+            expect(!r.hidden && Math.abs(r.w - 12 * r.zoom) < 1.5, `cursor ${JSON.stringify(r)}`);
+            await pa.keyboard.press("[");
+            await frames(pa);
+            corner = await text(pa, "viewer-zoom-info");
+            expect(corner.includes("Brush 11 vx") && (await A(() => window.annotator.brushSize)) === 11, corner);
+            await pa.screenshot({ path: "/tmp/annot-cursor.png" });
+            await A(() => window.annotator.setBrushSize(9));
+        });
+
+        await check("annotation: takeDirtySlices reports exactly the changed slices, then clears", async () => {
+            const first = await A(() => window.annotator.takeDirtySlices());
+            const again = await A(() => window.annotator.takeDirtySlices());
+            expect(JSON.stringify(first) === "[10]" && again.length === 0, `${JSON.stringify(first)} then ${JSON.stringify(again)}`);
+        });
+
+        await check("annotation: HU-limited brush (haemorrhage 50-90) paints only in-range voxels; invert paints outside", async () => {
+            await setSliceA(block.z0 + 5); // slice 10
+            await A(() => window.annotator.setHuPreset("haemorrhage"));
+            await frames(pa);
+            const corner = await text(pa, "viewer-zoom-info");
+            expect(corner.includes("HU 50–90"), corner);
+            const before = await maskSet(10);
+            await A(() => window.annotator.setBrushSize(15));
+            await strokeVoxels(line(130, 190, 320, 3));
+            const got = await maskSet(10);
+            const want = new Set(before);
+            for (const k of diskUnion(15, 130, 190, 320)) {
+                const x = k % X, y = Math.floor(k / X);
+                if (x >= block.x0 && x < block.xs && y >= block.y0 && y < block.y1) want.add(k);
+            }
+            expect(got.size > before.size && sameSet(got, want), `painted ${got.size - before.size}, expected ${want.size - before.size}`);
+            const outOfRange = await A(() => {
+                const m = window.annotator.getSliceMask(10);
+                const hu = window.viewer.store.entries.get(10).hu;
+                let bad = 0;
+                for (let i = 0; i < m.length; i++) if (m[i] && i >= 300 * 512 && (hu[i] < 50 || hu[i] > 90)) bad++; // below the earlier unlimited stroke (y 250)
+                return bad;
+            });
+            expect(outOfRange === 0, `${outOfRange} painted voxels out of range`);
+            // invert on slice 9: only voxels outside 50-90
+            await setSliceA(9);
+            await A(() => window.annotator.setInvert(true));
+            await strokeVoxels(line(130, 190, 320, 3));
+            const inv = await maskSet(9);
+            const wantInv = new Set([...diskUnion(15, 130, 190, 320)].filter((k) => { const x = k % X, y = Math.floor(k / X); return !(x >= block.x0 && x < block.xs && y >= block.y0 && y < block.y1); }));
+            expect(sameSet(inv, wantInv), `inverted: ${inv.size}, expected ${wantInv.size}`);
+            // the range limits erasing only when asked: the painted voxels are out of range (invert off)
+            await A(() => { window.annotator.setInvert(false); window.annotator.setHuLimitsErase(true); });
+            await strokeVoxels(line(130, 190, 320, 3), { ctrl: true });
+            expect((await sliceCount(9)) === inv.size, "a range-limited eraser leaves out-of-range voxels");
+            await A(() => window.annotator.setHuLimitsErase(false));
+            await strokeVoxels(line(130, 190, 320, 3), { ctrl: true });
+            expect((await sliceCount(9)) === 0, "an unlimited eraser clears them");
+            await A(() => { window.annotator.setHuPreset(null); window.annotator.setBrushSize(9); });
+        });
+
+        await check("annotation: flood fill stays within the HU range (4-connected) and respects the cap", async () => {
+            await setSliceA(12);
+            await A(() => { window.annotator.setHuPreset("haemorrhage"); window.annotator.setTool("fill"); });
+            let c = await voxelClient(pa, 150, 320);
+            await pa.mouse.click(c.clientX, c.clientY);
+            await frames(pa);
+            let fill = await A(() => window.annotator.stats.lastFill);
+            const got = await maskSet(12);
+            const blockSize = (block.xs - block.x0) * (block.y1 - block.y0);
+            const inBlock = [...got].every((k) => { const x = k % X, y = Math.floor(k / X); return x >= block.x0 && x < block.xs && y >= block.y0 && y < block.y1; });
+            expect(fill.filled === blockSize && !fill.capped && got.size === blockSize && inBlock, `fill ${JSON.stringify(fill)}, mask ${got.size}`);
+            // 10-40 HU: the 20 HU part touches brain (25-35 HU) and leaks into it: the default cap (20000) stops it
+            await A(() => window.annotator.setHuRange(10, 40));
+            c = await voxelClient(pa, 170, 320);
+            await pa.mouse.click(c.clientX, c.clientY);
+            await frames(pa);
+            fill = await A(() => window.annotator.stats.lastFill);
+            expect(fill.capped && fill.filled === 0 && fill.reached <= 20000 && (await sliceCount(12)) === blockSize, `capped fill ${JSON.stringify(fill)}`);
+            const corner = await text(pa, "viewer-zoom-info");
+            expect(corner.includes("Fill stopped"), corner);
+            // a small cap on the 800-voxel block
+            fill = await A(() => { window.annotator.setHuPreset("haemorrhage"); return window.annotator.floodFill(150, 320, { z: 11, cap: 100 }); });
+            expect(fill.capped && (await sliceCount(11)) === 0, JSON.stringify(fill));
+            await A(() => window.annotator.setHuPreset(null));
+        });
+
+        await check("annotation: polygon (click points, Enter / double-click closes) fills a known square exactly", async () => {
+            await resetAnnotator();
+            await setSliceA(14);
+            await A(() => window.annotator.setTool("polygon"));
+            for (const [x, y] of [[300, 380], [339, 380], [339, 419], [300, 419]]) {
+                const c = await voxelClient(pa, x, y);
+                await pa.mouse.click(c.clientX, c.clientY);
+            }
+            await frames(pa);
+            await pa.screenshot({ path: "/tmp/annot-polygon-open.png" });
+            await focusViewer();
+            await pa.keyboard.press("Enter");
+            await frames(pa);
+            const got = await maskSet(14);
+            const inside = [...got].every((k) => { const x = k % X, y = Math.floor(k / X); return x >= 300 && x <= 339 && y >= 380 && y <= 419; });
+            expect(got.size === 1600 && inside, `square: ${got.size} voxels, inside ${inside}`);
+            // a triangle closed by double-click on slice 15
+            await setSliceA(15);
+            const pts = [[300, 380], [339, 380], [300, 419]];
+            for (const [i, [x, y]] of pts.entries()) {
+                const c = await voxelClient(pa, x, y);
+                if (i < pts.length - 1) await pa.mouse.click(c.clientX, c.clientY);
+                else await pa.mouse.dblclick(c.clientX, c.clientY);
+            }
+            await frames(pa);
+            const tri = await sliceCount(15);
+            expect(tri >= 40 * 41 / 2 && tri <= 40 * 41 / 2 + 40, `triangle: ${tri}`);
+            expect(!(await A(() => !!window.annotator.polygon)), "polygon closed");
+        });
+
+        await check("annotation: freehand contour (C) fills the drawn shape", async () => {
+            await resetAnnotator();
+            await setSliceA(16);
+            await focusViewer();
+            await pa.keyboard.press("c");
+            expect((await state(pa)).tool === "freehand", "C selects the freehand contour");
+            const pts = [];
+            for (let i = 0; i <= 48; i++) {
+                const t = (i / 48) * 2 * Math.PI;
+                pts.push([Math.round(256 + 30 * Math.cos(t)), Math.round(400 + 30 * Math.sin(t))]);
+            }
+            await strokeVoxels(pts);
+            const n = await sliceCount(16);
+            const area = Math.PI * 30 * 30;
+            expect(n > area * 0.9 && n < area * 1.15, `freehand disk: ${n} voxels, circle area ${Math.round(area)}`);
+            await pa.screenshot({ path: "/tmp/annot-freehand.png" });
+        });
+
+        await check("annotation: interpolation between slices a and b fills the slices between, areas in between, one undo step", async () => {
+            await resetAnnotator();
+            const r = await A(() => {
+                const a = window.annotator;
+                a.fillPolygon([{ x: 250, y: 250 }, { x: 269, y: 250 }, { x: 269, y: 269 }, { x: 250, y: 269 }], { z: 2 }); // 20x20
+                a.fillPolygon([{ x: 240, y: 240 }, { x: 279, y: 240 }, { x: 279, y: 279 }, { x: 240, y: 279 }], { z: 6 }); // 40x40
+                const steps = a.stats.historySteps;
+                const filled = a.interpolate(2, 6);
+                const areas = [2, 3, 4, 5, 6].map((z) => a.getSliceMask(z).reduce((s, v) => s + v, 0));
+                const oneStep = a.stats.historySteps === steps + 1;
+                a.undo();
+                const undone = [3, 4, 5].map((z) => a.getSliceMask(z).reduce((s, v) => s + v, 0));
+                a.redo();
+                const redone = [3, 4, 5].map((z) => a.getSliceMask(z).reduce((s, v) => s + v, 0));
+                return { filled, areas, oneStep, undone, redone };
+            });
+            const [a2, a3, a4, a5, a6] = r.areas;
+            expect(JSON.stringify(r.filled) === "[3,4,5]" && a2 === 400 && a6 === 1600, JSON.stringify(r));
+            expect(a2 < a3 && a3 < a4 && a4 < a5 && a5 < a6, `areas ${r.areas}`);
+            expect(r.oneStep && r.undone.every((n) => n === 0) && JSON.stringify(r.redone) === JSON.stringify(r.areas.slice(1, 4)), JSON.stringify(r));
+            await setSliceA(4);
+            await pa.screenshot({ path: "/tmp/annot-interpolated.png" });
+            // the I key on an empty slice fills the gap around it only
+            const k = await A(async () => {
+                const a = window.annotator;
+                a.fillPolygon([{ x: 250, y: 250 }, { x: 259, y: 250 }, { x: 259, y: 259 }, { x: 250, y: 259 }], { z: 0 });
+                await window.viewer.setSlice(1);
+                return a.getSliceMask(1).reduce((s, v) => s + v, 0);
+            });
+            await focusViewer();
+            await pa.keyboard.press("i");
+            const k1 = await sliceCount(1);
+            expect(k === 0 && k1 > 100 && k1 < 400, `I key: slice 1 has ${k1} voxels (between 100 and 400)`);
+            await pa.keyboard.press("Control+z");
+            await A(() => window.annotator.undo()); // the square on slice 0
+        });
+
+        await check("annotation: undo/redo across slices restores exact masks; Ctrl+Z / Ctrl+Shift+Z / Ctrl+Y; redo branch cleared by a new stroke", async () => {
+            const hashAll = () => A(() => {
+                const a = window.annotator;
+                let h = 2166136261;
+                for (let z = 0; z < 20; z++) { const m = a.getSliceMask(z); for (let i = 0; i < m.length; i++) if (m[i]) h = Math.imul(h ^ (z * 262144 + i), 16777619); }
+                return h >>> 0;
+            });
+            const steps = await A(() => window.annotator.stats.historySteps);
+            const hashes = [await hashAll()];
+            await focusViewer();
+            for (let i = 0; i < steps; i++) {
+                await pa.keyboard.press("Control+z");
+                hashes.push(await hashAll());
+            }
+            expect(!(await A(() => window.annotator.canUndo)) && (await A(() => window.annotator.getVoxelCount())) === 0, "all undone: empty");
+            for (let i = steps - 1; i >= 0; i--) {
+                await pa.keyboard.press(i % 2 ? "Control+Shift+Z" : "Control+y");
+                const h = await hashAll();
+                expect(h === hashes[i], `redo to step ${steps - i}: hash ${h} != ${hashes[i]}`);
+            }
+            // undo two, paint a new stroke: redo is gone, the earlier steps stay
+            await pa.keyboard.press("Control+z");
+            await pa.keyboard.press("Control+z");
+            await A(() => window.annotator.setTool("brush"));
+            await setSliceA(17);
+            await strokeVoxels(line(200, 210, 200));
+            const s = await A(() => ({ ...window.annotator.stats, canRedo: window.annotator.canRedo }));
+            expect(!s.canRedo && s.historySteps === steps - 1, `after a new stroke: ${JSON.stringify({ h: s.historySteps, r: s.redoSteps, steps })}`);
+        });
+
+        await check("annotation: 120 undo steps and 120 redo steps restore exact states", async () => {
+            await resetAnnotator();
+            const r = await A(() => {
+                const a = window.annotator;
+                const snap = () => { const o = []; for (let z = 0; z < 20; z++) o.push(a.getSliceMask(z).slice()); return o; };
+                const eq = (p, q) => p.every((m, z) => m.every((v, i) => v === q[z][i]));
+                const start = snap();
+                const mids = [];
+                for (let i = 0; i < 120; i++) {
+                    const z = 18 + (i % 2);
+                    const x = 10 + (i % 40) * 12, y = 100 + Math.floor(i / 40) * 12;
+                    a.fillPolygon([{ x, y }, { x: x + 5, y }, { x: x + 5, y: y + 5 }, { x, y: y + 5 }], { z });
+                    if (i === 59) mids.push(snap());
+                }
+                const end = snap();
+                let n = 0;
+                for (let i = 0; i < 120; i++) if (a.undo()) n++;
+                const earlierLeft = a.stats.historySteps;
+                const backToStart = eq(snap(), start);
+                let m = 0;
+                for (let i = 0; i < 60; i++) if (a.redo()) m++;
+                const mid = eq(snap(), mids[0]);
+                while (a.redo()) m++;
+                return { n, m, earlierLeft, backToStart, mid, atEnd: eq(snap(), end), count: a.getSliceMask(18).reduce((s, v) => s + v, 0) };
+            });
+            expect(r.n === 120 && r.m === 120 && r.earlierLeft > 0 && r.backToStart && r.mid && r.atEnd && r.count === 60 * 36, JSON.stringify(r));
+        });
+
+        await check("annotation: volume in mL = voxel count x spacing / 1000; lesion slices; onChange; state to .NET", async () => {
+            const r = await A(() => {
+                const a = window.annotator;
+                let n = 0;
+                const slices = [];
+                for (let z = 0; z < 20; z++) { const c = a.getSliceMask(z).reduce((s, v) => s + v, 0); n += c; if (c) slices.push(z); }
+                return { n, slices, ml: a.getVolumeMl(), lesion: a.getLesionSlices(), last: window.annotEvents[window.annotEvents.length - 1], events: window.annotEvents.length };
+            });
+            expect(Math.abs(r.ml - r.n * voxelMl) < 1e-9 && JSON.stringify(r.slices) === JSON.stringify(r.lesion), JSON.stringify({ ml: r.ml, n: r.n, slices: r.slices, lesion: r.lesion }));
+            const ev = r.last;
+            for (const k of ["dirtySlices", "volumeMl", "lesionSlices", "canUndo", "canRedo", "tool", "brushSize"]) expect(k in ev, `onChange lacks ${k}`);
+            expect(Math.abs(ev.volumeMl - r.ml) < 0.001 && r.events > 10, JSON.stringify({ ev: ev.volumeMl, ml: r.ml }));
+            await pa.waitForTimeout(300);
+            const msg = await A(() => window.stateMessages[window.stateMessages.length - 1]);
+            const an = msg.state.annotation;
+            expect(an && Math.abs(an.volumeMl - r.ml) < 0.001 && JSON.stringify(an.lesionSlices) === JSON.stringify(r.lesion) && "dirtyCount" in an && msg.bytes < 2000, JSON.stringify(msg).slice(0, 400));
+        });
+
+        await check("annotation: loadMask starts from given SRLE bytes (history and dirty set cleared)", async () => {
+            const r = await A(() => {
+                const a = window.annotator;
+                const bytes = a.volume.encode();
+                const n = a.getVoxelCount();
+                a.fillPolygon([{ x: 5, y: 5 }, { x: 9, y: 5 }, { x: 9, y: 9 }], { z: 0 });
+                a.loadMask(bytes);
+                return { n, after: a.getVoxelCount(), canUndo: a.canUndo, dirty: a.takeDirtySlices() };
+            });
+            expect(r.n === r.after && !r.canUndo && r.dirty.length === 0, JSON.stringify(r));
+            await frames(pa);
+            const bar = await pa.locator("[data-testid=harness-annotation]").innerText();
+            expect(bar.includes(" mL · ") && bar.endsWith("0 unsaved") && await pa.locator("#undo").isDisabled(), `harness toolbar: ${bar}`);
+        });
+
+        await check("annotation: stroke-to-frame latency (p95 < 16 ms, 512x512)", async () => {
+            await setSliceA(10);
+            await A(() => { window.annotator.setTool("brush"); window.annotator.setBrushSize(12); window.annotator.resetStats(); });
+            const pts = [];
+            for (let i = 0; i < 200; i++) pts.push([120 + (i % 100) * 2 + (i >= 100 ? 1 : 0), 180 + Math.floor(i / 100) * 30 + (i % 7)]);
+            await strokeVoxels(pts);
+            const s = await A(() => window.annotator.stats);
+            const frame = await A(() => window.viewer.stats.frameMs);
+            timings.annotationStroke = { segments: s.segments, latency: s.latency, paint: s.paint, lastFrameMs: frame };
+            expect(s.segments >= 150, `only ${s.segments} segments measured`);
+            expect(s.latency.p95 < 16, `latency ${JSON.stringify(s.latency)}`);
+            await pa.screenshot({ path: "/tmp/annot-stroke.png" });
+        });
+
+        await check("annotation: help panel lists the annotation shortcuts", async () => {
+            await focusViewer();
+            await pa.keyboard.press("?");
+            const help = await pa.locator("[data-testid=viewer-help-panel]").innerText();
+            for (const k of ["[ / ]", "Ctrl + Z", "Ctrl + Y", "polygon", "flood fill", "between labelled slices", "Ctrl + brush"]) expect(help.includes(k), `help lacks ${k}`);
+            await pa.screenshot({ path: "/tmp/annot-help.png" });
+            await pa.keyboard.press("Escape");
+        });
+
+        await check("annotation: stopAnnotation and a new load() end annotating cleanly; viewer.stats carries the stroke stats", async () => {
+            const r = await A(async () => {
+                const v = window.viewer;
+                const stats = v.stats.annotation;
+                const voxels = window.annotator.getVoxelCount();
+                v.stopAnnotation();
+                const stopped = { annotation: v.getState().annotation, tool: v.getState().tool, hasBrush: v.tools.has("brush"), overlay: v.getOverlayVolume("annotation").countForeground(10) > 0 };
+                const again = v.startAnnotation({ overlayId: "annotation" });
+                const restarted = again.getVoxelCount() === voxels && v.getState().tool === "brush";
+                const f = window.fixture;
+                await v.load({ baseUrl: "/data/case1", dims: f.dims, spacing: f.spacing, origin: f.origin });
+                return { segments: stats?.segments, stopped, restarted, afterLoad: { annotation: v.getState().annotation, tool: v.getState().tool, annotator: v.getAnnotator() } };
+            });
+            expect(r.segments > 0, "viewer.stats.annotation");
+            expect(r.stopped.annotation === null && r.stopped.tool === "windowLevel" && !r.stopped.hasBrush && r.stopped.overlay, JSON.stringify(r.stopped));
+            expect(r.restarted && r.afterLoad.annotation === null && r.afterLoad.tool === "windowLevel" && r.afterLoad.annotator === null, JSON.stringify(r));
+        });
+
+        await check("annotation: on an overlay that is still loading, the figures follow once its mask arrives", async () => {
+            const r = await A(async () => {
+                const v = window.viewer;
+                const loading = v.addOverlay({ id: "mine", name: "Mine", url: "/data/case1/reference.rle", color: "#00d1ff" });
+                const a = v.startAnnotation({ overlayId: "mine" });
+                const early = { voxels: a.getVoxelCount(), status: v.getState().overlays.find((o) => o.id === "mine").status, undo: a.undo() };
+                await loading;
+                await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+                return { early, voxels: a.getVoxelCount(), slices: a.getLesionSlices().length, ml: a.state().volumeMl };
+            });
+            expect(r.early.voxels === 0 && r.voxels === fixture.lesionVoxels && r.slices > 0, JSON.stringify(r));
+            // loadMask while the overlay's url is still loading: the given mask stays
+            const k = await A(async () => {
+                const v = window.viewer;
+                const { MaskVolume } = await import("/js/viewer.js");
+                const loading = v.addOverlay({ id: "mine2", name: "Mine 2", url: "/data/case1/reference.rle" }).catch((e) => e.message);
+                const a = v.startAnnotation({ overlayId: "mine2" });
+                const m = MaskVolume.empty(window.fixture.dims);
+                m.getSlice(3).fill(1, 0, 50);
+                a.loadMask(m);
+                const msg = await loading;
+                await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+                return { voxels: a.getVoxelCount(), msg: String(msg), status: v.getState().overlays.find((o) => o.id === "mine2").status };
+            });
+            expect(k.voxels === 50 && k.status === "ready", JSON.stringify(k));
+            await A(() => { window.viewer.removeOverlay("mine2"); window.viewer.removeOverlay("mine"); });
+        });
+
+        await check("annotation: no console errors", async () => {
+            expect(errorsA.length === 0, errorsA.join(" | "));
+        });
+        await ca.close();
+    }
+
     await check("dispose removes the viewer's DOM and listeners", async () => {
         const r = await page.evaluate(() => {
             const el = document.getElementById("viewer");

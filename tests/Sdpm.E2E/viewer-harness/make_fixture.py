@@ -11,7 +11,7 @@ DIR/case-missing/    the same volume with one slice file absent (the server answ
 
 The phantom: air (-1000 HU), an elliptic head with a skull ring (~1000 HU) around brain
 (~30 HU plus a deterministic texture), a hyperdense spherical lesion (~70 HU) that is the
-reference mask, and a very bright marker block near voxel (40, 30) so that orientation
+reference mask, a block of exact HU (HU_BLOCK) for the annotation checks, and a very bright marker block near voxel (40, 30) so that orientation
 (row 0 at the top, x to the right) can be checked by eye and by test.
 """
 
@@ -24,6 +24,11 @@ import numpy as np
 
 SPACING = [0.43, 0.5, 5.0]  # non-square pixels on purpose: the viewer must keep the aspect ratio
 ORIGIN = [-110.0, -128.0, -40.0]
+# A block of exact HU inside the brain on the middle slices (x0 <= x < x1, y0 <= y < y1): the left part
+# (x < xs) is 70 HU (haemorrhage range 50-90, enclosed by brain and the right part, so a flood fill
+# there stays inside it), the right part 20 HU (infarct range 10-30, which the brain texture shares,
+# so a flood fill there leaks into the brain and hits the voxel cap).
+HU_BLOCK = {"x0": 140, "xs": 160, "x1": 180, "y0": 300, "y1": 340, "z0": 5, "z1": 15, "leftHu": 70, "rightHu": 20}
 
 
 def phantom(X, Y, Z):
@@ -49,6 +54,10 @@ def phantom(X, Y, Z):
         hu[les] = 70.0 + texture[les]
         lesion[z] = les
         hu[20:40, 24:56] = 1500.0  # orientation marker near the top-left corner
+        if HU_BLOCK["z0"] <= z <= HU_BLOCK["z1"]:  # known HU for the annotation checks
+            b = HU_BLOCK
+            hu[b["y0"]:b["y1"], b["x0"]:b["xs"]] = b["leftHu"]
+            hu[b["y0"]:b["y1"], b["xs"]:b["x1"]] = b["rightHu"]
         vol[z] = np.round(hu).astype(np.int16)
     return vol, lesion
 
@@ -153,6 +162,7 @@ def main():
         "lesionVoxels": int(lesion.sum()),
         "lesionVoxelsMid": int(lesion[mid].sum()),
         "probes": probes,
+        "huBlock": HU_BLOCK if X == 512 and Y == 512 else None,
     }
     with open(os.path.join(case, "fixture.json"), "w") as f:
         json.dump(meta, f, indent=2)

@@ -6,6 +6,7 @@ import { Renderer } from "./renderer.js";
 import { OverlayLayer } from "./overlays.js";
 import { defaultTools } from "./tools.js";
 import { ViewerUi, DEFAULT_LABELS, format } from "./ui.js";
+import { Annotator } from "./annotate.js";
 
 export const PRESETS = Object.freeze({
     brain: Object.freeze({ level: 40, width: 80, label: "Brain" }),
@@ -49,6 +50,8 @@ class Viewer {
         this.tool = "windowLevel";
         this.overlays = [];
         this.hiddenByToggle = null;
+        this.annotator = null; // set by startAnnotation()
+        this.frameHooks = new Set(); // called after every frame (annotation cursor, latency marks)
         this.volume = null;
         this.slice = 0;
         this.direction = 1;
@@ -87,6 +90,7 @@ class Viewer {
         }
         const token = ++this.loadToken;
         this.settleWaiters(false);
+        if (this.annotator) this.stopAnnotation(); // its mask belongs to the previous volume
         for (const o of this.overlays) o.dispose();
         this.overlays = [];
         this.hiddenByToggle = null;
@@ -162,6 +166,7 @@ class Viewer {
             loading: !!v && this.currentEntry() === null && !this.store.errorFor(this.slice),
             error: v ? this.sliceErrorText(this.slice) : null,
             overlays: this.overlays.map((o) => o.state()),
+            annotation: this.annotator ? this.annotator.state() : null,
         };
     }
 
@@ -312,6 +317,44 @@ class Viewer {
         this.scheduleNotify();
     }
 
+    /**
+     * Starts annotating into overlay opts.overlayId (created empty when missing) and returns the
+     * Annotator (see annotate.js). A second call returns the running one with the new settings applied.
+     */
+    startAnnotation(opts = {}) {
+        this.ensureAlive();
+        if (this.annotator && !this.annotator.disposed && (opts.overlayId ?? "annotation") === this.annotator.overlayId) {
+            const a = this.annotator;
+            if (opts.huPreset !== undefined) a.setHuPreset(opts.huPreset);
+            else if (opts.huRange !== undefined) a.setHuRange(opts.huRange?.[0] ?? null, opts.huRange?.[1]);
+            if (opts.brushSize != null) a.setBrushSize(opts.brushSize);
+            if (opts.invert != null) a.setInvert(opts.invert);
+            if (opts.huLimitsErase != null) a.setHuLimitsErase(opts.huLimitsErase);
+            if (typeof opts.onChange === "function") a.onChange(opts.onChange);
+            return a;
+        }
+        this.annotator?.dispose();
+        this.annotator = new Annotator(this, opts ?? {});
+        this.invalidate(true);
+        this.scheduleNotify();
+        return this.annotator;
+    }
+
+    /** Stops annotating (the mask stays as an overlay); the tool goes back to window/level. */
+    stopAnnotation() {
+        if (!this.annotator) return;
+        const annotationTool = !this.tools.has(this.tool) || ["brush", "eraser", "freehand", "polygon", "fill"].includes(this.tool);
+        this.annotator.dispose(); // unregisters its tools
+        this.annotator = null;
+        if (annotationTool) this.setTool("windowLevel");
+        this.invalidate(true);
+        this.scheduleNotify();
+    }
+
+    getAnnotator() {
+        return this.annotator;
+    }
+
     /** Registers an interaction tool (see tools.js for the shape). */
     registerTool(name, tool) {
         this.tools.set(name, { ...tool, name });
@@ -339,13 +382,18 @@ class Viewer {
 
     /** Timings of the last frame (ms) and cache figures, for diagnostics. */
     get stats() {
-        return { ...this.renderer.stats, cacheBytes: this.store.bytes, cachedSlices: this.store.entries.size, ...this.store.stats };
+        return {
+            ...this.renderer.stats, cacheBytes: this.store.bytes, cachedSlices: this.store.entries.size, ...this.store.stats,
+            annotation: this.annotator ? this.annotator.stats : null,
+        };
     }
 
     dispose() {
         if (this.disposed) return;
         this.disposed = true;
         this.events.abort();
+        this.annotator?.dispose();
+        this.annotator = null;
         this.resizeObserver?.disconnect();
         cancelAnimationFrame(this.raf);
         clearTimeout(this.staleTimer);
@@ -393,6 +441,7 @@ class Viewer {
             this.renderer.render(entry, layers);
         }
         this.updateTexts();
+        for (const hook of this.frameHooks) hook();
         if (current || (this.volume && this.store.errorFor(this.slice))) {
             this.settleWaiters(!!current);
         }
@@ -443,7 +492,9 @@ class Viewer {
         const preset = this.presetName();
         ui.setText(ui.windowInfo, `W ${fmtNum(width)} L ${fmtNum(level)}${preset ? `\n${PRESETS[preset].label}` : ""}`);
         const tool = this.labels.tools[this.tool] ?? this.tool;
-        ui.setText(ui.zoomInfo, `${this.labels.zoom} ${Math.round(this.renderer.zoom * 100)} %  ·  ${tool}`);
+        ui.setText(ui.zoomInfo, this.annotator
+            ? `${this.labels.zoom} ${Math.round(this.renderer.zoom * 100)} %\n${this.annotator.cornerText()}`
+            : `${this.labels.zoom} ${Math.round(this.renderer.zoom * 100)} %  ·  ${tool}`);
         ui.setSlider(Z, this.slice);
 
         const current = this.currentEntry();
@@ -676,9 +727,14 @@ class Viewer {
     }
 
     onKeyDown(e) {
-        if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+        if (e.defaultPrevented) return;
         const t = e.target;
         if (t !== this.ui.root && t !== this.ui.slider && t !== this.ui.canvas && isTextEntry(t)) return;
+        if (this.annotator && this.volume && this.annotator.onKeyDown(e)) {
+            e.preventDefault();
+            return;
+        }
+        if (e.ctrlKey || e.metaKey || e.altKey) return;
         if (e.key === "Escape" && this.ui.helpOpen) {
             this.ui.toggleHelp(false);
             this.ui.root.focus({ preventScroll: true });

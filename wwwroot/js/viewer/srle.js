@@ -83,6 +83,21 @@ export class MaskVolume {
         return mask;
     }
 
+    /** Foreground voxels of slice z (from the runs when the slice was never materialised). */
+    countForeground(z) {
+        const mask = this._masks[z];
+        let n = 0;
+        if (mask) {
+            for (let i = 0; i < mask.length; i++) n += mask[i];
+            return n;
+        }
+        const runs = this._runs[z];
+        if (runs) {
+            for (let i = 1; i < runs.length; i += 2) n += runs[i];
+        }
+        return n;
+    }
+
     /** Marks slice z as changed so that cached overlay images are rebuilt. */
     touch(z) {
         this.versions[z]++;

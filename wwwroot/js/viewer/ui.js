@@ -19,7 +19,7 @@ export const DEFAULT_LABELS = {
     close: "Close",
     canvas: "{case}axial CT slice {n} of {count}, window W {width} L {level}",
     noImage: "No image loaded",
-    tools: { windowLevel: "W/L", pan: "Pan", zoom: "Zoom", none: "Pointer" },
+    tools: { windowLevel: "W/L", pan: "Pan", zoom: "Zoom", none: "Pointer", brush: "Brush", eraser: "Eraser", freehand: "Contour", polygon: "Polygon", fill: "Fill" },
 };
 
 export const SHORTCUTS = [
@@ -36,6 +36,16 @@ export const SHORTCUTS = [
     ["W / P / Z", "Tool: window/level · pan · zoom"],
     ["O", "Overlays on / off"],
     ["S", "Smooth / sharp pixels"],
+    ["B / E", "Annotation: brush · eraser (E toggles)"],
+    ["[ / ]", "Annotation: brush size − / + (voxels)"],
+    ["Ctrl + brush", "Annotation: erase while held"],
+    ["C", "Annotation: freehand contour (filled on release)"],
+    ["N", "Annotation: polygon (click points; double-click or Enter closes, Esc cancels)"],
+    ["G", "Annotation: flood fill within the HU range"],
+    ["I", "Annotation: fill between labelled slices"],
+    ["U", "Annotation: HU range off · haemorrhage 50–90 · infarct 10–30"],
+    ["Ctrl + Z", "Annotation: undo"],
+    ["Ctrl + Shift + Z, Ctrl + Y", "Annotation: redo"],
     ["? or H", "This help"],
     ["Esc", "Close this help"],
 ];
