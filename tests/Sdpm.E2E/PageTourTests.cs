@@ -23,6 +23,8 @@ public class PageTourTests(BrowserFixture fixture) : Journey(fixture)
         { "annotator", "/" },
         { "annotator", "/cohorts/1" },
         { "annotator", "/cases/2" },
+        { "annotator", "/my-work" },
+        { "annotator", "/cases/3/annotate" },
         { "investigator", "/" },
         { "investigator", "/sites/2" },
         { "investigator", "/cohorts" },

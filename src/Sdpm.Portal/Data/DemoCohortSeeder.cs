@@ -21,6 +21,7 @@ internal sealed class DemoCohortSeeder(
     IDbContextFactory<PortalDbContext> contexts,
     CohortService cohorts,
     CaseImporter importer,
+    Features.Annotations.AnnotationService annotations,
     IOptions<DemoOptions> demo,
     ILogger<DemoCohortSeeder> logger) : BackgroundService
 {
@@ -95,6 +96,11 @@ internal sealed class DemoCohortSeeder(
                 await db.Cases.Where(x => x.Id == row.CaseId).ExecuteUpdateAsync(s => s.SetProperty(x => x.LesionType, type), ct);
             }
             logger.LogInformation("Demo cohort of {Site}: {Imported} synthetic cases imported", siteName, result.Imported);
+            // The demo annotator finds work waiting: half of each cohort where they are a member is assigned to them.
+            foreach (var row in result.Cases.Where(r => r.CaseId is not null).Take(Math.Max(1, result.Imported / 2)))
+            {
+                await annotations.AssignAsync(row.CaseId!.Value, "annotator", Actor.System, ct);
+            }
         }
         finally
         {

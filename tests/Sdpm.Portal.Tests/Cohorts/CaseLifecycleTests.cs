@@ -154,6 +154,10 @@ public class CohortStartupTests
             Assert.All(cohorts.SelectMany(c => c.Cases), c => Assert.NotNull(c.ReferenceBlob));
             Assert.Contains(cohorts.SelectMany(c => c.Cases), c => c.LesionType == CaseLesionType.None);
             Assert.Contains(cohorts.SelectMany(c => c.Cases), c => c.LesionType is CaseLesionType.Infarct or CaseLesionType.Haemorrhage);
+            // The demo annotator (North only) has half of North's demo cases waiting in My work.
+            var annotator = await db.Users.Where(u => u.UserName == "annotator").Select(u => u.Id).SingleAsync();
+            Assert.Equal(2, await db.CaseAssignments.CountAsync(a => a.AnnotatorId == annotator && a.Case!.Cohort!.Site!.Name == "North"));
+            Assert.Equal(0, await db.CaseAssignments.CountAsync(a => a.Case!.Cohort!.Site!.Name == "South"));
             cases = await db.Cases.CountAsync();
         }
         using var again = new PortalFactory(settings, folder);

@@ -45,6 +45,28 @@ public class CohortComponentTests : PortalComponentTest
     }
 
     [Fact]
+    public async Task AnAnnotatorsDashboardShowsTheWorkWaitingAndOpensTheNextCase()
+    {
+        var north = await NorthAsync();
+        var cohort = (await Portal.Service<CohortService>().CreateAsync(north, new CohortInput("Queue", CohortLesionType.Infarct, ""), Actor.System)).Value!;
+        int caseId;
+        await using (var db = await Portal.Service<Microsoft.EntityFrameworkCore.IDbContextFactory<Sdpm.Data.PortalDbContext>>().CreateDbContextAsync())
+        {
+            var row = new Case { CohortId = cohort.Id, SiteId = north, PseudoId = "QUE-0001", PatientPseudoId = "QUE-P0001", ImageBlob = new string('9', 64), DimX = 1, DimY = 1, DimZ = 1, CreatedAt = DateTimeOffset.UtcNow };
+            db.Cases.Add(row);
+            await db.SaveChangesAsync();
+            caseId = row.Id;
+        }
+        Assert.True((await Portal.Service<Sdpm.Portal.Features.Annotations.AnnotationService>().AssignAsync(caseId, "annotator", Actor.System)).Succeeded);
+        await SignInAsAsync("annotator");
+
+        var cut = Render<Home>();
+
+        cut.WaitForAssertion(() => Assert.Contains("1 case(s) to annotate", cut.Find("[data-testid=dashboard-work]").TextContent));
+        Assert.Contains($"cases/{caseId}/annotate", cut.Markup);
+    }
+
+    [Fact]
     public void ImportResultsShowRefusalsWithTheirFindingsAndLinkImportedCases()
     {
         var batch = new ImportBatchView(1, 1, "upload.zip", "coordinator", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, 1000, false, 1, 1, false,
