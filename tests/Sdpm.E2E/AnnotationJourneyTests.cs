@@ -37,7 +37,7 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await annotator.GetByTestId("open-next").ClickAsync();
         await annotator.WaitForURLAsync(url => url.EndsWith($"/cases/{caseId}/annotate"));
         await WaitForInteractiveAsync(annotator);
-        await Expect(annotator.GetByTestId("annotation-toolbar")).ToBeVisibleAsync();
+        await ToolsReadyAsync(annotator);
         await annotator.GetByTestId("tool-brush").ClickAsync();
         await StrokeAsync(annotator, 0.45f, 0.5f, 0.55f, 0.5f);
         await Expect(annotator.GetByTestId("autosave-status")).ToContainTextAsync("Saved at", new() { Timeout = 15_000 });
@@ -66,6 +66,7 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Expect(annotator.GetByTestId("work-queue")).ToContainTextAsync("The lesion continues on the next slice.");
         await annotator.GotoAsync($"/cases/{caseId}/annotate");
         await WaitForInteractiveAsync(annotator);
+        await ToolsReadyAsync(annotator);
         await Expect(annotator.GetByTestId("review-comment")).ToContainTextAsync("The lesion continues on the next slice.");
         await Expect(annotator.GetByTestId("annotation-volume")).Not.ToContainTextAsync("0.00 mL"); // the saved mask was loaded
         await annotator.GetByTestId("viewer-canvas").HoverAsync();
@@ -83,6 +84,35 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         var reference = await api.Get("annotator", $"/api/cases/{caseId}");
         Assert.Equal(final.GetProperty("volumeMl").GetDouble(), reference.GetProperty("lesionVolumeMl").GetDouble(), 3);
     });
+
+    [Fact]
+    public Task ADraftCanStartFromTheImportedReferenceAndSaysSo() => RunAsync("annotation-from-reference", async page =>
+    {
+        await Fixture.Server.WaitForDemoCohortsAsync();
+        using var api = new ApiClients(Fixture.Server);
+        // NOR-0002 is a demo case with an infarct reference, assigned to the demo annotator by the seeding.
+        var item = (await api.Get("annotator", "/api/cohorts/1/cases?sort=pseudoId&take=2")).GetProperty("items")[1];
+        var caseId = item.GetProperty("id").GetInt32();
+        var referenceMl = item.GetProperty("lesionVolumeMl").GetDouble();
+
+        await SignInAsync(page, "annotator", Fixture.Server.Credentials["annotator"]);
+        await page.GotoAsync($"/cases/{caseId}/annotate");
+        await WaitForInteractiveAsync(page);
+        await ToolsReadyAsync(page);
+        await page.GetByTestId("start-from-reference").ClickAsync();
+        await Expect(page.GetByTestId("annotation-volume")).ToContainTextAsync(referenceMl.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture));
+        await page.GetByTestId("tool-brush").ClickAsync();
+        await StrokeAsync(page, 0.3f, 0.3f, 0.35f, 0.3f);
+        await Expect(page.GetByTestId("autosave-status")).ToContainTextAsync("Saved at", new() { Timeout = 15_000 });
+
+        var saved = (await api.Get("annotator", $"/api/cases/{caseId}/annotations"))[0];
+        Assert.Equal("reference", saved.GetProperty("startedFrom").GetString());
+        Assert.True(saved.GetProperty("volumeMl").GetDouble() > referenceMl); // the reference plus the new stroke
+    });
+
+    /// <summary>The annotation tools are attached to the viewer (the slice is drawn and the page's module is loaded).</summary>
+    private static Task ToolsReadyAsync(IPage page) =>
+        Expect(page.Locator("[data-testid=annotation-toolbar][data-ready=true]")).ToBeVisibleAsync(new() { Timeout = 20_000 });
 
     private static async Task StrokeAsync(IPage page, float x0, float y0, float x1, float y1)
     {

@@ -104,6 +104,16 @@ export function attach(viewer, dotNet, options) {
       annotator.loadMask(new Uint8Array(await res.arrayBuffer()));
       annotator.takeDirtySlices(); // what was loaded is saved already (or is the reference it starts from)
     },
+    // Model-assisted seam: the draft starts from a given mask (the case's reference now), recorded on the first save.
+    async startFrom(url) {
+      if (state.version !== null) throw new Error('Your annotation exists already: it cannot start over from another mask.');
+      const res = await fetch(url, { credentials: 'same-origin' });
+      if (!res.ok) throw new Error(`The mask to start from could not be loaded (${res.status}).`);
+      annotator.loadMask(new Uint8Array(await res.arrayBuffer()));
+      annotator.takeDirtySlices();
+      state.startFromReference = true;
+      return annotator.getVoxelCount();
+    },
     flush: () => flush(false),
     setTool: t => annotator.setTool(t),
     setBrushSize: n => annotator.setBrushSize(n),
