@@ -25,6 +25,7 @@ public static class UiRegistration
         builder.Services.AddSingleton<ApiTokenService>();
         builder.AddCohorts();
         builder.Services.AddSingleton<Sdpm.Portal.Features.Annotations.AnnotationService>();
+        builder.Services.AddSingleton<Sdpm.Portal.Features.Annotations.AgreementService>();
         // Scripts read enums as words ("infarct", "imported"), and the API is described at /openapi/v1.json.
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocument>());

@@ -106,6 +106,16 @@ public static class AnnotationApi
         }).RequireAuthorization(Policies.SiteReviewer)
           .WithSummary("Accepts (the mask becomes the case's reference) or rejects (with a comment) a submitted annotation; coordinators and investigators, not its annotator.");
 
+        api.MapGet("/cases/{caseId:int}/agreement", async (int caseId, AgreementService agreement, CancellationToken ct) =>
+            await agreement.ForCaseAsync(caseId, ct) is { } result ? Results.Ok(result) : Results.NotFound())
+            .RequireAuthorization(Policies.SiteReviewer)
+            .WithSummary("Each annotator's volume and Dice against the reference, and pairwise Dice between annotators (reviewers).");
+
+        api.MapGet("/cohorts/{cohortId:int}/agreement", async (int cohortId, int? take, AgreementService agreement, CancellationToken ct) =>
+            Results.Ok(await agreement.ForCohortAsync(cohortId, Math.Clamp(take ?? 20, 1, 500), ct)))
+            .RequireAuthorization(Policies.SiteReviewer)
+            .WithSummary("Mean pairwise Dice over the cohort's cases with two or more annotations, the most disputed cases first (reviewers).");
+
         api.MapGet("/annotations/{annotationId:int}/mask.rle", async (int annotationId, ClaimsPrincipal user, IDbContextFactory<PortalDbContext> contexts,
             IBlobStore blobs, CancellationToken ct) =>
         {
