@@ -60,8 +60,17 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         Assert.Equal("submitted", submitted.GetProperty("state").GetString());
         var id = submitted.GetProperty("id").GetInt32();
 
-        // The coordinator rejects it with a comment; the annotator reads it, paints more and resubmits.
-        await api.Post("coordinator", $"/api/annotations/{id}/review", new { decision = "reject", comment = "The lesion continues on the next slice." });
+        // The coordinator reviews it in the viewer (the annotation is drawn over the scan) and rejects it with a comment.
+        await page.GotoAsync($"/cases/{caseId}");
+        await WaitForInteractiveAsync(page);
+        await Expect(page.GetByTestId("viewer-overlays")).ToContainTextAsync("annotator");
+        var row = page.GetByTestId("annotation-row").Filter(new() { HasText = "annotator" });
+        await Expect(row).ToContainTextAsync("submitted");
+        await row.GetByTestId("review-reject").ClickAsync();
+        await Expect(page.GetByTestId("review-confirm")).ToBeDisabledAsync(); // a rejection needs a comment
+        await page.Locator("textarea[data-testid=review-comment-input], [data-testid=review-comment-input] textarea").First.FillAsync("The lesion continues on the next slice.");
+        await page.GetByTestId("review-confirm").ClickAsync();
+        await Expect(page.GetByTestId("annotation-row").Filter(new() { HasText = "annotator" })).ToContainTextAsync("rejected");
         await annotator.GotoAsync("/my-work");
         await Expect(annotator.GetByTestId("work-queue")).ToContainTextAsync("The lesion continues on the next slice.");
         await annotator.GotoAsync($"/cases/{caseId}/annotate");
