@@ -100,3 +100,45 @@ public class AgreementTests(CohortPortal portal) : IClassFixture<CohortPortal>
         Assert.Equal(0.0, Sdpm.Portal.Features.Annotations.AgreementService.Dice(grid, one));
     }
 }
+
+/// <summary>A portal restart between an autosave and the submit loses nothing.</summary>
+public class AnnotationRestartTests
+{
+    [Fact]
+    public async Task WhatWasSavedBeforeARestartIsSubmittedAfterIt()
+    {
+        var folder = Sdpm.Portal.Tests.Infrastructure.PortalFactory.NewDataFolder();
+        int caseId;
+        Volume<byte> mask;
+        using (var before = new RestartablePortal(folder))
+        {
+            using var files = new TestCases();
+            files.WriteNifti("one", "restart", TestCases.Case(2, seed: 81));
+            var cohort = await before.CreateCohortAsync("Restart");
+            var (_, body) = await before.UploadAsync(cohort, files.Zip("one", "one.zip"));
+            caseId = body.GetProperty("cases")[0].GetProperty("caseId").GetInt32();
+            var image = await before.DbAsync(db => db.Cases.Where(c => c.Id == caseId).Select(c => c.ImageBlob).SingleAsync());
+            var grid = before.Blobs.ReadVolumeHeader(image).Geometry;
+            using var coordinator = before.As("coordinator");
+            await coordinator.PostAsJsonAsync($"/api/cases/{caseId}/assignments", new { annotator = "annotator" });
+            mask = new Volume<byte>(grid);
+            for (var i = 0; i < 25; i++) mask[20 + i, 20, 2] = 1;
+            using var ms = new MemoryStream();
+            NiftiWriter.Write(ms, mask, gzip: true);
+            using var annotator = before.As("annotator");
+            Assert.Equal(HttpStatusCode.OK, (await annotator.PutAsync($"/api/cases/{caseId}/annotations/mine", new ByteArrayContent(ms.ToArray()))).StatusCode);
+        }
+
+        using var after = new RestartablePortal(folder);
+        using var again = after.As("annotator");
+        var submit = await again.PostAsync($"/api/cases/{caseId}/annotations/mine/submit", null);
+
+        Assert.Equal(HttpStatusCode.OK, submit.StatusCode);
+        var saved = await after.DbAsync(db => db.Annotations.SingleAsync(a => a.CaseId == caseId));
+        Assert.Equal(AnnotationState.Submitted, saved.State);
+        Assert.Equal(mask.Voxels, after.Blobs.ReadMask(saved.MaskBlob!, mask.Geometry).Voxels);
+    }
+
+    /// <summary>A portal on a given data folder, started again by a new instance.</summary>
+    private sealed class RestartablePortal(string folder) : CohortPortalOn(folder);
+}

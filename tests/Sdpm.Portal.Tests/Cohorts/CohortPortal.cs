@@ -17,7 +17,7 @@ public class CohortPortal : PortalFactory
     {
     }
 
-    protected CohortPortal(Dictionary<string, string?> settings) : base(settings)
+    protected CohortPortal(Dictionary<string, string?> settings, string? dataFolder = null) : base(settings, dataFolder)
     {
     }
 
@@ -77,3 +77,6 @@ public class CohortPortal : PortalFactory
 
     public string UploadsFolder => Path.Combine(DataFolder, "uploads");
 }
+
+/// <summary>A <see cref="CohortPortal"/> on a data folder the test owns (to start the portal again on it).</summary>
+public class CohortPortalOn(string dataFolder) : CohortPortal(new Dictionary<string, string?>(), dataFolder);
