@@ -121,33 +121,21 @@ public static class VolumeBlobs
     {
         if (data.Length < 5 || !data[..4].SequenceEqual("SRLE"u8) || data[4] != 1) return "not run-length data";
         var pos = 5;
-        if (!TryReadVarint(data, ref pos, out var x) || !TryReadVarint(data, ref pos, out var y) || !TryReadVarint(data, ref pos, out var z))
+        if (!RunLengthMask.TryReadVarint(data, ref pos, out var x) || !RunLengthMask.TryReadVarint(data, ref pos, out var y) || !RunLengthMask.TryReadVarint(data, ref pos, out var z))
             return "the data ends inside its dims";
         if (x == 0 || y == 0 || z == 0) return $"dims {x}x{y}x{z}";
         var sliceLength = (ulong)x * y;
         for (uint k = 0; k < z; k++)
         {
-            if (!TryReadVarint(data, ref pos, out var count)) return $"the data ends before slice {k}";
+            if (!RunLengthMask.TryReadVarint(data, ref pos, out var count)) return $"the data ends before slice {k}";
             ulong covered = 0;
             for (uint r = 0; r < count; r++)
             {
-                if (!TryReadVarint(data, ref pos, out var run)) return $"the data ends inside slice {k}";
+                if (!RunLengthMask.TryReadVarint(data, ref pos, out var run)) return $"the data ends inside slice {k}";
                 covered += run;
             }
             if (covered != sliceLength) return $"the runs of slice {k} cover {covered} pixels, not {sliceLength}";
         }
         return pos == data.Length ? null : "bytes follow the last slice";
-    }
-
-    private static bool TryReadVarint(ReadOnlySpan<byte> data, ref int pos, out uint value)
-    {
-        value = 0;
-        for (var shift = 0; shift < 35 && pos < data.Length; shift += 7)
-        {
-            var b = data[pos++];
-            value |= (uint)(b & 0x7F) << shift;
-            if ((b & 0x80) == 0) return true;
-        }
-        return false;
     }
 }

@@ -42,7 +42,7 @@ internal sealed class LimitedReadStream(Stream inner, long maxBytes, string what
 }
 
 /// <summary>Small byte helpers shared by the readers.</summary>
-internal static class Bytes
+public static class Bytes
 {
     public static string Format(long bytes) => bytes switch
     {

@@ -104,7 +104,8 @@ public static class RunLengthMask
         return mask;
     }
 
-    private static void WriteVarint(Stream s, uint v)
+    /// <summary>Writes an unsigned LEB128 varint (the numbers of the binary form; shared by other run-length formats).</summary>
+    public static void WriteVarint(Stream s, uint v)
     {
         while (v >= 0x80)
         {
@@ -114,16 +115,24 @@ public static class RunLengthMask
         s.WriteByte((byte)v);
     }
 
+    /// <summary>Reads an unsigned LEB128 varint at <paramref name="pos"/>; false when the data ends or the number is too long.</summary>
+    public static bool TryReadVarint(ReadOnlySpan<byte> data, ref int pos, out uint value)
+    {
+        value = 0;
+        for (var shift = 0; shift < 35 && pos < data.Length; shift += 7)
+        {
+            var b = data[pos++];
+            value |= (uint)(b & 0x7F) << shift;
+            if ((b & 0x80) == 0) return true;
+        }
+        return false;
+    }
+
     private static uint ReadVarint(ReadOnlySpan<byte> data, ref int pos)
     {
-        uint v = 0;
-        for (var shift = 0; shift < 35; shift += 7)
-        {
-            if (pos >= data.Length) throw new ImagingException(ImagingError.Truncated, "The run-length mask is truncated.");
-            var b = data[pos++];
-            v |= (uint)(b & 0x7F) << shift;
-            if ((b & 0x80) == 0) return v;
-        }
-        throw new ImagingException(ImagingError.Inconsistent, "Bad number in the run-length mask.");
+        if (TryReadVarint(data, ref pos, out var v)) return v;
+        throw pos >= data.Length
+            ? new ImagingException(ImagingError.Truncated, "The run-length mask is truncated.")
+            : new ImagingException(ImagingError.Inconsistent, "Bad number in the run-length mask.");
     }
 }

@@ -85,7 +85,6 @@ public class CaseLifecycleTests(ClockedPortal portal) : IClassFixture<ClockedPor
         portal.Clock.Advance(TimeSpan.FromHours(3));
         await sweeper.SweepOnceAsync(CancellationToken.None);
 
-        Assert.DoesNotContain(orphan.Hash, portal.BlobNames().Except([orphan.Hash])); // (a sanity check on the listing)
         Assert.NotNull(keptWhileYoung);
         Assert.Null(portal.Blobs.Find(orphan.Hash));
         Assert.NotNull(portal.Blobs.Find(row.ImageBlob));

@@ -50,7 +50,7 @@ export const SHORTCUTS = [
     ["Esc", "Close this help"],
 ];
 
-/** Fills {name} placeholders. */
+/** Puts the values of vars into the {name} fields of a label template (unknown fields stay as written). */
 export function format(template, vars) {
     return String(template).replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
 }

@@ -75,11 +75,7 @@ public static class AnnotationApi
                 if (image is null) return Results.NotFound();
                 try
                 {
-                    // Buffered first: the request body may only be read asynchronously, the decoder reads synchronously.
-                    using var body = new MemoryStream();
-                    await http.Request.Body.CopyToAsync(body, http.RequestAborted);
-                    if (body.Length > SlicePatch.MaxBytes) throw new ImagingException(ImagingError.TooLarge, $"the body is larger than {SlicePatch.MaxBytes >> 20} MiB.");
-                    body.Position = 0;
+                    using var body = await ReadBodyAsync(http, SlicePatch.MaxBytes);
                     slices = SlicePatch.Read(body, blobs.ReadVolumeHeader(image).Dims);
                 }
                 catch (ImagingException e)
@@ -138,15 +134,27 @@ public static class AnnotationApi
 
     private static async Task<Volume<byte>> ReadMaskAsync(HttpContext http)
     {
-        if (http.Request.ContentLength > MaxMaskBytes)
-        {
-            throw new ImagingException(ImagingError.TooLarge, $"the body is larger than {MaxMaskBytes >> 20} MiB.");
-        }
-        using var buffer = new MemoryStream();
-        await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
-        buffer.Position = 0;
-        var image = NiftiReader.Read(buffer, "mask.nii.gz", ImportLimits.Default with { MaxBytes = MaxMaskBytes });
+        using var body = await ReadBodyAsync(http, MaxMaskBytes);
+        var image = NiftiReader.Read(body, "mask.nii.gz", ImportLimits.Default with { MaxBytes = MaxMaskBytes });
         return Orientation.ToCanonical(image.ToMask());
+    }
+
+    /// <summary>The request body in memory, at most <paramref name="max"/> bytes whether or not a length was announced
+    /// (the body can only be read asynchronously; the decoders read synchronously).</summary>
+    private static async Task<MemoryStream> ReadBodyAsync(HttpContext http, long max)
+    {
+        var tooLarge = new ImagingException(ImagingError.TooLarge, $"the body is larger than {max >> 20} MiB.");
+        if (http.Request.ContentLength > max) throw tooLarge;
+        var body = new MemoryStream();
+        var buffer = new byte[1 << 16];
+        int n;
+        while ((n = await http.Request.Body.ReadAsync(buffer, http.RequestAborted)) > 0)
+        {
+            if (body.Length + n > max) throw tooLarge;
+            body.Write(buffer, 0, n);
+        }
+        body.Position = 0;
+        return body;
     }
 
     private static IResult Answer(HttpContext http, AnnotationResult result)

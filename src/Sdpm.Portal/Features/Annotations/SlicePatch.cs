@@ -65,13 +65,13 @@ public static class SlicePatch
         using var raw = new MemoryStream();
         raw.Write("SRLP"u8);
         raw.WriteByte(1);
-        foreach (var v in new[] { grid.X, grid.Y, grid.Z, slices.Count }) WriteVarint(raw, (uint)v);
+        foreach (var v in new[] { grid.X, grid.Y, grid.Z, slices.Count }) RunLengthMask.WriteVarint(raw, (uint)v);
         foreach (var (z, slice) in slices.OrderBy(kv => kv.Key))
         {
             var runs = RunLengthMask.EncodeSlice(slice);
-            WriteVarint(raw, (uint)z);
-            WriteVarint(raw, (uint)runs.Length);
-            foreach (var r in runs) WriteVarint(raw, (uint)r);
+            RunLengthMask.WriteVarint(raw, (uint)z);
+            RunLengthMask.WriteVarint(raw, (uint)runs.Length);
+            foreach (var r in runs) RunLengthMask.WriteVarint(raw, (uint)r);
         }
         using var gz = new MemoryStream();
         using (var gzip = new GZipStream(gz, CompressionLevel.Fastest, leaveOpen: true))
@@ -82,26 +82,6 @@ public static class SlicePatch
         return gz.ToArray();
     }
 
-    private static void WriteVarint(Stream s, uint v)
-    {
-        while (v >= 0x80)
-        {
-            s.WriteByte((byte)(v | 0x80));
-            v >>= 7;
-        }
-        s.WriteByte((byte)v);
-    }
-
-    private static uint Varint(byte[] data, ref int pos)
-    {
-        uint v = 0;
-        for (var shift = 0; shift < 35; shift += 7)
-        {
-            if (pos >= data.Length) throw new ImagingException(ImagingError.Truncated, "the slice patch is truncated.");
-            var b = data[pos++];
-            v |= (uint)(b & 0x7F) << shift;
-            if ((b & 0x80) == 0) return v;
-        }
-        throw new ImagingException(ImagingError.Inconsistent, "bad number in the slice patch.");
-    }
+    private static uint Varint(byte[] data, ref int pos) =>
+        RunLengthMask.TryReadVarint(data, ref pos, out var v) ? v : throw new ImagingException(ImagingError.Truncated, "the slice patch is truncated or holds a bad number.");
 }

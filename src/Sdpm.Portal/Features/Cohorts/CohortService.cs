@@ -21,7 +21,7 @@ public sealed class CohortService(IDbContextFactory<PortalDbContext> contexts, A
     public async Task<IReadOnlyList<CohortSummary>> ListForSiteAsync(int siteId, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
-        return await Summaries(db.Cohorts.Where(c => c.SiteId == siteId)).ToListAsync(ct) is var rows ? Sort(rows) : [];
+        return Sort(await Summaries(db.Cohorts.Where(c => c.SiteId == siteId)).ToListAsync(ct));
     }
 
     /// <summary>The cohorts of every active site the user belongs to.</summary>

@@ -1,9 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Sdpm.Data;
-using Sdpm.Data.Entities;
 using Sdpm.Portal.Features.Audit;
 using Sdpm.Portal.Features.Cohorts.Import;
 using Sdpm.Portal.Features.Security;
@@ -38,18 +35,9 @@ public static class UploadApi
             }
         }).WithSummary("Imports one file or one zip sent as the request body (?fileName= names it; &acceptDeidentification=true is the gate's second step).");
 
-        api.MapGet("/imports", async (int cohortId, int? take, IDbContextFactory<PortalDbContext> contexts, CancellationToken ct) =>
-        {
-            await using var db = await contexts.CreateDbContextAsync(ct);
-            var batches = await db.ImportBatches.AsNoTracking().Where(b => b.CohortId == cohortId)
-                .OrderByDescending(b => b.Id).Take(Math.Clamp(take ?? 20, 1, 200))
-                .Select(b => new
-                {
-                    b.Id, b.UploadName, b.UserName, b.StartedAt, b.FinishedAt, b.Bytes, b.AcceptDeidentification, b.ImportedCount, b.RefusedCount,
-                    Results = b.Results.OrderBy(r => r.Ordinal).Select(r => new { r.Name, Status = r.Status.ToString().ToLowerInvariant(), r.CaseId, r.Reason, r.FindingsJson }).ToList(),
-                }).ToListAsync(ct);
-            return Results.Ok(batches);
-        }).WithSummary("Recent uploads into the cohort with each case's result.");
+        api.MapGet("/imports", async (int cohortId, int? take, ImportHistoryQueries imports, CancellationToken ct) =>
+            Results.Ok(await imports.RecentAsync(cohortId, Math.Clamp(take ?? 20, 1, 200), ct)))
+            .WithSummary("Recent uploads into the cohort with each case's result (the cohort page's import history).");
 
         var sessions = api.MapGroup("/upload-sessions");
         sessions.MapPost("", (int cohortId, ClaimsPrincipal user, UploadStaging staging) =>

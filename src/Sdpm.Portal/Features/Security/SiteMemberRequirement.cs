@@ -41,49 +41,32 @@ internal sealed class SiteMemberHandler(IDbContextFactory<PortalDbContext> conte
     /// <summary>One query: does the resource exist, and is the user an active member of the site that owns it?</summary>
     private static async Task<bool> IsActiveMemberOfOwnerAsync(PortalDbContext db, string userId, object? resource)
     {
+        if (SiteIdOf(resource) is { } siteId)
+        {
+            return await SiteAccess.IsActiveMemberAsync(db, userId, siteId);
+        }
         var values = RouteValuesOf(resource).ToList();
-        if (resource is not int && Parse(Find(values, SiteMemberRequirement.RouteKey)) is null)
+        if (Parse(Find(values, "caseId")) is { } caseId)
         {
-            if (Parse(Find(values, "caseId")) is { } caseId)
-            {
-                return await db.Cases.Where(c => c.Id == caseId)
-                    .AnyAsync(c => db.UserSites.Any(m => m.UserId == userId && m.SiteId == c.SiteId && m.Site!.IsActive));
-            }
-            if (Parse(Find(values, "cohortId")) is { } cohortId)
-            {
-                return await db.Cohorts.Where(c => c.Id == cohortId)
-                    .AnyAsync(c => db.UserSites.Any(m => m.UserId == userId && m.SiteId == c.SiteId && m.Site!.IsActive));
-            }
-            if (Parse(Find(values, "annotationId")) is { } annotationId)
-            {
-                return await db.Annotations.Where(a => a.Id == annotationId)
-                    .AnyAsync(a => db.UserSites.Any(m => m.UserId == userId && m.SiteId == a.SiteId && m.Site!.IsActive));
-            }
-        }
-        return await SiteIdOfAsync(db, resource) is { } siteId && await SiteAccess.IsActiveMemberAsync(db, userId, siteId);
-    }
-
-    internal static async Task<int?> SiteIdOfAsync(PortalDbContext db, object? resource)
-    {
-        if (resource is int id)
-        {
-            return id;
-        }
-        var values = RouteValuesOf(resource);
-        if (Parse(Find(values, SiteMemberRequirement.RouteKey)) is { } siteId)
-        {
-            return siteId;
+            return await db.Cases.Where(c => c.Id == caseId)
+                .AnyAsync(c => db.UserSites.Any(m => m.UserId == userId && m.SiteId == c.SiteId && m.Site!.IsActive));
         }
         if (Parse(Find(values, "cohortId")) is { } cohortId)
         {
-            return await db.Cohorts.Where(c => c.Id == cohortId).Select(c => (int?)c.SiteId).FirstOrDefaultAsync();
+            return await db.Cohorts.Where(c => c.Id == cohortId)
+                .AnyAsync(c => db.UserSites.Any(m => m.UserId == userId && m.SiteId == c.SiteId && m.Site!.IsActive));
         }
-        if (Parse(Find(values, "caseId")) is { } caseId)
+        if (Parse(Find(values, "annotationId")) is { } annotationId)
         {
-            return await db.Cases.Where(c => c.Id == caseId).Select(c => (int?)c.SiteId).FirstOrDefaultAsync();
+            return await db.Annotations.Where(a => a.Id == annotationId)
+                .AnyAsync(a => db.UserSites.Any(m => m.UserId == userId && m.SiteId == a.SiteId && m.Site!.IsActive));
         }
-        return null;
+        return false;
     }
+
+    /// <summary>The site named directly: a site id resource, or the route's siteId.</summary>
+    private static int? SiteIdOf(object? resource) =>
+        resource is int id ? id : Parse(Find(RouteValuesOf(resource), SiteMemberRequirement.RouteKey));
 
     private static IEnumerable<KeyValuePair<string, object?>> RouteValuesOf(object? resource) => resource switch
     {

@@ -125,7 +125,7 @@ public sealed class UploadStaging
     }
 
     public static string TooLargeMessage(long max) =>
-        $"The upload is larger than the limit of {FormatBytes(max)} (setting Uploads:MaxBytes). Split it into several zips, or ask an admin to raise the limit.";
+        $"The upload is larger than the limit of {Sdpm.Imaging.IO.Bytes.Format(max)} (setting Uploads:MaxBytes). Split it into several zips, or ask an admin to raise the limit.";
 
     public void Delete(UploadSession session)
     {
@@ -171,12 +171,4 @@ public sealed class UploadStaging
 
     public static bool IsSafeRelativePath(string path) =>
         path.Length is > 0 and <= 1024 && SafeZip.IsSafeName(path) && !path.Split('/', '\\').Any(p => p.Length == 0 || p == ".");
-
-    public static string FormatBytes(long bytes) => bytes switch
-    {
-        >= 1L << 30 => FormattableString.Invariant($"{bytes / (double)(1L << 30):0.#} GiB"),
-        >= 1L << 20 => FormattableString.Invariant($"{bytes / (double)(1L << 20):0.#} MiB"),
-        >= 1L << 10 => FormattableString.Invariant($"{bytes / (double)(1L << 10):0.#} KiB"),
-        _ => $"{bytes} bytes",
-    };
 }
