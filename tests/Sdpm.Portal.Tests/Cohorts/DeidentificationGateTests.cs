@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Net;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
@@ -32,6 +33,13 @@ public class DeidentificationGateTests(CohortPortal portal) : IClassFixture<Coho
         Assert.DoesNotContain("MRN-998877", text);
         Assert.DoesNotContain("19500101", text);
         Assert.Equal(1, body.GetProperty("refusedForIdentifyingData").GetInt32());
+        using var client = portal.As("coordinator");
+        var history = JsonDocument.Parse(await client.GetStringAsync($"/api/cohorts/{cohort}/imports")).RootElement;
+        var refusedRow = history[0].GetProperty("results")[0];
+        Assert.Equal("refused", refusedRow.GetProperty("status").GetString());
+        Assert.True(refusedRow.GetProperty("identifyingDataFound").GetBoolean());
+        Assert.Contains(refusedRow.GetProperty("findings").EnumerateArray(), f => f.GetProperty("tag").GetString() == "(0010,0010)");
+        Assert.DoesNotContain("Doe^Johnathan", history.GetRawText());
         Assert.Equal(0, await portal.DbAsync(db => db.Cases.CountAsync(c => c.CohortId == cohort)));
         Assert.Equal(blobs, portal.BlobNames());
     }
