@@ -20,6 +20,9 @@ public abstract class Journey(BrowserFixture fixture) : IClassFixture<BrowserFix
         var page = await context.NewPageAsync();
         try
         {
+            // The demo cohorts are seeded in the background after start-up (CPU-heavy on 2 cores): journeys start once
+            // that is done, so that their timeouts measure the page, not the seeding.
+            await Fixture.Server.WaitForDemoCohortsAsync();
             await steps(page);
         }
         catch
