@@ -34,17 +34,25 @@ public sealed class PortalServer : IAsyncDisposable
 
     public static string RepositoryRoot { get; } = FindRoot();
 
+    private bool demoSeeded;
+
     /// <summary>Waits until the demo seeding (in the background after start-up) has imported both demo cohorts: cases 1-8
     /// at North, 9-16 at South.</summary>
     public async Task WaitForDemoCohortsAsync()
     {
+        // Once seen, seeding is done for good (a later test may lock the user whose token this asks with).
+        if (demoSeeded) return;
         var token = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(DataFolder, "demo-tokens.json"))).RootElement.GetProperty("investigator").GetString();
         using var http = new HttpClient { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(10) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         var deadline = DateTime.UtcNow.AddSeconds(120);
         while (DateTime.UtcNow < deadline)
         {
-            if ((await http.GetAsync("/api/cases/16")).IsSuccessStatusCode) return;
+            if ((await http.GetAsync("/api/cases/16")).IsSuccessStatusCode)
+            {
+                demoSeeded = true;
+                return;
+            }
             await Task.Delay(500);
         }
         throw new TimeoutException($"The demo cohorts were not seeded within two minutes:\n{Log}");
