@@ -28,7 +28,7 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Expect(firstRow.GetByTestId("case-annotators")).ToContainTextAsync("annotator");
         var caseId = (await api.Get("coordinator", "/api/cohorts/1/cases?take=1&sort=pseudoId")).GetProperty("items")[0].GetProperty("id").GetInt32();
 
-        // The annotator finds it in My work, paints a stroke, and the autosave stores it.
+        // The annotator finds it in My work and paints on two slices a few apart.
         await using var annotatorContext = await Fixture.Browser.NewContextAsync(new() { BaseURL = Fixture.Server.BaseUrl, ViewportSize = new() { Width = 1400, Height = 900 } });
         var annotator = await annotatorContext.NewPageAsync();
         await SignInAsync(annotator, "annotator", Fixture.Server.Credentials["annotator"]);
@@ -39,18 +39,42 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await WaitForInteractiveAsync(annotator);
         await ToolsReadyAsync(annotator);
         await annotator.GetByTestId("tool-brush").ClickAsync();
+        var firstSlice = await SliceAsync(annotator);
         await StrokeAsync(annotator, 0.45f, 0.5f, 0.55f, 0.5f);
-        await Expect(annotator.GetByTestId("autosave-status")).ToContainTextAsync("Saved at", new() { Timeout = 15_000 });
+        await AutosavedAsync(annotator, api, caseId);
         var saved = (await api.Get("annotator", $"/api/cases/{caseId}/annotations"))[0];
         Assert.Equal("draft", saved.GetProperty("state").GetString());
         Assert.True(saved.GetProperty("volumeMl").GetDouble() > 0);
+        await ScrollAsync(annotator, 4);
+        var secondSlice = await SliceAsync(annotator);
+        Assert.True(Math.Abs(secondSlice - firstSlice) >= 3, $"the wheel moved from slice {firstSlice} to {secondSlice}");
+        await StrokeAsync(annotator, 0.46f, 0.52f, 0.56f, 0.52f);
+        await Expect(annotator.GetByTestId("lesion-slices").Locator(".mud-chip")).ToHaveCountAsync(2);
 
-        // Undo and redo are per stroke; the volume follows.
+        // Fill between slices labels every slice in between, in one step.
+        await annotator.GetByTestId("interpolate").ClickAsync();
+        await Expect(annotator.GetByTestId("lesion-slices").Locator(".mud-chip")).ToHaveCountAsync(Math.Abs(secondSlice - firstSlice) + 1);
+        var filled = await VoxelsAsync(annotator);
+
+        // A stray stroke is undone (only that stroke), redone and undone again; the volume follows.
+        await StrokeAsync(annotator, 0.3f, 0.3f, 0.36f, 0.3f);
+        await Expect(annotator.GetByTestId("annotation-volume")).Not.ToHaveAttributeAsync("data-voxels", filled.ToString());
         var volumeText = await annotator.GetByTestId("annotation-volume").TextContentAsync();
         await annotator.GetByTestId("undo").ClickAsync();
-        await Expect(annotator.GetByTestId("annotation-volume")).ToContainTextAsync("0.00 mL");
+        await Expect(annotator.GetByTestId("annotation-volume")).ToHaveAttributeAsync("data-voxels", filled.ToString());
         await annotator.GetByTestId("redo").ClickAsync();
         await Expect(annotator.GetByTestId("annotation-volume")).ToHaveTextAsync(volumeText!);
+        await annotator.Keyboard.PressAsync("Control+z");
+        await Expect(annotator.GetByTestId("annotation-volume")).ToHaveAttributeAsync("data-voxels", filled.ToString());
+        await Expect(annotator.GetByTestId("lesion-slices").Locator(".mud-chip")).ToHaveCountAsync(Math.Abs(secondSlice - firstSlice) + 1);
+
+        // A little is erased across the painted line.
+        await annotator.GetByTestId("tool-eraser").ClickAsync();
+        await StrokeAsync(annotator, 0.5f, 0.46f, 0.5f, 0.58f);
+        await Expect(annotator.GetByTestId("annotation-volume")).Not.ToHaveAttributeAsync("data-voxels", filled.ToString());
+        var drawn = await VoxelsAsync(annotator);
+        Assert.InRange(drawn, 1, filled - 1);
+        Assert.Equal(drawn, await AutosavedAsync(annotator, api, caseId));
 
         await annotator.GetByTestId("submit-annotation").ClickAsync();
         await annotator.GetByRole(AriaRole.Button, new() { Name = "Submit", Exact = true }).ClickAsync();
@@ -59,6 +83,7 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         var submitted = (await api.Get("annotator", $"/api/cases/{caseId}/annotations"))[0];
         Assert.Equal("submitted", submitted.GetProperty("state").GetString());
         var id = submitted.GetProperty("id").GetInt32();
+        Assert.Equal(drawn, await api.MaskVoxels("annotator", id)); // the stored mask is the one on screen
 
         // The coordinator reviews it in the viewer (the annotation is drawn over the scan) and rejects it with a comment.
         await page.GotoAsync($"/cases/{caseId}");
@@ -77,11 +102,12 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await WaitForInteractiveAsync(annotator);
         await ToolsReadyAsync(annotator);
         await Expect(annotator.GetByTestId("review-comment")).ToContainTextAsync("The lesion continues on the next slice.");
-        await Expect(annotator.GetByTestId("annotation-volume")).Not.ToContainTextAsync("0.00 mL"); // the saved mask was loaded
-        await annotator.GetByTestId("viewer-canvas").HoverAsync();
-        await annotator.Mouse.WheelAsync(0, 120);
+        // Reloaded, the page shows exactly the submitted mask.
+        await Expect(annotator.GetByTestId("annotation-volume")).ToHaveAttributeAsync("data-voxels", drawn.ToString());
+        await annotator.GetByTestId("tool-brush").ClickAsync();
+        await ScrollAsync(annotator, 1);
         await StrokeAsync(annotator, 0.45f, 0.55f, 0.55f, 0.55f);
-        await Expect(annotator.GetByTestId("autosave-status")).ToContainTextAsync("Saved at", new() { Timeout = 15_000 });
+        await AutosavedAsync(annotator, api, caseId);
         await annotator.GetByTestId("submit-annotation").ClickAsync();
         await annotator.GetByRole(AriaRole.Button, new() { Name = "Submit", Exact = true }).ClickAsync();
         await annotator.WaitForURLAsync(url => url.EndsWith("/my-work"));
@@ -112,12 +138,144 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Expect(page.GetByTestId("annotation-volume")).ToContainTextAsync(referenceMl.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture));
         await page.GetByTestId("tool-brush").ClickAsync();
         await StrokeAsync(page, 0.3f, 0.3f, 0.35f, 0.3f);
-        await Expect(page.GetByTestId("autosave-status")).ToContainTextAsync("Saved at", new() { Timeout = 15_000 });
+        await AutosavedAsync(page, api, caseId);
 
         var saved = (await api.Get("annotator", $"/api/cases/{caseId}/annotations"))[0];
         Assert.Equal("reference", saved.GetProperty("startedFrom").GetString());
         Assert.True(saved.GetProperty("volumeMl").GetDouble() > referenceMl); // the reference plus the new stroke
     });
+
+    [Fact]
+    public Task HuLimitedPaintingSetsOnlyVoxelsInTheChosenRange() => RunAsync("annotation-hu-range", async page =>
+    {
+        await Fixture.Server.WaitForDemoCohortsAsync();
+        using var api = new ApiClients(Fixture.Server);
+        var caseId = await AssignedCaseAsync(api, 2);
+
+        await SignInAsync(page, "annotator", Fixture.Server.Credentials["annotator"]);
+        await page.GotoAsync($"/cases/{caseId}/annotate");
+        await WaitForInteractiveAsync(page);
+        await ToolsReadyAsync(page);
+        await page.GetByTestId("tool-brush").ClickAsync();
+        await page.GetByTestId("brush-size").FillAsync("40");
+        // The infarct preset (10–30 HU), its upper limit edited to 36 HU.
+        await page.GetByTestId("hu-preset").ClickAsync();
+        await page.GetByRole(AriaRole.Option, new() { Name = "infarct 10–30 HU" }).ClickAsync();
+        var max = page.Locator("[data-testid=hu-max] input, input[data-testid=hu-max]").First;
+        await max.FillAsync("36");
+        await max.PressAsync("Tab");
+        await Expect(page.GetByTestId("hu-preset")).ToContainTextAsync("custom range");
+        var slice = await SliceAsync(page);
+        await StrokeAsync(page, 0.35f, 0.5f, 0.65f, 0.5f);
+        var painted = await AutosavedAsync(page, api, caseId);
+        Assert.True(painted > 0);
+
+        // Through the API: every painted voxel lies in [10, 36] HU, and the stroke passed over voxels outside it.
+        var annotationId = (await api.Get("annotator", $"/api/cases/{caseId}/annotations"))[0].GetProperty("id").GetInt32();
+        var mask = await api.Mask("annotator", annotationId);
+        var hu = await api.SliceHu("annotator", caseId, slice);
+        var plane = mask.Slice(slice).ToArray();
+        int inside = 0, outsideNearby = 0;
+        int x0 = int.MaxValue, x1 = -1, y0 = int.MaxValue, y1 = -1;
+        for (var i = 0; i < plane.Length; i++)
+        {
+            if (plane[i] == 0) continue;
+            Assert.InRange(hu[i], (short)10, (short)36);
+            inside++;
+            int x = i % mask.Dims.X, y = i / mask.Dims.X;
+            (x0, x1, y0, y1) = (Math.Min(x0, x), Math.Max(x1, x), Math.Min(y0, y), Math.Max(y1, y));
+        }
+        Assert.Equal(painted, inside); // nothing on other slices
+        for (var y = y0; y <= y1; y++)
+            for (var x = x0; x <= x1; x++)
+                if (hu[y * mask.Dims.X + x] is < 10 or > 36) outsideNearby++;
+        Assert.True(outsideNearby > 0, "the stroke crossed no voxel outside the range, so the limit was not exercised");
+    });
+
+    [Fact]
+    public Task ATabClosedMidDraftLosesNothingThatWasAutosaved() => RunAsync("annotation-tab-closed", async page =>
+    {
+        await Fixture.Server.WaitForDemoCohortsAsync();
+        using var api = new ApiClients(Fixture.Server);
+        var caseId = await AssignedCaseAsync(api, 3);
+
+        await SignInAsync(page, "annotator", Fixture.Server.Credentials["annotator"]);
+        var tab = await page.Context.NewPageAsync();
+        await tab.GotoAsync($"/cases/{caseId}/annotate");
+        await WaitForInteractiveAsync(tab);
+        await ToolsReadyAsync(tab);
+        await tab.GetByTestId("tool-brush").ClickAsync();
+        await StrokeAsync(tab, 0.4f, 0.45f, 0.6f, 0.45f);
+        var autosaved = await AutosavedAsync(tab, api, caseId);
+        await StrokeAsync(tab, 0.4f, 0.55f, 0.6f, 0.55f);
+        var onScreen = await VoxelsAsync(tab);
+        await tab.CloseAsync(new() { RunBeforeUnload = true }); // mid-draft: the second stroke is not autosaved yet
+
+        // The hidden page sends its last changes as it goes (keepalive); they may arrive a moment later. Whatever
+        // arrives, nothing autosaved before is lost.
+        var annotationId = (await api.Get("annotator", $"/api/cases/{caseId}/annotations"))[0].GetProperty("id").GetInt32();
+        long stored;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((stored = await api.MaskVoxels("annotator", annotationId)) != onScreen && DateTime.UtcNow < deadline) await Task.Delay(250);
+        Assert.True(stored >= autosaved, $"{stored} voxels stored, {autosaved} were autosaved before the tab closed");
+
+        // Reopened, the draft resumes with what the server holds.
+        await page.GotoAsync($"/cases/{caseId}/annotate");
+        await WaitForInteractiveAsync(page);
+        await ToolsReadyAsync(page);
+        await Expect(page.GetByTestId("annotation-volume")).ToHaveAttributeAsync("data-voxels", stored.ToString());
+    });
+
+    /// <summary>The n-th demo case of the first cohort (by pseudonymous id), assigned to the demo annotator.</summary>
+    private static async Task<int> AssignedCaseAsync(ApiClients api, int index)
+    {
+        var caseId = (await api.Get("coordinator", $"/api/cohorts/1/cases?sort=pseudoId&take={index + 1}")).GetProperty("items")[index].GetProperty("id").GetInt32();
+        await api.Post("coordinator", $"/api/cases/{caseId}/assignments", new { annotator = "annotator" });
+        return caseId;
+    }
+
+    /// <summary>The voxel count the page shows.</summary>
+    private static async Task<long> VoxelsAsync(IPage page) =>
+        long.Parse((await page.GetByTestId("annotation-volume").GetAttributeAsync("data-voxels"))!, System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Waits until the autosave has stored what the page shows (checked through the API), and returns the count.</summary>
+    private static async Task<long> AutosavedAsync(IPage page, ApiClients api, int caseId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var onScreen = await VoxelsAsync(page);
+            var mine = await api.Get("annotator", $"/api/cases/{caseId}/annotations");
+            if (mine.GetArrayLength() > 0 && await api.MaskVoxels("annotator", mine[0].GetProperty("id").GetInt32()) == onScreen && onScreen > 0)
+            {
+                await Expect(page.GetByTestId("autosave-status")).ToContainTextAsync("Saved at");
+                return onScreen;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"the autosave did not store the {onScreen} voxels on screen within 20 s");
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>The slice the viewer shows (0-based), from its status line "slice n / N".</summary>
+    private static async Task<int> SliceAsync(IPage page)
+    {
+        var text = (await page.GetByTestId("viewer-state").TextContentAsync())!;
+        var match = System.Text.RegularExpressions.Regex.Match(text, @"slice (\d+) /");
+        Assert.True(match.Success, text);
+        return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) - 1;
+    }
+
+    /// <summary>Moves the given number of slices with the mouse wheel, one notch each, waiting for each to show.</summary>
+    private static async Task ScrollAsync(IPage page, int notches)
+    {
+        await page.GetByTestId("viewer-canvas").HoverAsync();
+        for (var i = 0; i < notches; i++)
+        {
+            var before = await SliceAsync(page);
+            await page.Mouse.WheelAsync(0, 120);
+            await Expect(page.GetByTestId("viewer-state")).Not.ToContainTextAsync($"slice {before + 1} /");
+        }
+    }
 
     /// <summary>The annotation tools are attached to the viewer (the slice is drawn and the page's module is loaded).</summary>
     private static Task ToolsReadyAsync(IPage page) =>
@@ -154,6 +312,40 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", tokens[user]);
             using var response = await http.SendAsync(request);
             Assert.True(response.IsSuccessStatusCode, $"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+
+        public async Task<byte[]> Bytes(string user, string url)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", tokens[user]);
+            using var response = await http.SendAsync(request);
+            response.EnsureSuccessStatusCode();
+            return await response.Content.ReadAsByteArrayAsync();
+        }
+
+        /// <summary>An annotation's stored mask, decoded from the run-length download.</summary>
+        public async Task<Sdpm.Imaging.Volumes.Volume<byte>> Mask(string user, int annotationId)
+        {
+            var data = await Bytes(user, $"/api/annotations/{annotationId}/mask.rle");
+            var pos = 5;
+            uint x = 0, y = 0, z = 0;
+            var header = Sdpm.Imaging.Masks.RunLengthMask.TryReadVarint(data, ref pos, out x) && Sdpm.Imaging.Masks.RunLengthMask.TryReadVarint(data, ref pos, out y)
+                && Sdpm.Imaging.Masks.RunLengthMask.TryReadVarint(data, ref pos, out z);
+            Assert.True(header, "the mask download has no dimensions");
+            var dims = new Sdpm.Imaging.Volumes.Dims((int)x, (int)y, (int)z);
+            return Sdpm.Imaging.Masks.RunLengthMask.Decode(data, new Sdpm.Imaging.Volumes.VolumeGeometry(dims, Sdpm.Imaging.Volumes.Affine.Identity));
+        }
+
+        /// <summary>Voxels set in an annotation's stored mask, counted here from the download.</summary>
+        public async Task<long> MaskVoxels(string user, int annotationId) => (await Mask(user, annotationId)).Voxels.LongCount(v => v != 0);
+
+        /// <summary>One slice's HU (int16, x fastest) from the raw slice endpoint.</summary>
+        public async Task<short[]> SliceHu(string user, int caseId, int z)
+        {
+            var bytes = await Bytes(user, $"/api/cases/{caseId}/slices/{z}.raw");
+            var hu = new short[bytes.Length / 2];
+            Buffer.BlockCopy(bytes, 0, hu, 0, hu.Length * 2);
+            return hu;
         }
 
         public void Dispose() => http.Dispose();

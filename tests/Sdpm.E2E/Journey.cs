@@ -44,7 +44,9 @@ public abstract class Journey(BrowserFixture fixture) : IClassFixture<BrowserFix
         await page.FillAsync("#username", userName);
         await page.FillAsync("#password", password);
         await page.ClickAsync("[data-testid=login-submit]");
-        await page.WaitForURLAsync(url => !url.Contains("/Account/Login"));
+        // Leaving the login page is what counts; the next step waits for what it needs (the "load" event of the
+        // dashboard can take long on a busy machine and says nothing about the sign-in).
+        await page.WaitForURLAsync(url => !url.Contains("/Account/Login"), new() { WaitUntil = WaitUntilState.Commit, Timeout = 30_000 });
     }
 
     /// <summary>The input of a MudBlazor field or check box marked with a data-testid (on the input or on its wrapper).</summary>

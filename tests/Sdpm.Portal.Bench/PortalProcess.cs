@@ -30,6 +30,9 @@ public sealed class PortalProcess : IDisposable
     /// <summary>The coordinator's demo API token (North's coordinator).</summary>
     public string Token { get; private set; } = "";
 
+    /// <summary>Every demo user's API token, by user name.</summary>
+    public IReadOnlyDictionary<string, string> Tokens { get; private set; } = new Dictionary<string, string>();
+
     public static async Task<PortalProcess> StartAsync(string repositoryRoot, string dataFolder, TimeSpan timeout)
     {
         var dll = Path.Combine(repositoryRoot, "src", "Sdpm.Portal", "bin", "Release", "net10.0", "Sdpm.Portal.dll");
@@ -57,6 +60,7 @@ public sealed class PortalProcess : IDisposable
             var tokens = JsonSerializer.Deserialize<Dictionary<string, string>>(
                 await File.ReadAllTextAsync(Path.Combine(dataFolder, "demo-tokens.json")))!;
             portal.Token = tokens["coordinator"];
+            portal.Tokens = tokens;
         }
         catch
         {
@@ -66,12 +70,13 @@ public sealed class PortalProcess : IDisposable
         return portal;
     }
 
-    /// <summary>A new client (its own handler and connections) that sends the coordinator's token; no caching.</summary>
-    public HttpClient NewClient(TimeSpan timeout)
+    /// <summary>A new client (its own handler and connections) that sends the coordinator's token, or the named demo
+    /// user's; no caching.</summary>
+    public HttpClient NewClient(TimeSpan timeout, string? user = null)
     {
         var handler = new SocketsHttpHandler { UseCookies = false, AutomaticDecompression = DecompressionMethods.None };
         var http = new HttpClient(handler, disposeHandler: true) { BaseAddress = new Uri(BaseUrl), Timeout = timeout };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user is null ? Token : Tokens[user]);
         return http;
     }
 

@@ -49,7 +49,7 @@ try
     var north = await PortalApi.SiteIdAsync(api, "North");
     Progress.Say($"portal pid {portal.Pid} at {portal.BaseUrl}; North is site {north}");
 
-    if (options.Runs("import") || options.Runs("slices"))
+    if (options.Runs("import") || options.Runs("slices") || options.Runs("annotation") || options.Runs("stroke"))
     {
         var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-import");
         report.Import = await ImportBench.RunAsync(portal, cohort, options.ImportCases, options.Seed, work);
@@ -59,6 +59,16 @@ try
     {
         report.Slices = await SliceBench.RunAsync(portal, report.Import!.CaseIds, report.Import.Slices, options.Clients, options.Requests,
             TimeSpan.FromSeconds(options.WarmUpSeconds), (int)options.Seed);
+    }
+    cancel.Token.ThrowIfCancellationRequested();
+    if (options.Runs("annotation"))
+    {
+        report.Saves = await AnnotationSaveBench.RunAsync(portal, report.Import!.CaseIds, options.Saves, options.ImportCases, options.Seed);
+    }
+    cancel.Token.ThrowIfCancellationRequested();
+    if (options.Runs("stroke"))
+    {
+        report.Stroke = await StrokeBench.RunAsync(portal, report.Import!.CaseIds[^1], options.Strokes, 20);
     }
     cancel.Token.ThrowIfCancellationRequested();
     if (options.Runs("memory"))
@@ -116,14 +126,16 @@ return report.Error is null ? 0 : 1;
 public sealed record BenchOptions
 {
     public const string Usage = """
-        usage: scripts/bench-portal.sh [--json] [--only import,slices,memory,list] [--import-cases N] [--clients N]
-                                       [--requests N] [--warmup-seconds N] [--zip-mib N] [--list-cases N] [--list-requests N]
-                                       [--seed N] [--keep-data]
+        usage: scripts/bench-portal.sh [--json] [--only import,slices,annotation,stroke,memory,list] [--import-cases N] [--clients N]
+                                       [--requests N] [--warmup-seconds N] [--saves N] [--strokes N] [--zip-mib N] [--list-cases N]
+                                       [--list-requests N] [--seed N] [--keep-data]
           --json           print the report as JSON on stdout (the table goes to stderr)
-          --only           run only these figures (slices needs import, so it runs it too)
+          --only           run only these figures (slices, annotation and stroke need import, so they run it too)
           --import-cases   512x512x40 cases to import one by one (5)
           --clients        concurrent slice clients (8); --requests: requests per client and kind (150)
           --warmup-seconds slice load before the timed requests, all kinds mixed (30)
+          --saves          one-slice annotation saves (120; a third as many whole-mask saves)
+          --strokes        brush strokes in Chromium on the annotation page (60, 24 pointer moves each)
           --zip-mib        size of the big upload in MiB (1024)
           --list-cases     case rows of the list cohort (10000); --list-requests: requests per query (30)
           --keep-data      keep the temporary data folder
@@ -138,6 +150,8 @@ public sealed record BenchOptions
     public int Requests { get; init; } = 150;
     public int WarmUpSeconds { get; init; } = 30;
     public long ZipMiB { get; init; } = 1024;
+    public int Saves { get; init; } = 120;
+    public int Strokes { get; init; } = 60;
     public int ListCases { get; init; } = 10_000;
     public int ListRequests { get; init; } = 30;
     public ulong Seed { get; init; } = 42;
@@ -164,6 +178,8 @@ public sealed record BenchOptions
                 "--requests" => o with { Requests = Count(1, 10_000) },
                 "--warmup-seconds" => o with { WarmUpSeconds = Count(0, 600) },
                 "--zip-mib" => o with { ZipMiB = Count(1, 1800) },
+                "--saves" => o with { Saves = Count(10, 10_000) },
+                "--strokes" => o with { Strokes = Count(1, 10_000) },
                 "--list-cases" => o with { ListCases = Count(50, 100_000) },
                 "--list-requests" => o with { ListRequests = Count(1, 1000) },
                 "--seed" => o with { Seed = (ulong)Count(0, int.MaxValue) },
@@ -176,7 +192,7 @@ public sealed record BenchOptions
     private static HashSet<string> Figures(string list)
     {
         var set = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
-        var unknown = set.Except(["import", "slices", "memory", "list"]).ToList();
+        var unknown = set.Except(["import", "slices", "annotation", "stroke", "memory", "list"]).ToList();
         return unknown.Count == 0 ? set : throw new ArgumentException($"unknown figure(s) {string.Join(", ", unknown)}");
     }
 

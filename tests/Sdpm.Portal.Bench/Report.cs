@@ -17,6 +17,8 @@ public sealed class BenchReport
     public required BenchOptions Options { get; init; }
     public ImportFigures? Import { get; set; }
     public IReadOnlyList<SliceFigures>? Slices { get; set; }
+    public IReadOnlyList<SaveFigures>? Saves { get; set; }
+    public StrokeFigures? Stroke { get; set; }
     public MemoryFigures? Memory { get; set; }
     public ListFigures? List { get; set; }
     public string? Error { get; set; }
@@ -36,6 +38,11 @@ public sealed class BenchReport
         {
             checks.Add(new($"slice {s.Kind} 512x512, {s.Clients} clients", $"p95 < {SliceTargetMs} ms", $"{Units.Ms(s.Latency.P95)} ms",
                 s.Latency.P95 < SliceTargetMs && s.Errors == 0));
+        }
+        if (Stroke is { } stroke)
+        {
+            checks.Add(new($"brush stroke to frame, {stroke.SliceX}x{stroke.SliceY} slice", $"p95 <= {StrokeBench.FrameMs} ms", $"{Units.Ms(stroke.Latency.P95)} ms",
+                stroke.Latency.P95 <= StrokeBench.FrameMs));
         }
         if (Memory is { } m)
         {
@@ -76,6 +83,26 @@ public sealed class BenchReport
                     F(s.RequestsPerSecond, "0.0"), s.Errors.ToString(CultureInfo.InvariantCulture), $"{F(s.PortalCpuMs, "0.00")}, {F(s.ClientCpuMs, "0.00")}");
             }
             t.AppendLine("  (me = GET /api/me, API-token authentication and nothing else, under the same load: no target)");
+        }
+        if (Saves is { Count: > 0 } saves)
+        {
+            t.AppendLine();
+            t.AppendLine("2b. Annotation saves as the demo annotator, each a new version (If-Match), one after another (ms; no target in the issue)");
+            Row(t, "save", "body bytes", "count", "p50", "p95", "max", "errors");
+            foreach (var s in saves)
+            {
+                var l = s.Latency;
+                Row(t, s.Kind, s.BodyBytes.ToString(CultureInfo.InvariantCulture), l.Count.ToString(CultureInfo.InvariantCulture), Units.Ms(l.P50), Units.Ms(l.P95),
+                    Units.Ms(l.Max), s.Errors.ToString(CultureInfo.InvariantCulture));
+            }
+        }
+        if (Stroke is { } st)
+        {
+            t.AppendLine();
+            t.AppendLine($"2c. Brush stroke to pixels on screen, annotation page, {st.SliceX}x{st.SliceY} slice, brush {st.BrushSize} voxels, headless Chromium {st.Browser} (ms, performance marks)");
+            Row(t, "segments", "p50", "p95", "max", "within 16 ms");
+            Row(t, st.Latency.Count.ToString(CultureInfo.InvariantCulture), Units.Ms(st.Latency.P50), Units.Ms(st.Latency.P95), Units.Ms(st.Latency.Max),
+                $"{st.WithinFramePercent.ToString("0.0", CultureInfo.InvariantCulture)} %");
         }
         if (Memory is { } m)
         {

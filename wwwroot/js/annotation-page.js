@@ -95,6 +95,18 @@ export function attach(viewer, dotNet, options) {
   document.addEventListener('visibilitychange', onHidden);
   window.addEventListener('pagehide', onHidden);
 
+  // The shortcuts (Ctrl+Z, [ and ], E, ...) also work right after a toolbar button was clicked, not only while the
+  // image has the focus; typing in a field is left alone.
+  const onPageKey = e => {
+    const t = e.target;
+    if (e.defaultPrevented || !(t instanceof HTMLElement) || viewer.ui?.root?.contains(t)) return;
+    if (t !== document.body && !t.closest('[data-testid=annotation-toolbar]')) return;
+    if (t.isContentEditable || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT') return;
+    if (t.tagName === 'INPUT' && !['range', 'checkbox', 'radio', 'button'].includes(t.type)) return;
+    viewer.onKeyDown(e);
+  };
+  document.addEventListener('keydown', onPageKey);
+
   return {
     annotator,
     async load(url) {
@@ -118,6 +130,9 @@ export function attach(viewer, dotNet, options) {
     setTool: t => annotator.setTool(t),
     setBrushSize: n => annotator.setBrushSize(n),
     setHuPreset: p => annotator.setHuPreset(p || null),
+    setHuRange: (lo, hi) => annotator.setHuRange(lo, hi),
+    setInvert: on => annotator.setInvert(on),
+    setHuLimitsErase: on => annotator.setHuLimitsErase(on),
     undo: () => annotator.undo(),
     redo: () => annotator.redo(),
     interpolate: () => annotator.interpolate(),
@@ -128,6 +143,7 @@ export function attach(viewer, dotNet, options) {
       unsubscribe?.();
       document.removeEventListener('visibilitychange', onHidden);
       window.removeEventListener('pagehide', onHidden);
+      document.removeEventListener('keydown', onPageKey);
     },
   };
 }

@@ -17,7 +17,7 @@
 // zoomAt, panBy, setSmooth, toggleHelp, whenDrawn, stats.
 // state = { slice, sliceCount, position, level, width, preset, zoom, tool, smooth, loading, error,
 //           overlays: [{ id, name, visible, opacity, color, outline, status }],
-//           annotation: null | { tool, brushSize, huRange: [lo,hi]|null, huPreset, invert, volumeMl, voxels,
+//           annotation: null | { tool, brushSize, huRange: [lo,hi]|null, huPreset, invert, huLimitsErase, volumeMl, voxels,
 //                                 lesionSlices: [z...], canUndo, canRedo, dirtyCount } }
 //
 // Annotation (viewer/annotate.js; everything runs on per-slice masks in the browser):

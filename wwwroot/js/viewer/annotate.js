@@ -230,6 +230,7 @@ export class Annotator {
             huRange: this.huRange ? this.huRange.slice() : null,
             huPreset: this.huPreset,
             invert: this.invert,
+            huLimitsErase: this.huLimitsErase,
             volumeMl: round(this.getVolumeMl(), 3),
             voxels: this.getVoxelCount(),
             lesionSlices: this.getLesionSlices(),
