@@ -2,6 +2,7 @@ using MudBlazor;
 using MudBlazor.Services;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Sdpm.Portal.Features.Annotations;
 using Sdpm.Portal.Features.Audit;
 using Sdpm.Portal.Features.Cohorts;
 using Sdpm.Portal.Features.Tokens;
@@ -24,8 +25,7 @@ public static class UiRegistration
         builder.Services.AddMemoryCache();
         builder.Services.AddSingleton<ApiTokenService>();
         builder.AddCohorts();
-        builder.Services.AddSingleton<Sdpm.Portal.Features.Annotations.AnnotationService>();
-        builder.Services.AddSingleton<Sdpm.Portal.Features.Annotations.AgreementService>();
+        builder.Services.AddAnnotations();
         // Scripts read enums as words ("infarct", "imported"), and the API is described at /openapi/v1.json.
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocument>());

@@ -21,17 +21,21 @@ public sealed class StorageOptions
     public TimeSpan SweepGrace { get; set; } = TimeSpan.FromHours(2);
 }
 
-/// <summary>Periodically deletes unreferenced blobs past the grace period and expired upload sessions.</summary>
+/// <summary>Periodically thins autosaved annotation revisions, then deletes unreferenced blobs past the grace period and
+/// expired upload sessions.</summary>
 internal sealed class BlobSweepService(
     IBlobStore blobs,
     IDbContextFactory<PortalDbContext> contexts,
     UploadStaging staging,
+    Annotations.RevisionPruner revisions,
     IOptions<StorageOptions> options,
     TimeProvider time,
     ILogger<BlobSweepService> logger) : BackgroundService
 {
     public async Task<SweepResult> SweepOnceAsync(CancellationToken ct)
     {
+        // Thinned autosave revisions leave masks unreferenced: this sweep or a later one deletes them after the grace.
+        await revisions.PruneAsync(ct);
         var result = await new BlobSweeper(blobs, time).SweepAsync(async token =>
         {
             await using var db = await contexts.CreateDbContextAsync(token);
