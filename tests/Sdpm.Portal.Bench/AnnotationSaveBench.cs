@@ -78,8 +78,8 @@ public static class AnnotationSaveBench
         Progress.Say($"annotation: {wholeTimes.Count} whole-mask saves, p95 {Latency.Of(wholeTimes).P95} ms");
         return
         [
-            new SaveFigures("one 512x512 slice (PATCH, gzipped SRLP)", sliceBytes, Latency.Of(sliceTimes), errors),
-            new SaveFigures("whole 512x512x40 mask (PUT, .nii.gz)", wholeBytes, Latency.Of(wholeTimes), errors),
+            new SaveFigures("1 slice, PATCH .srlp.gz", sliceBytes, Latency.Of(sliceTimes), errors),
+            new SaveFigures("512x512x40, PUT .nii.gz", wholeBytes, Latency.Of(wholeTimes), errors),
         ];
     }
 
