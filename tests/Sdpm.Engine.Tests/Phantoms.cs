@@ -1,3 +1,4 @@
+using Sdpm.Engine.Contracts.Cases;
 using Sdpm.Engine.Data;
 using Sdpm.Imaging.Synthetic;
 using Sdpm.Imaging.Volumes;
@@ -29,8 +30,8 @@ internal static class Phantoms
                     mask[i] = inLesion ? (byte)1 : (byte)0;
                 }
         }
-        var source = new CaseSource(id, "site1", lesion ? LesionType.Hemorrhage : LesionType.None, "", null);
+        var descriptor = new CaseDescriptor(id, id, "site1", lesion ? LesionType.Hemorrhage : LesionType.None, HasReference: true);
         var geometry = new VolumeGeometry(new Dims(size, size, slices), Affine.Canonical(new Spacing(1, 1, 5)));
-        return new PreparedCase(source, geometry, size, slices, image, mask);
+        return new PreparedCase(descriptor, geometry, size, slices, image, mask);
     }
 }

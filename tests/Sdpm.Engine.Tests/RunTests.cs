@@ -1,7 +1,9 @@
-using Sdpm.Engine.Network;
+using Sdpm.Engine.Contracts.Progress;
+using Sdpm.Engine.Contracts.Sampling;
+using Sdpm.Engine.Contracts.Splits;
+using Sdpm.Engine.Contracts.Training;
+using Sdpm.Engine.Data;
 using Sdpm.Engine.Runs;
-using Sdpm.Engine.Sampling;
-using Sdpm.Engine.Training;
 using Sdpm.Imaging.Synthetic;
 
 namespace Sdpm.Engine.Tests;
@@ -20,20 +22,20 @@ public sealed class RunTests : IDisposable
         var run = Path.Combine(_dir, "run");
         var options = new TrainingOptions(Model: ModelKind.Sdpm, Preset: "tiny", Steps: 3, BatchSize: 2, Device: "cpu", TestFraction: 0.5, ReportEvery: 1);
         var events = new List<EngineProgress>();
-        var result = TrainingRun.Run(new TrainingRequest(data, run, options), new Collect(events));
+        var result = TrainingRun.Run(new TrainingRequest(new CohortFolder(data), run, options), new Collect(events));
         Assert.Equal(3, result.Steps);
         Assert.True(File.Exists(Path.Combine(run, "checkpoint.sdpm")));
         Assert.True(File.Exists(Path.Combine(run, TrainingRun.SplitFileName)));
-        Assert.Contains(events, e => e.Kind == "done");
+        Assert.Contains(events, e => e.Kind == ProgressKind.Done);
 
         // A second training into the same folder is refused; resuming to more steps continues.
-        Assert.Throws<ArgumentException>(() => TrainingRun.Run(new TrainingRequest(data, run, options)));
-        var resumed = TrainingRun.Run(new TrainingRequest(data, run, options, Resume: true, StepsOverride: 4));
+        Assert.Throws<ArgumentException>(() => TrainingRun.Run(new TrainingRequest(new CohortFolder(data), run, options)));
+        var resumed = TrainingRun.Run(new TrainingRequest(new CohortFolder(data), run, options, Resume: true, StepsOverride: 4));
         Assert.Equal(3, resumed.StartStep);
         Assert.Equal(4, resumed.Steps);
 
         var pred = Path.Combine(_dir, "pred");
-        var written = InferenceRun.Run(new InferenceRequest(run, data, pred, [SamplingMode.Avg, SamplingMode.Sal], "fast", Subset: "test", Device: "cpu"));
+        var written = InferenceRun.Run(new InferenceRequest(run, new CohortFolder(data), new PredictionFolder(pred), new InferenceOptions([SamplingMode.Avg, SamplingMode.Sal], "fast", Subset: SplitSubset.Test, Device: "cpu")));
         Assert.Equal(2 * 2, written.Count);
         Assert.True(File.Exists(Path.Combine(pred, "sal", $"{written[0].CaseId}_prob.nii.gz")));
         Assert.True(File.Exists(Path.Combine(pred, "sal", $"{written[0].CaseId}_std.nii.gz")));

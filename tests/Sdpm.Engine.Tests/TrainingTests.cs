@@ -1,6 +1,8 @@
+using Sdpm.Engine.Contracts.Metrics;
+using Sdpm.Engine.Contracts.Progress;
+using Sdpm.Engine.Contracts.Sampling;
+using Sdpm.Engine.Contracts.Training;
 using Sdpm.Engine.Data;
-using Sdpm.Engine.Metrics;
-using Sdpm.Engine.Network;
 using Sdpm.Engine.Sampling;
 using Sdpm.Engine.Training;
 using static TorchSharp.torch;
@@ -77,7 +79,7 @@ public class TrainingTests
             {
                 // Interrupted after step 3 (a checkpoint is written on cancellation).
                 using var cts = new CancellationTokenSource();
-                var stop = new SyncProgress(e => { if (e is { Kind: "step", Step: 3 }) cts.Cancel(); });
+                var stop = new SyncProgress(e => { if (e is { Kind: ProgressKind.Step, Step: 3 }) cts.Cancel(); });
                 Assert.Throws<OperationCanceledException>(() => first.Train(path, stop, cts.Token));
             }
             using var resumed = new Trainer(options, Cases(), "fp");
@@ -115,11 +117,11 @@ public class TrainingTests
         {
             using var cts = new CancellationTokenSource();
             var events = new List<EngineProgress>();
-            var progress = new SyncProgress(e => { events.Add(e); if (e is { Kind: "step", Step: 2 }) cts.Cancel(); });
+            var progress = new SyncProgress(e => { events.Add(e); if (e is { Kind: ProgressKind.Step, Step: 2 }) cts.Cancel(); });
             using var trainer = new Trainer(Tiny(50), Cases(), "fp");
             Assert.Throws<OperationCanceledException>(() => trainer.Train(path, progress, cts.Token));
             Assert.Equal(2, Checkpoint.Peek(path).Step);
-            var step = events.First(e => e.Kind == "step");
+            var step = events.First(e => e.Kind == ProgressKind.Step);
             Assert.NotNull(step.Terms);
             Assert.Contains("ld1", step.Terms!.Keys);
             Assert.Contains("ld2", step.Terms.Keys);
@@ -145,49 +147,10 @@ public class TrainingTests
     }
 
     [Fact]
-    public void PolyLearningRateGoesFromInitialToFinal()
-    {
-        var o = new TrainingOptions(Steps: 100);
-        Assert.Equal(1e-4, o.LearningRateAt(0), 12);
-        Assert.Equal(6e-5, o.LearningRateAt(100), 12);
-        Assert.InRange(o.LearningRateAt(50), 6e-5, 1e-4);
-    }
-
-    [Fact]
-    public void PresetsStartFromTheirRecipe()
-    {
-        Assert.Equal(TrainingRecipes.Budget, TrainingRecipes.DefaultFor("tiny"));
-        Assert.Equal(TrainingRecipes.Budget, TrainingRecipes.DefaultFor("small"));
-        Assert.Equal(TrainingRecipes.Paper, TrainingRecipes.DefaultFor("paper"));
-
-        static TrainingOptions Default(string preset) =>
-            TrainingRecipes.Apply(new TrainingOptions(Model: ModelKind.Sdpm, Preset: preset), TrainingRecipes.DefaultFor(preset));
-        var paper = Default("paper");
-        Assert.Equal(new TrainingOptions(Model: ModelKind.Sdpm, Preset: "paper", Losses: new()), paper); // the record's defaults are the paper's
-        var budget = Default("small");
-        Assert.Equal((1e-3, 1e-4, 2.0, true, TrainingRecipes.Budget),
-            (budget.LearningRate, budget.MinLearningRate, budget.TimeSamplingPower, budget.LossesOrDefault.Ld1AlphaBarWeighting, budget.Recipe));
-        budget.Validate();
-        // Applying a recipe keeps everything it does not own.
-        var custom = TrainingRecipes.Apply(new TrainingOptions(Steps: 77, Losses: new(Dice: 0.5)), TrainingRecipes.Budget);
-        Assert.Equal((77, 0.5), (custom.Steps, custom.LossesOrDefault.Dice));
-        Assert.Throws<ArgumentException>(() => TrainingRecipes.Apply(new TrainingOptions(), "quick"));
-    }
-
-    [Fact]
-    public void OptionsRejectOutOfRangeValues()
-    {
-        Assert.Throws<ArgumentException>(() => new TrainingOptions(Steps: 0).Validate());
-        Assert.Throws<ArgumentException>(() => new TrainingOptions(TimeSamplingPower: 0.5).Validate());
-        Assert.Throws<ArgumentException>(() => new TrainingOptions(Preset: "huge").Validate());
-        Assert.Throws<ArgumentException>(() => new TrainingOptions(EmaDecay: 1).Validate());
-    }
-
-    [Fact]
     public void AlphaBarWeightingBoundsLd1AtLargeT()
     {
         var plain = Tiny(1);
-        var weighted = plain with { Losses = new Losses.LossOptions(Ld1AlphaBarWeighting: true) };
+        var weighted = plain with { Losses = new LossOptions(Ld1AlphaBarWeighting: true) };
         using var a = new Trainer(plain, Cases(), "fp");
         using var b = new Trainer(weighted, Cases(), "fp");
         var ta = a.TrainStep(0);

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using Sdpm.Engine.Benchmarks;
+using Sdpm.Engine.Contracts.Splits;
+using Sdpm.Engine.Data;
 using Sdpm.Imaging.Synthetic;
 
 namespace Sdpm.Cli.Commands;
@@ -60,7 +62,7 @@ public sealed class BenchCommand : ICommand
         EngineArgs.Threads(a);
         a.Done();
         if (!Directory.Exists(run) && !File.Exists(run)) throw new UsageException($"--compare-protocols {run} does not exist.");
-        var r = ProtocolComparison.Run(new ProtocolComparisonOptions(run, data, "test", cases, perCase, repeats, device, lesion), ctx.Cancellation);
+        var r = ProtocolComparison.Run(new ProtocolComparisonOptions(run, new CohortFolder(data), SplitSubset.Test, cases, perCase, repeats, device, lesion), ctx.Cancellation);
         if (json)
         {
             ctx.Out.WriteLine(JsonSerializer.Serialize(r, EngineOutput.Json));

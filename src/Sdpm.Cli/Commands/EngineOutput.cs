@@ -1,18 +1,20 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
-using Sdpm.Engine.Training;
+using Sdpm.Engine.Contracts;
+using Sdpm.Engine.Contracts.Progress;
+using Sdpm.Engine.Contracts.Training;
 
 namespace Sdpm.Cli.Commands;
 
 /// <summary>Writes engine progress events: one JSON object per line (--progress jsonl), short text lines, or nothing.</summary>
 internal sealed class EngineOutput(TextWriter writer, string format) : IProgress<EngineProgress>
 {
+    /// <summary>The options of every JSON the engine verbs print (bench, protocol comparison).</summary>
     public static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DictionaryKeyPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
     /// <summary>Parses --progress (jsonl | text | none; default text).</summary>
@@ -28,48 +30,23 @@ internal sealed class EngineOutput(TextWriter writer, string format) : IProgress
     {
         lock (writer)
         {
-            if (format == "jsonl") writer.WriteLine(JsonSerializer.Serialize(e, Json));
-            else if (format == "text") writer.WriteLine(Text(e));
+            if (format == "jsonl") writer.WriteLine(EngineProgressJson.Serialize(e));
+            else if (format == "text") writer.WriteLine(EngineProgressJson.Text(e));
             writer.Flush();
         }
     }
-
-    private static string Text(EngineProgress e) => e.Kind switch
-    {
-        "step" => FormattableString.Invariant(
-            $"step {e.Step}/{e.TotalSteps}  {string.Join("  ", (e.Terms ?? new Dictionary<string, double>()).Select(kv => $"{kv.Key} {kv.Value:0.0000}"))}  lr {e.LearningRate:0.00e0}  {e.SamplesPerSecond:0.0} samples/s  eta {e.EtaSeconds:0}s  [{e.Device}]"),
-        "case" => FormattableString.Invariant($"case {e.Step}/{e.TotalSteps} {e.CaseId}  eta {e.EtaSeconds:0}s  [{e.Device}]"),
-        "mode" => $"  {e.CaseId} {e.Mode}: {e.Message}",
-        _ => $"{e.Kind}: {e.Message} [{e.Device}]".Replace(" []", "", StringComparison.Ordinal),
-    };
 }
 
 /// <summary>Shared option parsing for the engine verbs.</summary>
 internal static class EngineArgs
 {
-    public static double? Double(ArgReader a, string name, double min, double max)
-    {
-        var s = a.Option(name);
-        if (s is null) return null;
-        if (!double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v) || v < min || v > max)
-            throw new UsageException($"{name} must be a number from {min} to {max}, got '{s}'.");
-        return v;
-    }
+    /// <summary>The engine settings of a command line: --NAME VALUE (and --NAME for flags), errors as usage errors.</summary>
+    public static SettingReader Settings(ArgReader a) =>
+        new(name => a.Option("--" + name), name => a.Flag("--" + name), "--", message => new UsageException(message));
 
-    public static string Device(ArgReader a)
-    {
-        var d = a.Option("--device") ?? "auto";
-        if (d is not ("auto" or "cpu" or "cuda") && !System.Text.RegularExpressions.Regex.IsMatch(d, "^cuda:[0-9]+$"))
-            throw new UsageException($"--device must be auto, cpu, cuda or cuda:N, got '{d}'.");
-        return d;
-    }
+    public static string Device(ArgReader a) => Settings(a).Device() ?? "auto";
 
-    public static string Preset(ArgReader a, string fallback)
-    {
-        var p = a.Option("--preset") ?? fallback;
-        if (!Sdpm.Engine.Network.NetworkConfig.PresetNames.Contains(p)) throw new UsageException($"--preset must be tiny, small or paper, got '{p}'.");
-        return p;
-    }
+    public static string Preset(ArgReader a, string fallback) => Settings(a).Choice("preset", NetworkConfig.PresetNames) ?? fallback;
 
     /// <summary>Sets libtorch's intra-op threads when --threads is given.</summary>
     public static void Threads(ArgReader a)

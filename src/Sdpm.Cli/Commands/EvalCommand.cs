@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Sdpm.Engine.Metrics;
+using Sdpm.Engine.Contracts.Metrics;
 using Sdpm.Engine.Runs;
 
 namespace Sdpm.Cli.Commands;

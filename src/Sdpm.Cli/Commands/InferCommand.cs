@@ -1,6 +1,7 @@
 using System.Globalization;
+using Sdpm.Engine.Contracts.Sampling;
+using Sdpm.Engine.Data;
 using Sdpm.Engine.Runs;
-using Sdpm.Engine.Sampling;
 
 namespace Sdpm.Cli.Commands;
 
@@ -17,15 +18,7 @@ public sealed class InferCommand : ICommand
         var model = a.Required("--model");
         var data = a.Required("--data");
         var outDir = a.Required("--out");
-        IReadOnlyList<SamplingMode> modes;
-        try { modes = SamplingModes.ParseList(a.Option("--modes") ?? "avg,sal,infer,all"); }
-        catch (ArgumentException e) { throw new UsageException("--" + e.Message); }
-        var protocol = a.Option("--protocol") ?? "fast";
-        if (protocol is not ("paper" or "fast")) throw new UsageException($"--protocol must be paper or fast, got '{protocol}'.");
-        var subset = a.Option("--subset") ?? "all";
-        if (subset is not ("all" or "test" or "train")) throw new UsageException($"--subset must be all, test or train, got '{subset}'.");
-        var device = EngineArgs.Device(a);
-        var maxBatch = a.Int("--max-batch", 1, 100_000);
+        var options = InferenceOptions.Read(EngineArgs.Settings(a));
         var format = EngineOutput.Format(a);
         EngineArgs.Threads(a);
         a.Done();
@@ -34,12 +27,12 @@ public sealed class InferCommand : ICommand
         if (File.Exists(outDir)) throw new UsageException($"--out {outDir} is a file, not a folder.");
 
         using var cts = EngineArgs.CancelOnCtrlC(ctx.Cancellation);
-        var written = InferenceRun.Run(new InferenceRequest(model, data, outDir, modes, protocol, subset, device, maxBatch), new EngineOutput(ctx.Out, format), cts.Token);
+        var written = InferenceRun.Run(new InferenceRequest(model, new CohortFolder(data), new PredictionFolder(outDir), options), new EngineOutput(ctx.Out, format), cts.Token);
         if (format == "text")
         {
             ctx.Out.WriteLine($"{"case",-12} {"mode",-6} {"volume mL",10} {"sd mL",8}");
             foreach (var w in written)
-                ctx.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{w.CaseId,-12} {w.Mode,-6} {w.VolumeMl,10:0.00} {w.VolumeSdMl,8:0.00}"));
+                ctx.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{w.CaseId,-12} {SamplingModes.Name(w.Mode),-6} {w.VolumeMl,10:0.00} {w.VolumeSdMl,8:0.00}"));
             ctx.Out.WriteLine($"wrote {written.Count} predictions to {Path.GetFullPath(outDir)}");
         }
         return CliApp.Success;

@@ -1,4 +1,8 @@
 using System.Diagnostics;
+using Sdpm.Engine.Contracts.Cases;
+using Sdpm.Engine.Contracts.Progress;
+using Sdpm.Engine.Contracts.Sampling;
+using Sdpm.Engine.Contracts.Training;
 using Sdpm.Engine.Data;
 using Sdpm.Engine.Network;
 using Sdpm.Engine.Sampling;
@@ -51,7 +55,7 @@ public static class EngineBenchmark
                 var sw = Stopwatch.StartNew();
                 trainer.TrainStep(i);
                 times.Add(sw.Elapsed.TotalSeconds);
-                progress?.Report(new EngineProgress("info", device, i, o.TrainSteps, Message: $"train step {sw.Elapsed.TotalSeconds:0.000} s"));
+                progress?.Report(new EngineProgress(ProgressKind.Info, device, i, o.TrainSteps, Message: $"train step {sw.Elapsed.TotalSeconds:0.000} s"));
             }
             stepSeconds = Median(times);
             weights = trainer.EmaWeights.ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
@@ -75,7 +79,7 @@ public static class EngineBenchmark
             var samples = mode == SamplingMode.Avg ? stack.shape[0] : repeats * PassesPerRepeat(fast, mode);
             foreach (var m in maps) m.Dispose();
             modes.Add(new ModeThroughput(SamplingModes.Name(mode), passes, samples, secs, samples / secs));
-            progress?.Report(new EngineProgress("info", device, Mode: SamplingModes.Name(mode), SamplesPerSecond: samples / secs));
+            progress?.Report(new EngineProgress(ProgressKind.Info, device, Mode: mode, SamplesPerSecond: samples / secs));
         }
 
         var predictor = new CasePredictor(model, fast);
@@ -157,6 +161,6 @@ public static class EngineBenchmark
                 }
         }
         var geometry = new VolumeGeometry(new Dims(size, size, slices), Affine.Canonical(new Spacing(1, 1, 5)));
-        return new PreparedCase(new CaseSource(id, "bench", LesionType.Hemorrhage, "", null), geometry, size, slices, image, mask);
+        return new PreparedCase(new CaseDescriptor(id, id, "bench", LesionType.Hemorrhage, HasReference: true), geometry, size, slices, image, mask);
     }
 }

@@ -1,6 +1,9 @@
 using System.Diagnostics;
+using Sdpm.Engine.Contracts.Cases;
+using Sdpm.Engine.Contracts.Metrics;
+using Sdpm.Engine.Contracts.Sampling;
+using Sdpm.Engine.Contracts.Splits;
 using Sdpm.Engine.Data;
-using Sdpm.Engine.Metrics;
 using Sdpm.Engine.Runs;
 using Sdpm.Engine.Sampling;
 using Sdpm.Engine.Torch;
@@ -9,9 +12,10 @@ using Sdpm.Imaging.Synthetic;
 namespace Sdpm.Engine.Benchmarks;
 
 /// <summary>Which slices to compare the protocols on: the largest-lesion slices of a few held-out cases.</summary>
+/// <param name="Subset">Cases of this side of the model's split (when its run folder has one); null: any case.</param>
 /// <param name="PaperRepeats">Repeats for the paper protocol's sal and infer (null: the paper's 100 and 50). Its timesteps are
 /// always the paper's (every t below Ti).</param>
-public sealed record ProtocolComparisonOptions(string ModelPath, string DataPath, string Subset = "test", int Cases = 4, int SlicesPerCase = 2,
+public sealed record ProtocolComparisonOptions(string ModelPath, ICaseSource Source, SplitSubset? Subset = SplitSubset.Test, int Cases = 4, int SlicesPerCase = 2,
     int? PaperRepeats = null, string Device = "auto", LesionType? Lesion = null);
 
 /// <summary>Dice of one mode under both protocols on the same slices.</summary>
@@ -27,14 +31,13 @@ public static class ProtocolComparison
     public static ProtocolComparisonResult Run(ProtocolComparisonOptions o, CancellationToken ct = default)
     {
         using var model = SegmentationModel.Load(o.ModelPath, o.Device);
-        var all = Cohort.Discover(o.DataPath);
+        var all = o.Source.Cases;
         var runDir = Directory.Exists(o.ModelPath) ? o.ModelPath : Path.GetDirectoryName(Path.GetFullPath(o.ModelPath))!;
         var splitPath = Path.Combine(runDir, TrainingRun.SplitFileName);
-        IEnumerable<CaseSource> pool = all;
-        if (o.Subset != "all" && File.Exists(splitPath))
+        IEnumerable<CaseDescriptor> pool = all;
+        if (o.Subset is { } subset && File.Exists(splitPath))
         {
-            var split = DatasetSplit.Load(splitPath);
-            var ids = (o.Subset == "test" ? split.Test : split.Train).ToHashSet(StringComparer.Ordinal);
+            var ids = DatasetSplit.Load(splitPath).Cases(subset).ToHashSet(StringComparer.Ordinal);
             pool = all.Where(c => ids.Contains(c.CaseId));
         }
         var chosen = pool.Where(c => c.Lesion != LesionType.None && (o.Lesion is null || c.Lesion == o.Lesion)).Take(o.Cases).ToList();
@@ -46,7 +49,7 @@ public static class ProtocolComparison
         var refs = new List<byte>();
         foreach (var s in chosen)
         {
-            var c = Cohort.Prepare(s, n, model.Options.PreprocessingOrDefault);
+            var c = PreparedCase.Load(o.Source, s, n, model.Options.PreprocessingOrDefault, withMask: true, ct);
             var slices = Enumerable.Range(0, c.Slices).OrderByDescending(z => c.Mask!.AsSpan(z * len, len).Count((byte)1)).Take(o.SlicesPerCase);
             foreach (var z in slices)
             {

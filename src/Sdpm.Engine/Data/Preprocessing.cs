@@ -1,11 +1,8 @@
+using Sdpm.Engine.Contracts.Training;
 using Sdpm.Imaging.Preprocessing;
 using Sdpm.Imaging.Volumes;
 
 namespace Sdpm.Engine.Data;
-
-/// <summary>How HU volumes become network input: window, head mask, in-plane size.</summary>
-/// <param name="SkullAboveHu">When set, voxels above this HU (bone) are removed from the head mask, so the brain mask excludes skull.</param>
-public sealed record PreprocessingOptions(double WindowLevel = 40, double WindowWidth = 80, short HeadThresholdHu = -300, short? SkullAboveHu = null);
 
 /// <summary>Maps a CT volume to the engine's input space: resampled in-plane, windowed to [-1,1], -1 outside the head.</summary>
 public static class Preprocessing

@@ -1,3 +1,4 @@
+using Sdpm.Engine.Contracts.Training;
 using Sdpm.Engine.Torch;
 using Sdpm.Engine.Network;
 using Sdpm.Engine.Schedule;

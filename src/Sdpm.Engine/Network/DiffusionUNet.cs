@@ -1,3 +1,4 @@
+using Sdpm.Engine.Contracts.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,10 +1,12 @@
+using Sdpm.Engine.Contracts.Cases;
+using Sdpm.Engine.Contracts.Metrics;
 using Sdpm.Engine.Data;
-using Sdpm.Engine.Metrics;
 using Sdpm.Imaging.Nifti;
+using Sdpm.Imaging.Volumes;
 
 namespace Sdpm.Engine.Runs;
 
-/// <summary>Evaluates a folder of predicted masks against reference masks, paired by file name.</summary>
+/// <summary>Evaluates predicted masks against reference masks: per case, then over the set.</summary>
 public static class Evaluation
 {
     /// <summary>Pairs PRED/CASE.nii(.gz) (ignoring *_prob and *_std maps) with REF/CASE or REF/masks/CASE.</summary>
@@ -13,10 +15,9 @@ public static class Evaluation
     {
         if (!Directory.Exists(predDir)) throw new ArgumentException($"prediction folder '{predDir}' does not exist.");
         if (!Directory.Exists(refDir)) throw new ArgumentException($"reference folder '{refDir}' does not exist.");
-        var refRoot = Directory.Exists(Path.Combine(refDir, "masks")) ? Path.Combine(refDir, "masks") : refDir;
-        var refs = Directory.EnumerateFiles(refRoot).Where(Cohort.IsNifti).ToDictionary(Cohort.CaseIdOf, f => f, StringComparer.Ordinal);
-        var preds = Directory.EnumerateFiles(predDir).Where(Cohort.IsNifti)
-            .Where(f => !Cohort.CaseIdOf(f).EndsWith("_prob", StringComparison.Ordinal) && !Cohort.CaseIdOf(f).EndsWith("_std", StringComparison.Ordinal))
+        var references = new ReferenceFolder(refDir);
+        var preds = Directory.EnumerateFiles(predDir).Where(CohortFolder.IsNifti)
+            .Where(f => !CohortFolder.CaseIdOf(f).EndsWith("_prob", StringComparison.Ordinal) && !CohortFolder.CaseIdOf(f).EndsWith("_std", StringComparison.Ordinal))
             .OrderBy(f => f, StringComparer.Ordinal).ToList();
         if (preds.Count == 0)
         {
@@ -25,14 +26,22 @@ public static class Evaluation
                 ? $"no masks in '{predDir}'; evaluate one mode folder: {string.Join(", ", modes)}."
                 : $"no masks in '{predDir}'.");
         }
-        var cases = new List<CaseMetrics>();
-        foreach (var p in preds)
-        {
-            var id = Cohort.CaseIdOf(p);
-            if (!refs.TryGetValue(id, out var r)) continue;
-            cases.Add(SegmentationMetrics.Case(id, NiftiReader.ReadMask(p), NiftiReader.ReadMask(r)));
-        }
-        if (cases.Count == 0) throw new ArgumentException($"no prediction in '{predDir}' has a reference of the same name in '{refRoot}'.");
+        var cases = Score(preds.Select(f => (CohortFolder.CaseIdOf(f), (Func<Volume<byte>>)(() => NiftiReader.ReadMask(f)))), references);
+        if (cases.Count == 0) throw new ArgumentException($"no prediction in '{predDir}' has a reference of the same name in '{references.Root}'.");
         return SegmentationMetrics.Aggregate(cases, resamples, seed);
+    }
+
+    /// <summary>Per-case metrics of the predictions whose case has a reference, in the given order (others are skipped);
+    /// a prediction is read only when its reference exists.</summary>
+    public static IReadOnlyList<CaseMetrics> Score(IEnumerable<(string CaseId, Func<Volume<byte>> Load)> predictions, IReferenceSource references, CancellationToken ct = default)
+    {
+        var cases = new List<CaseMetrics>();
+        foreach (var (id, load) in predictions)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (references.LoadReference(id, ct) is not { } reference) continue;
+            cases.Add(SegmentationMetrics.Case(id, load(), reference));
+        }
+        return cases;
     }
 }

@@ -1,13 +1,18 @@
 using System.Text.Json;
+using Sdpm.Engine.Contracts.Cases;
+using Sdpm.Engine.Contracts.Progress;
+using Sdpm.Engine.Contracts.Splits;
+using Sdpm.Engine.Contracts.Training;
 using Sdpm.Engine.Data;
 using Sdpm.Engine.Sampling;
 using Sdpm.Engine.Training;
 
 namespace Sdpm.Engine.Runs;
 
-/// <summary>A training job: a cohort folder (or manifest) in, a run folder out (checkpoint, split, summary).</summary>
+/// <summary>A training job: cases from a source (a cohort folder, the portal's database), a run folder out (checkpoint,
+/// split, summary).</summary>
 /// <param name="StepsOverride">On resume, a new total number of steps (null keeps the checkpoint's).</param>
-public sealed record TrainingRequest(string DataPath, string RunDir, TrainingOptions Options, bool Resume = false, int? StepsOverride = null);
+public sealed record TrainingRequest(ICaseSource Source, string RunDir, TrainingOptions Options, bool Resume = false, int? StepsOverride = null);
 
 /// <summary>Entry point shared by the CLI and the portal's job runner for training.</summary>
 public static class TrainingRun
@@ -29,12 +34,12 @@ public static class TrainingRun
             throw new ArgumentException($"'{request.RunDir}' already holds a trained run; use --resume or another --out.");
         options.Validate();
 
-        var sources = Cohort.Discover(request.DataPath);
+        var sources = request.Source.Cases;
         var splitPath = Path.Combine(request.RunDir, SplitFileName);
         var split = request.Resume && File.Exists(splitPath) ? DatasetSplit.Load(splitPath) : PatientSplit.Create(sources, options.TestFraction, options.Seed);
         var train = sources.Where(s => split.Train.Contains(s.CaseId)).ToList();
         if (train.Count == 0) throw new ArgumentException("the split leaves no training cases.");
-        var unlabeled = train.FirstOrDefault(s => s.MaskPath is null || !File.Exists(s.MaskPath));
+        var unlabeled = train.FirstOrDefault(s => !s.HasReference);
         if (unlabeled is not null) throw new ArgumentException($"training case {unlabeled.CaseId} has no mask.");
 
         Directory.CreateDirectory(request.RunDir);
@@ -42,20 +47,20 @@ public static class TrainingRun
         var size = options.Network().ImageSize;
         var prep = options.PreprocessingOrDefault;
         var deviceName = Torch.TorchDevice.Describe(Torch.TorchDevice.Resolve(options.Device));
-        progress?.Report(new EngineProgress("info", deviceName, Message: $"preparing {train.Count} training cases at {size}x{size} ({split.Test.Count} held out)"));
+        progress?.Report(new EngineProgress(ProgressKind.Info, deviceName, Message: $"preparing {train.Count} training cases at {size}x{size} ({split.Test.Count} held out)"));
         var cases = new List<PreparedCase>();
         foreach (var s in train)
         {
             ct.ThrowIfCancellationRequested();
-            cases.Add(Cohort.Prepare(s, size, prep));
+            cases.Add(PreparedCase.Load(request.Source, s, size, prep, withMask: true, ct));
         }
-        var fingerprint = Cohort.Fingerprint(train, prep);
+        var fingerprint = request.Source.Fingerprint(train.Select(s => s.CaseId), prep, ct);
         using var trainer = new Trainer(options, cases, fingerprint);
         if (request.Resume) trainer.Resume(checkpoint);
         var result = trainer.Train(checkpoint, progress, ct);
         var summary = new
         {
-            model = Network.ModelKinds.Name(options.Model),
+            model = ModelKinds.Name(options.Model),
             preset = options.Preset,
             steps = result.Steps,
             seconds = result.Seconds,

@@ -1,22 +1,15 @@
 using System.Diagnostics;
+using Sdpm.Engine.Contracts.Predictions;
+using Sdpm.Engine.Contracts.Progress;
+using Sdpm.Engine.Contracts.Sampling;
+using Sdpm.Engine.Contracts.Training;
 using Sdpm.Engine.Data;
-using Sdpm.Engine.Network;
-using Sdpm.Engine.Training;
 using Sdpm.Imaging.Masks;
 using Sdpm.Imaging.Preprocessing;
 using Sdpm.Imaging.Volumes;
 using static TorchSharp.torch;
 
 namespace Sdpm.Engine.Sampling;
-
-/// <summary>One mode's prediction of one case, on the case's original grid.</summary>
-/// <param name="VolumeMl">Lesion volume of the final mask.</param>
-/// <param name="VolumeSdMl">Spread (SD) of the lesion volume over the repeats (0 for deterministic modes).</param>
-public sealed record ModePrediction(string Mode, Volume<byte> Mask, Volume<float> Probability, Volume<float> Uncertainty,
-    double VolumeMl, double VolumeSdMl, long Passes, double Seconds);
-
-/// <summary>All requested modes of one case.</summary>
-public sealed record CasePrediction(string CaseId, IReadOnlyList<ModePrediction> Modes, string Device);
 
 /// <summary>Predicts whole volumes: brain slices are stacked, sampled, post-processed, and mapped back to the input grid.</summary>
 public sealed class CasePredictor(SegmentationModel model, SamplingProtocol protocol)
@@ -35,7 +28,7 @@ public sealed class CasePredictor(SegmentationModel model, SamplingProtocol prot
         var sw = Stopwatch.StartNew();
         if (brainSlices.Length == 0)
         {
-            foreach (var m in use) results.Add(Empty(c, SamplingModes.Name(m)));
+            foreach (var m in use) results.Add(Empty(c, m));
             return new CasePrediction(c.CaseId, results, model.DeviceName);
         }
         var data = new float[brainSlices.Length * n * n];
@@ -53,9 +46,8 @@ public sealed class CasePredictor(SegmentationModel model, SamplingProtocol prot
                 var maskModel = Scatter(c, brainSlices, m.Mask.cpu().data<float>().ToArray());
                 var mask = ToOriginalMask(maskModel, c);
                 var repeats = m.RepeatVoxels.Select(v => v * voxelMl).ToArray();
-                var name = SamplingModes.Name(m.Mode);
-                results.Add(new ModePrediction(name, mask, ToOriginal(prob, c), ToOriginal(std, c), MaskVolume.VolumeMl(mask), Sd(repeats), m.Passes, seconds));
-                progress?.Report(new EngineProgress("mode", model.DeviceName, CaseId: c.CaseId, Mode: name,
+                results.Add(new ModePrediction(m.Mode, mask, ToOriginal(prob, c), ToOriginal(std, c), MaskVolume.VolumeMl(mask), Sd(repeats), m.Passes, seconds));
+                progress?.Report(new EngineProgress(ProgressKind.Mode, model.DeviceName, CaseId: c.CaseId, Mode: m.Mode,
                     Message: $"{MaskVolume.VolumeMl(mask):0.00} mL, {m.Passes} passes"));
             }
         }
@@ -94,6 +86,6 @@ public sealed class CasePredictor(SegmentationModel model, SamplingProtocol prot
         return new Volume<byte>(g.Dims, g.Affine, voxels);
     }
 
-    private static ModePrediction Empty(PreparedCase c, string mode) =>
+    private static ModePrediction Empty(PreparedCase c, SamplingMode mode) =>
         new(mode, new Volume<byte>(c.Original), new Volume<float>(c.Original), new Volume<float>(c.Original), 0, 0, 0, 0);
 }

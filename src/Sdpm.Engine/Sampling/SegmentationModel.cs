@@ -1,4 +1,5 @@
 using TorchSharp;
+using Sdpm.Engine.Contracts.Training;
 using Sdpm.Engine.Losses;
 using Sdpm.Engine.Network;
 using Sdpm.Engine.Schedule;
@@ -46,7 +47,7 @@ public sealed class SegmentationModel : IDisposable
     public static SegmentationModel FromWeights(TrainingOptions options, IReadOnlyDictionary<string, Tensor> weights, string device = "auto", int trainedSteps = 0)
     {
         var dev = TorchDevice.Resolve(device);
-        var net = ModelKinds.Build(options.Model, options.Network(), 0);
+        var net = ModelNetworks.Build(options.Model, options.Network(), 0);
         Trainer.LoadWeights(net, weights);
         return new SegmentationModel(net, options, dev, trainedSteps);
     }

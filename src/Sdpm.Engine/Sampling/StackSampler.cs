@@ -1,3 +1,4 @@
+using Sdpm.Engine.Contracts.Sampling;
 using Sdpm.Engine.Losses;
 using Sdpm.Engine.PostProcessing;
 using Sdpm.Engine.Schedule;

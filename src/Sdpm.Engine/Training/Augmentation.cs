@@ -1,3 +1,4 @@
+using Sdpm.Engine.Contracts.Training;
 using Sdpm.Imaging.Synthetic;
 using Sdpm.Engine.Torch;
 using static TorchSharp.torch;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Sdpm.Engine.Contracts.Training;
 using static TorchSharp.torch;
 
 namespace Sdpm.Engine.Training;

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Sdpm.Engine.Contracts.Progress;
+using Sdpm.Engine.Contracts.Training;
 using Sdpm.Engine.Data;
 using Sdpm.Engine.Losses;
 using Sdpm.Engine.Network;
@@ -41,7 +43,7 @@ public sealed class Trainer : IDisposable
         _sampler = new SliceSampler(cases, options.LesionFreeRatio, options.Seed);
         _diffusion = new SynchronousDiffusion(new SigmoidSchedule(options.DiffusionSteps));
         _objective = new Objective(options.Model, _diffusion, options.LossesOrDefault);
-        Network = ModelKinds.Build(options.Model, config, (long)(options.Seed % long.MaxValue));
+        Network = ModelNetworks.Build(options.Model, config, (long)(options.Seed % long.MaxValue));
         Network.to(_device);
         var named = Network.named_parameters().Select(p => (p.name, p.parameter)).ToList();
         _adam = new Adam(named, options.Beta1, options.Beta2);
@@ -79,7 +81,7 @@ public sealed class Trainer : IDisposable
         var lastReport = t0;
         var lastReportStep = start;
         IReadOnlyDictionary<string, double> terms = new Dictionary<string, double>();
-        progress?.Report(new EngineProgress("start", device, start, _options.Steps,
+        progress?.Report(new EngineProgress(ProgressKind.Start, device, start, _options.Steps,
             Message: $"{ModelKinds.Name(_options.Model)}/{_options.Preset}: {Network.ParameterCount():N0} parameters, {_sampler.PositiveSlices} lesion and {_sampler.NegativeSlices} lesion-free slices"));
         Network.train();
         while (Step < _options.Steps)
@@ -99,16 +101,16 @@ public sealed class Trainer : IDisposable
                 var now = _time.GetTimestamp();
                 var secs = Math.Max(1e-9, _time.GetElapsedTime(lastReport, now).TotalSeconds);
                 var perStep = secs / Math.Max(1, Step - lastReportStep);
-                progress?.Report(new EngineProgress("step", device, Step, _options.Steps, terms, _options.LearningRateAt(Step - 1),
+                progress?.Report(new EngineProgress(ProgressKind.Step, device, Step, _options.Steps, terms, _options.LearningRateAt(Step - 1),
                     _options.BatchSize / perStep, perStep * (_options.Steps - Step)));
                 lastReport = now;
                 lastReportStep = Step;
             }
-            if (saved) progress?.Report(new EngineProgress("checkpoint", device, Step, _options.Steps, Message: checkpointPath));
+            if (saved) progress?.Report(new EngineProgress(ProgressKind.Checkpoint, device, Step, _options.Steps, Message: checkpointPath));
         }
         var elapsed = _time.GetElapsedTime(t0).TotalSeconds;
         var done = Step - start;
-        progress?.Report(new EngineProgress("done", device, Step, _options.Steps, terms, Message: $"{done} steps in {elapsed:0.0} s"));
+        progress?.Report(new EngineProgress(ProgressKind.Done, device, Step, _options.Steps, terms, Message: $"{done} steps in {elapsed:0.0} s"));
         return new TrainingResult(Step, start, terms, elapsed, done > 0 ? elapsed / done : 0, device, Network.ParameterCount(), checkpointPath);
     }
 

@@ -1,8 +1,4 @@
-using Sdpm.Engine.Data;
-using Sdpm.Engine.Losses;
-using Sdpm.Engine.Network;
-
-namespace Sdpm.Engine.Training;
+namespace Sdpm.Engine.Contracts.Training;
 
 /// <summary>Joint image/label augmentation ranges (engine-spec §4); Enabled = false turns it off.</summary>
 public sealed record AugmentationOptions(
@@ -15,7 +11,8 @@ public sealed record AugmentationOptions(
     double NoiseSigmaMax = 0.05);
 
 /// <summary>Everything a training run depends on. The record's defaults are the paper's recipe (engine-spec §4);
-/// <see cref="TrainingRecipes"/> names the sets of settings the CLI and the portal start from.</summary>
+/// <see cref="TrainingRecipes"/> names the sets of settings the CLI and the portal start from, and
+/// <see cref="TrainingSetup"/> composes a preset, a recipe and explicit values into these options.</summary>
 /// <param name="Recipe">The recipe these options were started from (provenance only; the values below are what counts).</param>
 /// <param name="LesionFreeRatio">Lesion-free slices drawn per lesion-positive slice (0 = positives only).</param>
 /// <param name="EmaWarmup">Ramp the EMA decay as min(decay, (1+u)/(10+u)) over the u-th update, so short runs are not

@@ -1,4 +1,4 @@
-namespace Sdpm.Engine.Sampling;
+namespace Sdpm.Engine.Contracts.Sampling;
 
 /// <summary>The four inference modes of section 2.4.</summary>
 public enum SamplingMode
@@ -9,9 +9,12 @@ public enum SamplingMode
     All,
 }
 
-/// <summary>CLI names of the modes.</summary>
+/// <summary>CLI and portal names of the modes.</summary>
 public static class SamplingModes
 {
+    /// <summary>Every mode, in the order the CLI runs and lists them.</summary>
+    public static IReadOnlyList<SamplingMode> Every { get; } = [SamplingMode.Avg, SamplingMode.Sal, SamplingMode.Infer, SamplingMode.All];
+
     public static string Name(SamplingMode m) => m.ToString().ToLowerInvariant();
 
     /// <summary>Parses "avg,sal,infer,all" (any subset, any order).</summary>
@@ -62,6 +65,9 @@ public sealed record SamplingProtocol(
     /// <summary>The fast protocol: 10 strided timesteps per window and 4 repeats (about 480 times fewer passes than paper).</summary>
     public static SamplingProtocol Fast(int diffusionSteps) =>
         new("fast", diffusionSteps / 2, Math.Max(1, diffusionSteps / 20), 4, Math.Max(1, diffusionSteps / 20), 4);
+
+    /// <summary>The protocol names, as the CLI and the portal spell them.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["paper", "fast"];
 
     public static SamplingProtocol Named(string name, int diffusionSteps) => name switch
     {

@@ -1,4 +1,4 @@
-namespace Sdpm.Engine.Network;
+namespace Sdpm.Engine.Contracts.Training;
 
 /// <summary>Shape of the U-Net: base channels, per-level multipliers, residual blocks per level, input size.</summary>
 /// <param name="LinearAttentionLevels">How many of the lowest-resolution levels get linear attention.</param>

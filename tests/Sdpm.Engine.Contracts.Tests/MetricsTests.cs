@@ -1,6 +1,6 @@
-using Sdpm.Engine.Metrics;
+using Sdpm.Engine.Contracts.Metrics;
 
-namespace Sdpm.Engine.Tests;
+namespace Sdpm.Engine.Contracts.Tests;
 
 public class MetricsTests
 {

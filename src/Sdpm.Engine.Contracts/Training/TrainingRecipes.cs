@@ -1,4 +1,4 @@
-namespace Sdpm.Engine.Training;
+namespace Sdpm.Engine.Contracts.Training;
 
 /// <summary>
 /// Named sets of optimisation settings that a training run starts from; explicit options override them.

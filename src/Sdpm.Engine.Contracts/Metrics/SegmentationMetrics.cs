@@ -1,7 +1,7 @@
 using Sdpm.Imaging.Masks;
 using Sdpm.Imaging.Volumes;
 
-namespace Sdpm.Engine.Metrics;
+namespace Sdpm.Engine.Contracts.Metrics;
 
 /// <summary>Per-case result: Dice on the 3D volume and both lesion volumes in mL.</summary>
 public sealed record CaseMetrics(string CaseId, double Dice, double VolumePredMl, double VolumeRefMl);

@@ -1,0 +1,132 @@
+using System.Globalization;
+
+namespace Sdpm.Engine.Contracts.Training;
+
+/// <summary>How Ld1 is weighted per sample (see <see cref="LossOptions"/>).</summary>
+public enum Ld1Weighting
+{
+    None,
+    Eq13,
+    AlphaBar,
+}
+
+/// <summary>What a person asks of a training run: model, preset, recipe and the values they set explicitly (null: the
+/// recipe's). <see cref="Resolve"/> composes them into <see cref="TrainingOptions"/>; the CLI (<c>sdpm train</c>) and a
+/// worker both go through it, so the same choices always train with the same options.</summary>
+/// <remarks>Settings (as <c>sdpm train --NAME</c> and as the keys of a job's settings map): model, preset, steps, seed,
+/// device, recipe, batch, lr, lr-min, test-fraction, lesion-free-ratio, time-power, ld1-weighting, dice-weight, no-augment.</remarks>
+/// <param name="Recipe">A name from <see cref="TrainingRecipes.Names"/>; null: the preset's default recipe.</param>
+/// <param name="MinLearningRate">Null: the recipe's, but never above an explicit <see cref="LearningRate"/>.</param>
+/// <param name="Augment">False turns the joint augmentation off (<c>--no-augment</c>).</param>
+public sealed record TrainingSetup(
+    ModelKind Model = ModelKind.Sdpm,
+    string Preset = "small",
+    string? Recipe = null,
+    int? Steps = null,
+    ulong Seed = 1,
+    string Device = "auto",
+    int? BatchSize = null,
+    double? LearningRate = null,
+    double? MinLearningRate = null,
+    double? TestFraction = null,
+    double? LesionFreeRatio = null,
+    double? TimeSamplingPower = null,
+    Ld1Weighting? Ld1Weighting = null,
+    double? DiceWeight = null,
+    bool Augment = true)
+{
+    private static readonly IReadOnlyList<string> Ld1Names = ["none", "eq13", "alphabar"];
+
+    /// <summary>The recipe the run starts from: the named one, or the preset's default.</summary>
+    public string RecipeName => Recipe ?? TrainingRecipes.DefaultFor(Preset);
+
+    /// <summary>The options of the run: the preset's default options, the recipe applied, then every explicit value.</summary>
+    /// <exception cref="ArgumentException">Unknown preset or recipe, or values the options refuse.</exception>
+    public TrainingOptions Resolve()
+    {
+        var defaults = TrainingRecipes.Apply(new TrainingOptions(Model: Model, Preset: Preset), RecipeName);
+        var losses = defaults.LossesOrDefault;
+        var options = defaults with
+        {
+            Steps = Steps ?? defaults.Steps, Seed = Seed, Device = Device,
+            BatchSize = BatchSize ?? defaults.BatchSize, LearningRate = LearningRate ?? defaults.LearningRate,
+            MinLearningRate = MinLearningRate ?? Math.Min(defaults.MinLearningRate, LearningRate ?? double.MaxValue),
+            TestFraction = TestFraction ?? defaults.TestFraction, LesionFreeRatio = LesionFreeRatio ?? defaults.LesionFreeRatio,
+            TimeSamplingPower = TimeSamplingPower ?? defaults.TimeSamplingPower,
+            Losses = losses with
+            {
+                Dice = DiceWeight ?? losses.Dice,
+                Ld1Eq13Weighting = Ld1Weighting is { } w ? w == Training.Ld1Weighting.Eq13 : losses.Ld1Eq13Weighting,
+                Ld1AlphaBarWeighting = Ld1Weighting is { } v ? v == Training.Ld1Weighting.AlphaBar : losses.Ld1AlphaBarWeighting,
+            },
+            Augmentation = Augment ? null : new AugmentationOptions(Enabled: false),
+        };
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>Reads every training setting (absent ones keep their defaults).</summary>
+    public static TrainingSetup Read(SettingReader r)
+    {
+        var model = r.Choice("model", ModelKinds.Names) is { } m ? ModelKinds.Parse(m) : ModelKind.Sdpm;
+        var preset = r.Choice("preset", NetworkConfig.PresetNames) ?? "small";
+        var steps = r.Int("steps", 1, 10_000_000);
+        var seed = r.ULong("seed") ?? 1;
+        var device = r.Device() ?? "auto";
+        var recipe = r.Choice("recipe", TrainingRecipes.Names);
+        var batch = r.Int("batch", 1, 4096);
+        var lr = r.Number("lr", 1e-8, 1);
+        var lrMin = r.Number("lr-min", 0, 1);
+        var testFraction = r.Number("test-fraction", 0, 0.95);
+        var lesionFree = r.Number("lesion-free-ratio", 0, 100);
+        var timePower = r.Number("time-power", 1, 10);
+        Ld1Weighting? ld1 = r.Choice("ld1-weighting", Ld1Names) switch
+        {
+            null => null,
+            "none" => Training.Ld1Weighting.None,
+            "eq13" => Training.Ld1Weighting.Eq13,
+            _ => Training.Ld1Weighting.AlphaBar,
+        };
+        var dice = r.Number("dice-weight", 0, 100);
+        var augment = !r.Flag("no-augment");
+        return new TrainingSetup(model, preset, recipe, steps, seed, device, batch, lr, lrMin, testFraction, lesionFree, timePower, ld1, dice, augment);
+    }
+
+    /// <summary>Reads a job's settings map; an unknown key is an error.</summary>
+    /// <exception cref="SettingException">A bad value or an unknown setting.</exception>
+    public static TrainingSetup FromSettings(IReadOnlyDictionary<string, string> settings)
+    {
+        var reader = SettingReader.FromMap(settings);
+        var setup = Read(reader);
+        reader.RejectUnknown("training");
+        return setup;
+    }
+
+    /// <summary>The settings map that <see cref="FromSettings"/> reads back into this setup.</summary>
+    public IReadOnlyDictionary<string, string> ToSettings()
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["model"] = ModelKinds.Name(Model),
+            ["preset"] = Preset,
+            ["seed"] = Seed.ToString(CultureInfo.InvariantCulture),
+            ["device"] = Device,
+        };
+        void Put(string key, object? value)
+        {
+            if (value is not null) map[key] = Convert.ToString(value is double d ? d.ToString("R", CultureInfo.InvariantCulture) : value, CultureInfo.InvariantCulture)!;
+        }
+        Put("recipe", Recipe);
+        Put("steps", Steps);
+        Put("batch", BatchSize);
+        Put("lr", LearningRate);
+        Put("lr-min", MinLearningRate);
+        Put("test-fraction", TestFraction);
+        Put("lesion-free-ratio", LesionFreeRatio);
+        Put("time-power", TimeSamplingPower);
+        Put("ld1-weighting", Ld1Weighting is { } w ? Ld1Names[(int)w] : null);
+        Put("dice-weight", DiceWeight);
+        if (!Augment) map["no-augment"] = "true";
+        return map;
+    }
+}

@@ -1,0 +1,119 @@
+using Sdpm.Engine.Contracts.Training;
+
+namespace Sdpm.Engine.Contracts.Tests;
+
+/// <summary>The composition the CLI and a worker share: preset defaults, then the recipe, then explicit values.</summary>
+public class TrainingSetupTests
+{
+    private static TrainingSetup FromArgs(params string[] args)
+    {
+        // What the CLI does: "--name value" pairs and "--flag" flags, read by name.
+        string? Value(string name)
+        {
+            var i = Array.IndexOf(args, "--" + name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+        }
+        return TrainingSetup.Read(new SettingReader(Value, name => args.Contains("--" + name), "--"));
+    }
+
+    [Fact]
+    public void APresetARecipeAndOverridesResolveToTheDocumentedValues()
+    {
+        var setup = TrainingSetup.FromSettings(new Dictionary<string, string>
+        {
+            ["preset"] = "small", ["recipe"] = "paper", ["steps"] = "300", ["seed"] = "9", ["device"] = "cpu", ["lr"] = "5e-4",
+            ["time-power"] = "1.5", ["ld1-weighting"] = "eq13", ["dice-weight"] = "0.5", ["no-augment"] = "true",
+        });
+        var expected = new TrainingOptions(
+            Model: ModelKind.Sdpm, Preset: "small", Steps: 300, Seed: 9, Device: "cpu",
+            LearningRate: 5e-4, MinLearningRate: 6e-5, // the paper recipe's final rate, below the explicit initial one
+            TimeSamplingPower: 1.5,
+            Augmentation: new AugmentationOptions(Enabled: false),
+            Losses: new LossOptions(Dice: 0.5, Ld1Eq13Weighting: true, Ld1AlphaBarWeighting: false),
+            Recipe: TrainingRecipes.Paper);
+        Assert.Equal(expected, setup.Resolve());
+    }
+
+    [Theory]
+    [InlineData("tiny", "budget", 1e-3, 1e-4, 2.0, true)]
+    [InlineData("small", "budget", 1e-3, 1e-4, 2.0, true)]
+    [InlineData("paper", "paper", 1e-4, 6e-5, 1.0, false)]
+    public void WithoutARecipeAPresetStartsFromItsOwn(string preset, string recipe, double lr, double lrMin, double power, bool alphaBar)
+    {
+        var setup = new TrainingSetup(Preset: preset);
+        var o = setup.Resolve();
+        Assert.Equal(recipe, setup.RecipeName);
+        Assert.Equal((recipe, lr, lrMin, power, alphaBar, false), (o.Recipe, o.LearningRate, o.MinLearningRate, o.TimeSamplingPower, o.LossesOrDefault.Ld1AlphaBarWeighting, o.LossesOrDefault.Ld1Eq13Weighting));
+        // Everything a recipe does not own keeps the record's defaults.
+        Assert.Equal((1000, 8, 1UL, "auto", 0.25, 0.25, true), (o.Steps, o.BatchSize, o.Seed, o.Device, o.TestFraction, o.LesionFreeRatio, o.AugmentationOrDefault.Enabled));
+    }
+
+    [Fact]
+    public void AnExplicitLearningRateCapsTheRecipesFinalRate()
+    {
+        Assert.Equal(5e-5, new TrainingSetup(Preset: "tiny", LearningRate: 5e-5).Resolve().MinLearningRate, 15);
+        Assert.Equal(1e-4, new TrainingSetup(Preset: "tiny", LearningRate: 1e-2).Resolve().MinLearningRate, 15);
+        Assert.Equal(2e-5, new TrainingSetup(Preset: "tiny", LearningRate: 5e-5, MinLearningRate: 2e-5).Resolve().MinLearningRate, 15);
+    }
+
+    [Fact]
+    public void Ld1WeightingNoneTurnsOffTheRecipesWeighting()
+    {
+        var losses = new TrainingSetup(Preset: "tiny", Ld1Weighting: Ld1Weighting.None).Resolve().LossesOrDefault;
+        Assert.False(losses.Ld1AlphaBarWeighting);
+        Assert.False(losses.Ld1Eq13Weighting);
+    }
+
+    [Fact]
+    public void TheCommandLineAndASettingsMapComposeTheSameOptions()
+    {
+        var cli = FromArgs("--model", "unet", "--preset", "tiny", "--lr", "2e-3", "--batch", "4", "--test-fraction", "0", "--no-augment", "--ld1-weighting", "none");
+        var map = TrainingSetup.FromSettings(new Dictionary<string, string>
+        {
+            ["model"] = "unet", ["preset"] = "tiny", ["lr"] = "2e-3", ["batch"] = "4", ["test-fraction"] = "0", ["no-augment"] = "true", ["ld1-weighting"] = "none",
+        });
+        Assert.Equal(cli, map);
+        Assert.Equal(cli.Resolve(), map.Resolve());
+        Assert.Equal(ModelKind.UNet, map.Resolve().Model);
+    }
+
+    [Fact]
+    public void SettingsRoundTrip()
+    {
+        var setups = new[]
+        {
+            new TrainingSetup(),
+            new TrainingSetup(ModelKind.SdpmNoNoise, "paper", "budget", 123, 77, "cuda:0", 16, 0.1 + 0.2, 1e-7, 0.3, 0.5, 2.5, Ld1Weighting.AlphaBar, 0.25, Augment: false),
+        };
+        foreach (var s in setups) Assert.Equal(s, TrainingSetup.FromSettings(s.ToSettings()));
+    }
+
+    [Fact]
+    public void AnUnknownSettingIsAClearError()
+    {
+        var e = Assert.Throws<SettingException>(() => TrainingSetup.FromSettings(new Dictionary<string, string> { ["preset"] = "tiny", ["epochs"] = "3" }));
+        Assert.StartsWith("unknown training setting 'epochs'; known: model, preset, steps, seed, device, recipe, batch, lr, lr-min,", e.Message);
+        Assert.EndsWith("no-augment.", e.Message);
+    }
+
+    [Theory]
+    [InlineData("lr", "fast", "lr must be a number from 1E-08 to 1, got 'fast'.")]
+    [InlineData("lr", "NaN", "lr must be a number from 1E-08 to 1, got 'NaN'.")]
+    [InlineData("steps", "0", "steps must be an integer from 1 to 10000000, got '0'.")]
+    [InlineData("seed", "-1", "seed must be a non-negative integer, got '-1'.")]
+    [InlineData("model", "resnet", "model must be sdpm, sdpm-no-noise or unet, got 'resnet'.")]
+    [InlineData("preset", "huge", "preset must be tiny, small or paper, got 'huge'.")]
+    [InlineData("recipe", "quick", "recipe must be paper or budget, got 'quick'.")]
+    [InlineData("ld1-weighting", "p2", "ld1-weighting must be none, eq13 or alphabar, got 'p2'.")]
+    [InlineData("device", "gpu", "device must be auto, cpu, cuda or cuda:N, got 'gpu'.")]
+    [InlineData("no-augment", "yes", "no-augment must be true or false, got 'yes'.")]
+    public void ABadValueNamesTheSettingAndTheValue(string name, string value, string message)
+    {
+        var e = Assert.Throws<SettingException>(() => TrainingSetup.FromSettings(new Dictionary<string, string> { [name] = value }));
+        Assert.Equal(message, e.Message);
+        if (name == "no-augment") return; // a flag: on the command line it takes no value
+        // On the command line the same message names the flag.
+        var cli = Assert.Throws<SettingException>(() => FromArgs("--" + name, value));
+        Assert.Equal("--" + message, cli.Message);
+    }
+}
