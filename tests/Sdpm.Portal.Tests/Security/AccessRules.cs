@@ -154,6 +154,8 @@ public static class AccessRules
         ["POST /api/cases/{caseId:int}/annotations/mine/submit"] = Rule(Access.SiteAnnotator, Ok, Conflict),
         ["POST /api/annotations/{annotationId:int}/review"] = Rule(Access.SiteReviewer, Ok, Conflict),
         ["GET /api/annotations/{annotationId:int}/mask.rle"] = Rule(Access.SiteMember, Ok),
+        // The sample annotation is the demo annotator's own, so every member of its site gets it (reviewers see all).
+        ["GET /api/annotations/{annotationId:int}/mask.nii.gz"] = Rule(Access.SiteMember, Ok),
         ["GET /api/cases/{caseId:int}/agreement"] = Rule(Access.SiteReviewer, Ok),
         ["GET /api/cohorts/{cohortId:int}/agreement"] = Rule(Access.SiteReviewer, Ok),
     };
