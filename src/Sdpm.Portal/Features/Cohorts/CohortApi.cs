@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 using Sdpm.Data.Entities;
 using Sdpm.Imaging.Display;
 using Sdpm.Portal.Features.Audit;
+using Sdpm.Portal.Features.Cohorts.Export;
 using Sdpm.Portal.Features.Security;
 using Sdpm.Storage;
 
@@ -91,6 +92,18 @@ public static class CohortApi
         })
             .RequireAuthorization(Policies.SiteMember)
             .WithSummary("A page of the cohort's cases: skip, take (at most 500), sort (pseudoId, createdAt, lesionVolumeMl, slices, lesionType, patientId), desc, lesionType, hasReference, search.");
+
+        api.MapGet("/cohorts/{cohortId:int}/export.zip", async (int cohortId, HttpContext http, CohortExport export, CancellationToken ct) =>
+        {
+            if (await export.PlanAsync(cohortId, ct) is not { } plan) return Results.NotFound();
+            http.Response.Headers.CacheControl = "no-store";
+            var actor = Actor.From(http.User);
+            return Results.Stream(body => export.WriteAsync(plan, body, actor, ct), "application/zip", plan.FileName);
+        }).RequireAuthorization(Policies.SiteExporter)
+          .WithSummary("The cohort as a zip, streamed: images/<pseudoId>.nii.gz (int16 HU) and, for cases with a reference, references/<pseudoId>.nii.gz "
+              + "(uint8), both on each case's uploaded grid (the stored grid for cases imported before the portal kept it), and manifest.csv with one row "
+              + "per case. A case whose stored data cannot be read gets no files and says why in the manifest's error column; an empty cohort gives the "
+              + "manifest's header only. Coordinators and investigators of the site only, since the data leaves the portal; audited.");
 
         MapCases(api);
         return app;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Sdpm.Imaging;
 using Sdpm.Imaging.Volumes;
 
 namespace Sdpm.Portal.Features.Cohorts;
@@ -20,13 +21,22 @@ public static class SourceGrids
     }
 
     /// <summary>The grid, or null for a case imported before the source grid was kept.</summary>
+    /// <exception cref="ImagingException">The text is not a grid this class wrote.</exception>
     public static VolumeGeometry? Parse(string? text)
     {
         if (text is null) return null;
-        var stored = JsonSerializer.Deserialize<Stored>(text, JsonSerializerOptions.Web);
-        if (stored is not { Dims.Length: 3, Affine.Length: 12 })
+        Stored? stored;
+        try
         {
-            throw new InvalidOperationException($"A case's source grid is malformed: {text}");
+            stored = JsonSerializer.Deserialize<Stored>(text, JsonSerializerOptions.Web);
+        }
+        catch (JsonException)
+        {
+            stored = null;
+        }
+        if (stored is not { Dims: [> 0, > 0, > 0], Affine.Length: 12 })
+        {
+            throw new ImagingException(ImagingError.Inconsistent, $"The case's source grid is malformed: {text}");
         }
         return new VolumeGeometry(new Dims(stored.Dims[0], stored.Dims[1], stored.Dims[2]), Affine.FromRows(stored.Affine));
     }
