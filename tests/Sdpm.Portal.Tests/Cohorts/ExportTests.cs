@@ -375,6 +375,32 @@ public class ExportTests(CohortPortal portal) : IClassFixture<CohortPortal>
     }
 
     [Fact]
+    public async Task TheCohortAndCasePagesLinkTheDownloadsEachUserMayHave()
+    {
+        using var files = new TestCases();
+        var up = await UploadAsync(files, "Export pages", 10);
+        using var coordinator = portal.As("coordinator");
+        await coordinator.PostAsJsonAsync($"/api/cases/{up.CaseId}/assignments", new { annotator = "annotator" });
+        using (var annotatorApi = portal.As("annotator"))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await annotatorApi.PutAsync($"/api/cases/{up.CaseId}/annotations/mine",
+                new ByteArrayContent(await File.ReadAllBytesAsync(up.MaskFile)))).StatusCode);
+        }
+        var annotationId = await portal.DbAsync(db => db.Annotations.Where(a => a.CaseId == up.CaseId).Select(a => a.Id).SingleAsync());
+        var export = $"api/cohorts/{up.CohortId}/export.zip";
+        string[] caseLinks = [$"api/cases/{up.CaseId}/image.nii.gz", $"api/cases/{up.CaseId}/reference.nii.gz", $"api/annotations/{annotationId}/mask.nii.gz"];
+
+        foreach (var user in new[] { "coordinator", "investigator", "annotator" })
+        {
+            using var session = await Infrastructure.PortalSession.SignInAsync(portal, user);
+            var cohortPage = await session.Client.GetStringAsync($"/cohorts/{up.CohortId}");
+            var casePage = await session.Client.GetStringAsync($"/cases/{up.CaseId}");
+            Assert.True(cohortPage.Contains(export) == (user != "annotator"), $"{user}: the export link is {(user == "annotator" ? "shown" : "missing")}");
+            foreach (var link in caseLinks) Assert.True(casePage.Contains(link), $"{user}: {link} is missing on the case page");
+        }
+    }
+
+    [Fact]
     public async Task AMaskOnTheSourceGridAsDownloadedIsSavedAndDownloadedAgainAndAnotherGridIsRefused()
     {
         using var files = new TestCases();
