@@ -402,6 +402,10 @@ namespace Sdpm.Migrations
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("SourceGrid")
+                        .HasMaxLength(1024)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("SourceName")
                         .HasMaxLength(260)
                         .HasColumnType("TEXT");

@@ -82,6 +82,12 @@ try
         var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-list");
         report.List = await CaseListBench.RunAsync(portal, cohort, north, options.ListCases, options.ListRequests);
     }
+    cancel.Token.ThrowIfCancellationRequested();
+    if (options.Runs("export"))
+    {
+        var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-export");
+        report.Export = await ExportBench.RunAsync(portal, cohort, options.ExportCases, options.Seed + 2, work);
+    }
 }
 catch (Exception e)
 {
@@ -126,9 +132,9 @@ return report.Error is null ? 0 : 1;
 public sealed record BenchOptions
 {
     public const string Usage = """
-        usage: scripts/bench-portal.sh [--json] [--only import,slices,annotation,stroke,memory,list] [--import-cases N] [--clients N]
-                                       [--requests N] [--warmup-seconds N] [--saves N] [--strokes N] [--zip-mib N] [--list-cases N]
-                                       [--list-requests N] [--seed N] [--keep-data]
+        usage: scripts/bench-portal.sh [--json] [--only import,slices,annotation,stroke,memory,list,export] [--import-cases N]
+                                       [--clients N] [--requests N] [--warmup-seconds N] [--saves N] [--strokes N] [--zip-mib N]
+                                       [--list-cases N] [--list-requests N] [--export-cases N] [--seed N] [--keep-data]
           --json           print the report as JSON on stdout (the table goes to stderr)
           --only           run only these figures (slices, annotation and stroke need import, so they run it too)
           --import-cases   512x512x40 cases to import one by one (5)
@@ -138,6 +144,7 @@ public sealed record BenchOptions
           --strokes        brush strokes in Chromium on the annotation page (60, 24 pointer moves each)
           --zip-mib        size of the big upload in MiB (1024)
           --list-cases     case rows of the list cohort (10000); --list-requests: requests per query (30)
+          --export-cases   512x512x30 cases (each with a reference) of the exported cohort (100)
           --keep-data      keep the temporary data folder
         """;
 
@@ -154,6 +161,7 @@ public sealed record BenchOptions
     public int Strokes { get; init; } = 60;
     public int ListCases { get; init; } = 10_000;
     public int ListRequests { get; init; } = 30;
+    public int ExportCases { get; init; } = 100;
     public ulong Seed { get; init; } = 42;
 
     public bool Runs(string figure) => Only.Count == 0 || Only.Contains(figure);
@@ -182,6 +190,7 @@ public sealed record BenchOptions
                 "--strokes" => o with { Strokes = Count(1, 10_000) },
                 "--list-cases" => o with { ListCases = Count(50, 100_000) },
                 "--list-requests" => o with { ListRequests = Count(1, 1000) },
+                "--export-cases" => o with { ExportCases = Count(1, 1000) },
                 "--seed" => o with { Seed = (ulong)Count(0, int.MaxValue) },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
@@ -192,7 +201,7 @@ public sealed record BenchOptions
     private static HashSet<string> Figures(string list)
     {
         var set = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
-        var unknown = set.Except(["import", "slices", "annotation", "stroke", "memory", "list"]).ToList();
+        var unknown = set.Except(["import", "slices", "annotation", "stroke", "memory", "list", "export"]).ToList();
         return unknown.Count == 0 ? set : throw new ArgumentException($"unknown figure(s) {string.Join(", ", unknown)}");
     }
 

@@ -21,6 +21,7 @@ public sealed class BenchReport
     public StrokeFigures? Stroke { get; set; }
     public MemoryFigures? Memory { get; set; }
     public ListFigures? List { get; set; }
+    public ExportFigures? Export { get; set; }
     public string? Error { get; set; }
     public string LoadAtStart { get; set; } = "";
     public string LoadAtEnd { get; set; } = "";
@@ -128,9 +129,26 @@ public sealed class BenchReport
             }
             foreach (var q in list.Queries.Where(q => q.Note is not null)) t.AppendLine($"  note: {q.Note}");
         }
+        if (Export is { } e)
+        {
+            t.AppendLine();
+            t.AppendLine($"5. GET /api/cohorts/{{id}}/export.zip of {e.Cases} cases of {e.Size}x{e.Size}x{e.Slices} with a reference each, uploaded as RAS "
+                + "(client wall clock to the last byte, written to disk; MB = 10^6 bytes)");
+            Row(t, "export", $"{F(e.Seconds, "0.0")} s ({F(e.Seconds * 1000 / e.Cases, "0")} ms per case), first byte after {F(e.FirstByteSeconds, "0.00")} s");
+            Row(t, "zip", $"{Units.Mb(e.ZipBytes)} MB, {F(e.ZipMBps, "0.0")} MB/s ({e.Images} images, {e.References} references, {e.ManifestRows} manifest rows, {e.ManifestErrors} errors)");
+            Row(t, "voxel data", $"{Units.Mb(e.VoxelBytes)} MB of int16 images and uint8 masks, {F(e.VoxelMBps, "0.0")} MB/s");
+            Row(t, "portal CPU", $"{F(e.PortalCpuSeconds, "0.0")} s ({F(e.PortalCpuSeconds / Math.Max(e.Seconds, 1e-9), "0.00")} cores busy on average)");
+            Row(t, "portal RSS", $"peak {Units.Mb(e.PeakRss)} MB, idle {Units.Mb(e.IdleRss)} MB, peak - idle {Units.Mb(e.PeakOverIdle)} MB");
+            Row(t, "first image", $"{e.ExportedOrientation} (the uploaded grid)");
+            Row(t, "import before it", $"{F(e.ImportSeconds, "0.0")} s (not part of the figure)");
+        }
         t.AppendLine();
         t.AppendLine("Summary");
         foreach (var c in Targets) t.AppendLine($"  {(c.Met ? "MET" : "MISSED"),-7} {c.Name,-48} {c.Target,-24} {c.Measured}");
+        if (Export is { } x)
+        {
+            t.AppendLine($"  {"FIGURE",-7} {$"export.zip of {x.Cases} cases",-48} {"no target",-24} {F(x.Seconds, "0.0")} s, {F(x.ZipMBps, "0.0")} MB/s, {Units.Mb(x.ZipBytes)} MB");
+        }
         if (Error is not null) t.AppendLine($"INCOMPLETE: {Error}");
         var met = Targets.Count(c => c.Met);
         t.AppendLine($"{met} of {Targets.Count} targets met.");

@@ -16,6 +16,7 @@ internal sealed class CaseConfiguration : IEntityTypeConfiguration<Case>
         b.Property(c => c.ThumbnailBlob).HasMaxLength(64);
         b.Property(c => c.SourceFormat).HasMaxLength(32);
         b.Property(c => c.SourceName).HasMaxLength(260);
+        b.Property(c => c.SourceGrid).HasMaxLength(Case.SourceGridMaxLength);
         b.Property(c => c.CreatedByName).HasMaxLength(256);
         b.Ignore(c => c.HasReference);
         b.HasIndex(c => c.PseudoId).IsUnique();

@@ -14,6 +14,7 @@ public enum CaseLesionType
 public class Case
 {
     public const int PseudoIdMaxLength = 32;
+    public const int SourceGridMaxLength = 1024;
 
     public int Id { get; set; }
     public int CohortId { get; set; }
@@ -36,6 +37,12 @@ public class Case
     public double SpacingX { get; set; }
     public double SpacingY { get; set; }
     public double SpacingZ { get; set; }
+
+    /// <summary>The grid of the uploaded file before it was reordered to the canonical orientation, as JSON
+    /// <c>{"dims":[x,y,z],"affine":[12 values: the voxel-to-RAS transform's top three rows, row-major]}</c>. Downloads and
+    /// exports write the image and its masks back on it, so they overlay the original file. Null for cases imported
+    /// before it was kept: those are written on the stored (canonical) grid.</summary>
+    public string? SourceGrid { get; set; }
 
     /// <summary>SHA-256 of the decoded int16 volume (VolumeStore layout): the blob name and the duplicate check.</summary>
     public string ImageBlob { get; set; } = "";

@@ -16,6 +16,9 @@ public enum Access
     SiteReviewer,
     /// <summary>Anyone holding the Annotator role (their own work queue).</summary>
     AnnotatorRole,
+    /// <summary>A <see cref="Access.SiteMember"/> who is a Coordinator or an Investigator: they may take a whole cohort out of the
+    /// portal (annotators download case by case only).</summary>
+    SiteExporter,
 }
 
 /// <summary>Who may call an endpoint and the exact status an allowed caller gets with the matrix's sample request
@@ -142,6 +145,8 @@ public static class AccessRules
         ["GET /api/cases/{caseId:int}/reference.rle"] = Rule(Access.SiteMember, Ok),
         ["GET /api/cases/{caseId:int}/image.nii.gz"] = Rule(Access.SiteMember, Ok),
         ["GET /api/cases/{caseId:int}/reference.nii.gz"] = Rule(Access.SiteMember, Ok),
+        // The whole cohort as a zip (images, references, manifest): bulk data leaving the portal, so not for annotators.
+        ["GET /api/cohorts/{cohortId:int}/export.zip"] = Rule(Access.SiteExporter, Ok),
         // Annotations. The sample assignment names the demo annotator (a member of North, the only site where a coordinator
         // is allowed). The annotator's sample save is not a NIfTI (400). The fixture gives the annotator a draft with a
         // mask on each site's case: the first allowed submit succeeds (200) and later ones find it submitted (409); a
@@ -154,6 +159,8 @@ public static class AccessRules
         ["POST /api/cases/{caseId:int}/annotations/mine/submit"] = Rule(Access.SiteAnnotator, Ok, Conflict),
         ["POST /api/annotations/{annotationId:int}/review"] = Rule(Access.SiteReviewer, Ok, Conflict),
         ["GET /api/annotations/{annotationId:int}/mask.rle"] = Rule(Access.SiteMember, Ok),
+        // The sample annotation is the demo annotator's own, so every member of its site gets it (reviewers see all).
+        ["GET /api/annotations/{annotationId:int}/mask.nii.gz"] = Rule(Access.SiteMember, Ok),
         ["GET /api/cases/{caseId:int}/agreement"] = Rule(Access.SiteReviewer, Ok),
         ["GET /api/cohorts/{cohortId:int}/agreement"] = Rule(Access.SiteReviewer, Ok),
     };

@@ -65,6 +65,7 @@ public sealed partial class AuthorizationMatrixTests
             Access.SiteAnnotator => member && account.Role == Roles.Annotator,
             Access.SiteReviewer => member && account.Role is Roles.Coordinator or Roles.Investigator,
             Access.AnnotatorRole => account.Role == Roles.Annotator,
+            Access.SiteExporter => member && account.Role is Roles.Coordinator or Roles.Investigator,
             _ => throw new ArgumentOutOfRangeException(nameof(endpoint), rule.Access, null),
         };
         if (allowed)

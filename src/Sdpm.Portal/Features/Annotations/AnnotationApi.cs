@@ -8,6 +8,7 @@ using Sdpm.Imaging.Import;
 using Sdpm.Imaging.Nifti;
 using Sdpm.Imaging.Volumes;
 using Sdpm.Portal.Features.Audit;
+using Sdpm.Portal.Features.Cohorts;
 using Sdpm.Portal.Features.Security;
 using Sdpm.Storage;
 
@@ -62,7 +63,8 @@ public static class AnnotationApi
             var result = await annotations.SaveMineAsync(caseId, UserId(http.User), Actor.From(http.User), mask, IfMatch(http)?.Version, http.RequestAborted);
             return Answer(http, result);
         }).RequireAuthorization(Policies.SiteAnnotator)
-          .WithSummary("Saves your whole mask (NIfTI body on the case grid). If-Match: the version it replaces (none on the first save); the new version comes back as the ETag.");
+          .WithSummary("Saves your whole mask: a NIfTI body on the case's grid, as image.nii.gz and reference.nii.gz give it (or on the stored grid, the "
+              + "same voxels in LPS order); another grid gets 400. If-Match: the version it replaces (none on the first save); the new version comes back as the ETag.");
 
         api.MapPatch("/cases/{caseId:int}/annotations/mine/slices", async (int caseId, bool? startFromReference, HttpContext http,
             AnnotationService annotations, IDbContextFactory<PortalDbContext> contexts, IBlobStore blobs) =>
@@ -121,6 +123,20 @@ public static class AnnotationApi
             if (!SeesAll(user) && a.AnnotatorId != UserId(user)) return Results.Forbid();
             return Results.Bytes(blobs.ReadMaskRunLength(a.MaskBlob), "application/octet-stream");
         }).RequireAuthorization(Policies.SiteMember).WithSummary("An annotation's mask, run-length encoded (SRLE), for the viewer.");
+
+        api.MapGet("/annotations/{annotationId:int}/mask.nii.gz", async (int annotationId, ClaimsPrincipal user, IDbContextFactory<PortalDbContext> contexts,
+            CaseService cases, IBlobStore blobs, CancellationToken ct) =>
+        {
+            await using var db = await contexts.CreateDbContextAsync(ct);
+            var a = await db.Annotations.AsNoTracking().Where(x => x.Id == annotationId).Select(x => new { x.AnnotatorId, x.MaskBlob, x.CaseId }).SingleOrDefaultAsync(ct);
+            if (a is null || a.MaskBlob is null) return Results.NotFound();
+            if (!SeesAll(user) && a.AnnotatorId != UserId(user)) return Results.Forbid();
+            if (await cases.BlobsOfAsync(a.CaseId, ct) is not { } c) return Results.NotFound();
+            var mask = CaseFiles.ReadMask(blobs, c, a.MaskBlob);
+            return CaseFiles.Download(mask, CaseFiles.FileName(c.PseudoId, $"annotation-{annotationId}"), $"Sdpm {c.PseudoId} annotation {annotationId}");
+        }).RequireAuthorization(Policies.SiteMember)
+          .WithSummary("An annotation's current mask as NIfTI-1 (uint8, 0/1) on the same grid as the case's image.nii.gz; reviewers (coordinators and "
+              + "investigators of the site) get any, an annotator their own.");
         return app;
     }
 
@@ -136,7 +152,7 @@ public static class AnnotationApi
     {
         using var body = await ReadBodyAsync(http, MaxMaskBytes);
         var image = NiftiReader.Read(body, "mask.nii.gz", ImportLimits.Default with { MaxBytes = MaxMaskBytes });
-        return Orientation.ToCanonical(image.ToMask());
+        return image.ToMask();
     }
 
     /// <summary>The request body in memory, at most <paramref name="max"/> bytes whether or not a length was announced

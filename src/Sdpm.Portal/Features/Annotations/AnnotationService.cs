@@ -136,7 +136,8 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
     }
 
     /// <summary>Saves the caller's mask of a case as a new version. <paramref name="expectedVersion"/> is the version the
-    /// caller replaces (null only for the first save).</summary>
+    /// caller replaces (null only for the first save). The mask may come in any voxel order of the case's grid (the source
+    /// grid that downloads give, or the stored canonical one); it is stored in the canonical order.</summary>
     public async Task<AnnotationResult> SaveMineAsync(int caseId, string userId, Actor actor, Volume<byte> mask, int? expectedVersion, CancellationToken ct = default,
         string startedFrom = "empty")
     {
@@ -148,11 +149,17 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
             return AnnotationResult.Fail(AnnotationError.Forbidden, "This case is not assigned to you: ask the site coordinator to assign it.");
         }
         var grid = blobs.ReadVolumeHeader(row.ImageBlob).Geometry;
-        if (!mask.Geometry.Matches(grid))
+        var canonical = Orientation.ToCanonical(mask);
+        if (!canonical.Geometry.Matches(grid))
         {
+            // Said in the terms of the files people have: the case as image.nii.gz gives it.
+            var expected = Cohorts.SourceGrids.Parse(row.SourceGrid) ?? grid;
             return AnnotationResult.Fail(AnnotationError.Invalid,
-                $"The mask is not on the case grid: mask {mask.Dims} at {mask.Spacing}, case {grid.Dims} at {grid.Spacing}. Export it on the image's grid (GET …/image.nii.gz).");
+                $"The mask is not on the case grid: mask {mask.Dims} at {mask.Spacing} ({Orientation.AxisCodes(mask.Affine)}), case {expected.Dims} at "
+                + $"{expected.Spacing} ({Orientation.AxisCodes(expected.Affine)})" + (canonical.Dims == grid.Dims ? " (same size, different position or orientation)" : "")
+                + ". Draw it on the case's image.nii.gz or reference.nii.gz, and save it with their affine.");
         }
+        mask = canonical;
         var annotation = await db.Annotations.SingleOrDefaultAsync(a => a.CaseId == caseId && a.AnnotatorId == userId, ct);
         if (Stale(annotation, expectedVersion) is { } stale) return stale;
         if (annotation is { State: AnnotationState.Submitted or AnnotationState.Accepted })

@@ -40,6 +40,7 @@ public static class AuditActions
     public const string CohortUpdated = "cohort.updated";
     public const string CasesImported = "cases.imported";
     public const string DeidentificationAccepted = "cases.deidentification-accepted";
+    public const string CohortExported = "cohort.exported";
     public const string CaseDeleted = "case.deleted";
     public const string CaseUpdated = "case.updated";
     public const string CaseAssigned = "case.assigned";

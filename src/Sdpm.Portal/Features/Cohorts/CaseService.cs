@@ -124,7 +124,7 @@ public sealed class CaseService(IDbContextFactory<PortalDbContext> contexts, IBl
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         return await db.Cases.AsNoTracking().Where(c => c.Id == caseId)
-            .Select(c => new CaseBlobs(c.Id, c.PseudoId, c.ImageBlob, c.ReferenceBlob, c.ThumbnailBlob, c.DimX, c.DimY, c.DimZ))
+            .Select(c => new CaseBlobs(c.Id, c.PseudoId, c.ImageBlob, c.ReferenceBlob, c.ThumbnailBlob, c.DimX, c.DimY, c.DimZ, c.SourceGrid))
             .SingleOrDefaultAsync(ct);
     }
 
@@ -217,5 +217,6 @@ public sealed class CaseService(IDbContextFactory<PortalDbContext> contexts, IBl
         c.SourceFormat, c.SourceName, c.CreatedAt, c.CreatedByName));
 }
 
-/// <summary>The blob names of a case.</summary>
-public sealed record CaseBlobs(int Id, string PseudoId, string Image, string? Reference, string? Thumbnail, int X, int Y, int Z);
+/// <summary>The blob names of a case, its stored dims and its source grid (<see cref="SourceGrids"/>; null for cases imported
+/// before it was kept).</summary>
+public sealed record CaseBlobs(int Id, string PseudoId, string Image, string? Reference, string? Thumbnail, int X, int Y, int Z, string? SourceGrid);

@@ -4,8 +4,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Sdpm.Data.Entities;
 using Sdpm.Imaging.Display;
-using Sdpm.Imaging.Nifti;
 using Sdpm.Portal.Features.Audit;
+using Sdpm.Portal.Features.Cohorts.Export;
 using Sdpm.Portal.Features.Security;
 using Sdpm.Storage;
 
@@ -93,6 +93,18 @@ public static class CohortApi
             .RequireAuthorization(Policies.SiteMember)
             .WithSummary("A page of the cohort's cases: skip, take (at most 500), sort (pseudoId, createdAt, lesionVolumeMl, slices, lesionType, patientId), desc, lesionType, hasReference, search.");
 
+        api.MapGet("/cohorts/{cohortId:int}/export.zip", async (int cohortId, HttpContext http, CohortExport export, CancellationToken ct) =>
+        {
+            if (await export.PlanAsync(cohortId, ct) is not { } plan) return Results.NotFound();
+            http.Response.Headers.CacheControl = "no-store";
+            var actor = Actor.From(http.User);
+            return Results.Stream(body => export.WriteAsync(plan, body, actor, ct), "application/zip", plan.FileName);
+        }).RequireAuthorization(Policies.SiteExporter)
+          .WithSummary("The cohort as a zip, streamed: images/<pseudoId>.nii.gz (int16 HU) and, for cases with a reference, references/<pseudoId>.nii.gz "
+              + "(uint8), both on each case's uploaded grid (the stored grid for cases imported before the portal kept it), and manifest.csv with one row "
+              + "per case. A case whose stored data cannot be read gets no files and says why in the manifest's error column; an empty cohort gives the "
+              + "manifest's header only. Coordinators and investigators of the site only, since the data leaves the portal; audited.");
+
         MapCases(api);
         return app;
     }
@@ -174,29 +186,20 @@ public static class CohortApi
         api.MapGet("/cases/{caseId:int}/image.nii.gz", async (int caseId, CaseService cases, IBlobStore blobs, CancellationToken ct) =>
         {
             if (await cases.BlobsOfAsync(caseId, ct) is not { } c) return Results.NotFound();
-            var volume = blobs.ReadVolume<short>(c.Image, ct);
-            return NiftiDownload(c.PseudoId, s => NiftiWriter.Write(s, volume, gzip: true, new NiftiWriteOptions(Description: $"Sdpm {c.PseudoId}")));
-        }).RequireAuthorization(Policies.SiteMember).WithSummary("The stored volume as NIfTI-1 (int16 HU) with its geometry.");
+            var volume = CaseFiles.ReadImage(blobs, c, ct);
+            return CaseFiles.Download(volume, CaseFiles.FileName(c.PseudoId), $"Sdpm {c.PseudoId}");
+        }).RequireAuthorization(Policies.SiteMember)
+          .WithSummary("The scan as NIfTI-1 (int16 HU) on the uploaded file's grid (its voxel order and affine), so that it overlays the original and "
+              + "the masks; cases imported before the portal kept that grid come on the stored grid (LPS voxel order, the same world positions).");
 
         api.MapGet("/cases/{caseId:int}/reference.nii.gz", async (int caseId, CaseService cases, IBlobStore blobs, CancellationToken ct) =>
         {
             if (await cases.BlobsOfAsync(caseId, ct) is not { Reference: { } hash } c) return Results.NotFound();
-            var geometry = blobs.ReadVolumeHeader(c.Image).Geometry;
-            var mask = blobs.ReadMask(hash, geometry);
-            return NiftiDownload($"{c.PseudoId}_mask", s => NiftiWriter.Write(s, mask, gzip: true, new NiftiWriteOptions(Description: $"Sdpm {c.PseudoId} reference")));
-        }).RequireAuthorization(Policies.SiteMember).WithSummary("The reference mask as NIfTI-1 (uint8) on the image's grid.");
-    }
-
-    private static IResult NiftiDownload(string name, Action<Stream> write)
-    {
-        // Written to a temporary file first: the response body is asynchronous only, the NIfTI writer synchronous.
-        var temp = Path.Combine(Path.GetTempPath(), $"sdpm-download-{Guid.NewGuid():N}.nii.gz");
-        using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-        {
-            write(fs);
-        }
-        var stream = new FileStream(temp, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.DeleteOnClose);
-        return Results.File(stream, "application/gzip", $"{name}.nii.gz");
+            var mask = CaseFiles.ReadMask(blobs, c, hash);
+            return CaseFiles.Download(mask, CaseFiles.FileName(c.PseudoId, "reference"), $"Sdpm {c.PseudoId} reference");
+        }).RequireAuthorization(Policies.SiteMember)
+          .WithSummary("The reference mask as NIfTI-1 (uint8, 0/1) on the same grid as image.nii.gz: the uploaded file's grid, or the stored grid for "
+              + "cases imported before the portal kept it.");
     }
 
     private static IResult? OutOfRange(CaseBlobs c, int z) =>

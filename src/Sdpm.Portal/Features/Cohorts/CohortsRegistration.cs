@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Sdpm.Portal.Features.Cohorts.Export;
 using Sdpm.Portal.Features.Cohorts.Import;
 using Sdpm.Portal.Hosting;
 using Sdpm.Storage;
@@ -25,6 +26,7 @@ public static class CohortsRegistration
         services.AddSingleton<ImportHistoryQueries>();
         services.AddSingleton<CohortService>();
         services.AddSingleton<CaseService>();
+        services.AddSingleton<CohortExport>();
         services.AddSingleton<BlobSweepService>();
         services.AddHostedService(sp => sp.GetRequiredService<BlobSweepService>());
         services.AddSingleton<Data.DemoCohortSeeder>();

@@ -21,6 +21,11 @@ public static class Policies
 
     /// <summary>A coordinator or investigator of the active site that owns the route's resource: they review annotations.</summary>
     public const string SiteReviewer = "SiteReviewer";
+
+    /// <summary>A coordinator or investigator of the active site that owns the route's resource: they may take a whole cohort
+    /// out of the portal (export.zip). Kept apart from <see cref="SiteReviewer"/> although the roles are the same today, so
+    /// that who reviews and who exports can change independently.</summary>
+    public const string SiteExporter = "SiteExporter";
 }
 
 /// <summary>Claim types the portal adds to the sign-in cookie.</summary>

@@ -158,6 +158,7 @@ public sealed class CaseImporter(
         }
 
         Volume<short> image;
+        VolumeGeometry sourceGrid;
         Volume<byte>? mask;
         string format;
         IReadOnlyList<string> notes;
@@ -166,6 +167,7 @@ public sealed class CaseImporter(
         {
             var imported = VolumeImporter.Open(unit.ImagePath, options.Value.Limits, ImportOptions.Default, ct);
             image = imported.Hu;
+            sourceGrid = imported.SourceGeometry;
             format = imported.Format;
             notes = imported.Notes;
             findings = [.. imported.Findings, .. nameFindings];
@@ -211,7 +213,8 @@ public sealed class CaseImporter(
 
         try
         {
-            return await StoreAsync(batchId, ordinal, unit, displayName, siteId, cohortId, cohortLesion, image, mask, format, notes, imageHash, findingDtos, actor, ct);
+            return await StoreAsync(batchId, ordinal, unit, displayName, siteId, cohortId, cohortLesion, image, sourceGrid, mask, format, notes, imageHash,
+                findingDtos, actor, ct);
         }
         catch (IOException e)
         {
@@ -223,8 +226,8 @@ public sealed class CaseImporter(
     }
 
     private async Task<Outcome> StoreAsync(int batchId, int ordinal, CaseUnit unit, string displayName, int siteId, int cohortId,
-        CohortLesionType cohortLesion, Volume<short> image, Volume<byte>? mask, string format, IReadOnlyList<string> notes, string imageHash, List<FindingDto> findingDtos,
-        Actor actor, CancellationToken ct)
+        CohortLesionType cohortLesion, Volume<short> image, VolumeGeometry sourceGrid, Volume<byte>? mask, string format, IReadOnlyList<string> notes,
+        string imageHash, List<FindingDto> findingDtos, Actor actor, CancellationToken ct)
     {
         // Only now is anything written: the decoded volume (never the source file or its headers), the mask, a thumbnail.
         var imageBlob = await blobs.PutVolumeAsync(image, ct);
@@ -257,6 +260,8 @@ public sealed class CaseImporter(
                 SpacingX = spacing.X,
                 SpacingY = spacing.Y,
                 SpacingZ = spacing.Z,
+                // Downloads and exports write the image and its masks back on the uploaded file's grid.
+                SourceGrid = SourceGrids.Format(sourceGrid),
                 ImageBlob = imageHash,
                 ReferenceBlob = maskHash,
                 ReferenceVolumeMl = volumeMl,
