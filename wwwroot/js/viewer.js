@@ -4,8 +4,11 @@
 //   const viewer = await mod.InvokeAsync<IJSObjectReference>("createViewer", element, new { dotNet });
 //   await viewer.InvokeAsync<ViewerState>("load", new { baseUrl, dims, spacing, origin, window, overlays });
 //
-// createViewer(element, { dotNet?, labels?, cacheBytes?, prefetch? }) -> viewer
+// createViewer(element, { dotNet?, labels?, cacheBytes?, prefetch?, sync? }) -> viewer
 //   element: an empty container div with a size; the viewer fills it (styles: css/viewer.css).
+//   sync: a group name; viewers of one group (side-by-side review of one case) follow each other's slice, window,
+//   zoom/pan and tool in the browser, and show a crosshair at the pointer's voxel (viewer/sync.js).
+//   viewer.setLinked(bool) (key L) links / unlinks the group; findSyncGroup(name) -> group | null.
 // viewer.load({ baseUrl, dims: [X,Y,Z], spacing: [sx,sy,sz], origin?, initialSlice?, window?: {level,width},
 //               overlays?: [{ id, name, url, color, opacity, visible, outline }], caseName? }) -> Promise<state>
 // viewer.setSlice(z) -> Promise<bool drawn>     viewer.getState() -> state
@@ -16,7 +19,7 @@
 // For later tools: registerTool, getOverlayMask, getOverlayVolume, redraw, voxelToClient, clientToVoxel,
 // zoomAt, panBy, setSmooth, toggleHelp, whenDrawn, stats.
 // state = { slice, sliceCount, position, level, width, preset, zoom, tool, smooth, loading, error,
-//           overlays: [{ id, name, visible, opacity, color, outline, status }],
+//           overlays: [{ id, name, visible, opacity, color, outline, status }], linked: true|false|null (in a sync group or not),
 //           annotation: null | { tool, brushSize, huRange: [lo,hi]|null, huPreset, invert, huLimitsErase, volumeMl, voxels,
 //                                 lesionSlices: [z...], canUndo, canRedo, dirtyCount } }
 //
@@ -44,7 +47,9 @@
 // five times a second, and once more after changes settle.
 //
 // The pieces live in ./viewer/: core (state, input, frames), slices (fetch + LRU cache),
-// renderer (canvas), overlays + srle (masks), tools (drag interactions), ui (DOM), annotate (annotation tools).
+// renderer (canvas), overlays + srle (masks), tools (drag interactions), ui (DOM), annotate (annotation tools),
+// sync (linked viewers).
 
 export { createViewer, PRESETS } from "./viewer/core.js";
 export { decodeSrle, MaskVolume, SrleError } from "./viewer/srle.js";
+export { findSyncGroup } from "./viewer/sync.js";

@@ -1053,6 +1053,122 @@ try {
         await ca.close();
     }
 
+    // Linked viewers (side-by-side review): two more viewers of the same case, of different sizes, in one sync group.
+    {
+        const { page: lp, errors: errorsL, context: cl } = await openPage(browser);
+        await lp.evaluate(async () => {
+            const { createViewer } = await import("/js/viewer.js");
+            // Fixed in the top left corner, over the harness page's own viewer, so that the mouse can reach them.
+            const make = (left, w, h) => {
+                const el = document.createElement("div");
+                el.style.cssText = `position:fixed;top:0;left:${left}px;width:${w}px;height:${h}px;z-index:10`;
+                document.body.append(el);
+                return createViewer(el, { sync: "pair" });
+            };
+            const def = { baseUrl: "/data/case1", dims: window.fixture.dims, spacing: window.fixture.spacing, origin: window.fixture.origin, initialSlice: 4 };
+            window.linkA = make(0, 360, 320);
+            window.linkB = make(370, 300, 420);
+            window.linkDef = def;
+            await Promise.all([window.linkA.load(def), window.linkB.load(def)]);
+        });
+        const centreVoxel = (name) => lp.evaluate((name) => {
+            const v = window[name];
+            const r = v.ui.canvas.getBoundingClientRect();
+            return v.renderer.cssToVoxel(r.width / 2, r.height / 2);
+        }, name);
+
+        await check("linked viewers: the slice, window and tool follow the viewer used, both ways", async () => {
+            const r = await lp.evaluate(async () => {
+                const { linkA: a, linkB: b } = window;
+                await a.setSlice(9);
+                a.setWindow(55, 123);
+                a.setTool("pan");
+                const one = { slice: b.getState().slice, level: b.getState().level, width: b.getState().width, tool: b.getState().tool, linked: b.getState().linked };
+                await b.setSlice(12);
+                return { one, back: a.getState().slice };
+            });
+            expect(r.one.slice === 9 && r.one.level === 55 && r.one.width === 123 && r.one.tool === "pan" && r.one.linked === true, JSON.stringify(r));
+            expect(r.back === 12, JSON.stringify(r));
+        });
+        await check("linked viewers: the wheel over one scrolls the other", async () => {
+            const box = await lp.evaluate(() => window.linkB.ui.canvas.getBoundingClientRect().toJSON());
+            await lp.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+            await lp.mouse.wheel(0, 100);
+            await frames(lp);
+            const r = await lp.evaluate(() => [window.linkA.getState().slice, window.linkB.getState().slice]);
+            expect(r[0] === 13 && r[1] === 13, JSON.stringify(r));
+        });
+        await check("linked viewers: a crosshair marks the pointer's voxel in the other viewer", async () => {
+            const box = await lp.evaluate(() => window.linkA.ui.canvas.getBoundingClientRect().toJSON());
+            await lp.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.6);
+            await frames(lp);
+            const r = await lp.evaluate(() => {
+                const { linkA: a, linkB: b } = window;
+                const cross = b.ui.crosshair;
+                const m = /translate\((-?\d+)px, (-?\d+)px\)/.exec(cross.style.transform);
+                const at = m ? b.renderer.cssToVoxel(Number(m[1]), Number(m[2])) : null;
+                const ra = a.ui.canvas.getBoundingClientRect();
+                const under = a.renderer.cssToVoxel(ra.width * 0.3, ra.height * 0.6);
+                return { hidden: cross.hidden, at, under, ownHidden: a.ui.crosshair.hidden };
+            });
+            expect(!r.hidden && r.ownHidden, JSON.stringify(r));
+            expect(Math.abs(r.at[0] - r.under[0]) < 1.5 && Math.abs(r.at[1] - r.under[1]) < 1.5, JSON.stringify(r));
+            await lp.mouse.move(2, 2); // off both viewers
+            await frames(lp);
+            expect(await lp.evaluate(() => window.linkB.ui.crosshair.hidden), "the crosshair stays after the pointer left");
+        });
+        await check("linked viewers: zoom and pan keep the same image point at the centre, at the same zoom relative to fit", async () => {
+            const fitB = await lp.evaluate(() => window.linkB.getZoom());
+            await lp.evaluate(() => {
+                const a = window.linkA;
+                a.zoomAt(a.getZoom() * 2.5, 100, 90);
+                a.panBy(23, -17);
+            });
+            const [ca, cb] = [await centreVoxel("linkA"), await centreVoxel("linkB")];
+            const zoomB = await lp.evaluate(() => window.linkB.getZoom());
+            expect(Math.abs(ca[0] - cb[0]) < 0.5 && Math.abs(ca[1] - cb[1]) < 0.5, `centres ${ca} vs ${cb}`);
+            expect(Math.abs(zoomB / fitB - 2.5) < 0.01, `zoom of B ${zoomB} (fit ${fitB})`);
+            await lp.evaluate(() => window.linkB.fit());
+            const zoomA = await lp.evaluate(() => [window.linkA.getZoom(), window.linkA.renderer.view.fitted]);
+            expect(zoomA[1] === true, `F in one fits the other: ${zoomA}`);
+        });
+        await check("linked viewers: L unlinks (each on its own, 'Unlinked' in the corner) and links again, aligning the other", async () => {
+            await lp.evaluate(() => window.linkA.ui.root.focus());
+            await lp.keyboard.press("l");
+            const r = await lp.evaluate(async () => {
+                const { linkA: a, linkB: b } = window;
+                const linked = [a.getState().linked, b.getState().linked];
+                await a.setSlice(3);
+                await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+                return { linked, b: b.getState().slice, corner: b.ui.sliceInfo.textContent };
+            });
+            expect(r.linked[0] === false && r.linked[1] === false && r.b !== 3 && r.corner.includes("Unlinked"), JSON.stringify(r));
+            await lp.keyboard.press("l");
+            const again = await lp.evaluate(() => [window.linkB.getState().linked, window.linkB.getState().slice]);
+            expect(again[0] === true && again[1] === 3, JSON.stringify(again));
+        });
+        await check("linked viewers: a viewer joining later opens where the group is; disposing one leaves the others linked", async () => {
+            const r = await lp.evaluate(async () => {
+                const { createViewer, findSyncGroup } = await import("/js/viewer.js");
+                const el = document.createElement("div");
+                el.style.cssText = "position:fixed;top:0;left:680px;width:200px;height:200px;z-index:10";
+                document.body.append(el);
+                const c = createViewer(el, { sync: "pair" });
+                const s = await c.load(window.linkDef);
+                const joined = { slice: s.slice, level: s.level, width: s.width, tool: s.tool };
+                window.linkA.dispose();
+                await window.linkB.setSlice(6);
+                return { joined, size: findSyncGroup("pair").viewers.size, c: c.getState().slice };
+            });
+            expect(r.joined.slice === 3 && r.joined.level === 55 && r.joined.width === 123 && r.joined.tool === "pan", JSON.stringify(r));
+            expect(r.size === 2 && r.c === 6, JSON.stringify(r));
+        });
+        await check("linked viewers: no console errors", async () => {
+            expect(errorsL.length === 0, errorsL.join(" | "));
+        });
+        await cl.close();
+    }
+
     await check("dispose removes the viewer's DOM and listeners", async () => {
         const r = await page.evaluate(() => {
             const el = document.getElementById("viewer");

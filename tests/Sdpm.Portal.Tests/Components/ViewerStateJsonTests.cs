@@ -32,4 +32,13 @@ public class ViewerStateJsonTests
         Assert.False(a.CanRedo);
         Assert.Equal(3, a.DirtyCount);
     }
+
+    [Fact]
+    public void ALinkedViewerSaysSoAndAViewerOutsideAGroupSaysNothing()
+    {
+        var linked = """{"slice":3,"sliceCount":20,"position":15,"level":40,"width":80,"preset":"brain","zoom":1.2,"tool":"windowLevel","smooth":false,"loading":false,"error":null,"overlays":[],"annotation":null,"linked":false}""";
+        var alone = """{"slice":3,"sliceCount":20,"position":15,"level":40,"width":80,"preset":"brain","zoom":1.2,"tool":"windowLevel","smooth":false,"loading":false,"error":null,"overlays":[],"annotation":null,"linked":null}""";
+        Assert.False(JsonSerializer.Deserialize<SliceViewer.ViewerState>(linked, Web)!.Linked);
+        Assert.Null(JsonSerializer.Deserialize<SliceViewer.ViewerState>(alone, Web)!.Linked);
+    }
 }

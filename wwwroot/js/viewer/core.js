@@ -7,6 +7,7 @@ import { OverlayLayer } from "./overlays.js";
 import { defaultTools } from "./tools.js";
 import { ViewerUi, DEFAULT_LABELS, format } from "./ui.js";
 import { Annotator } from "./annotate.js";
+import { joinSyncGroup } from "./sync.js";
 
 export const PRESETS = Object.freeze({
     brain: Object.freeze({ level: 40, width: 80, label: "Brain" }),
@@ -24,7 +25,8 @@ const WHEEL_STEP = 50; // wheel delta (px) per slice for trackpads; a mouse notc
 /**
  * Creates a viewer inside `element` (an empty container div; give it a height).
  * @param {HTMLElement} element
- * @param {{ dotNet?: any, labels?: object, cacheBytes?: number, prefetch?: number }} [options]
+ * @param {{ dotNet?: any, labels?: object, cacheBytes?: number, prefetch?: number, sync?: string }} [options]
+ *   sync: the name of a group of linked viewers to join (see sync.js)
  */
 export function createViewer(element, options = {}) {
     if (!(element instanceof HTMLElement)) {
@@ -68,6 +70,9 @@ class Viewer {
         this.disposed = false;
         this.notifier = { lastSent: 0, lastJson: "", timer: 0, busy: false, again: false };
         this.events = new AbortController();
+        this.peerCursor = null; // where the pointer is in a linked viewer (voxel coordinates)
+        this.muteSync = false;
+        this.sync = typeof options.sync === "string" && options.sync !== "" ? joinSyncGroup(options.sync, this) : null;
         this.bindEvents();
         this.observeSize();
         this.updateTexts();
@@ -104,13 +109,26 @@ class Viewer {
             ? { level, width }
             : { level: PRESETS.brain.level, width: PRESETS.brain.width };
         this.renderer.setWindow(this.defaultWindow.level, this.defaultWindow.width);
+        // A viewer joining linked ones that are already in use opens where they are, not at its own first slice.
+        const leader = this.sync?.leaderFor(this, dims) ?? null;
+        if (leader) {
+            const w = leader.getWindow();
+            this.renderer.setWindow(w.level, w.width);
+            if (this.tools.has(leader.tool)) this.tool = leader.tool;
+            this.updateCursor();
+        }
         const drawn = this.whenDrawn();
         for (const o of def.overlays ?? []) {
             this.addOverlay(o).catch(() => {}); // shown in the viewer's notice line
         }
-        const initial = def.initialSlice ?? Math.floor(dims[2] / 2);
+        const initial = leader ? leader.slice : def.initialSlice ?? Math.floor(dims[2] / 2);
         this.slice = -1;
-        this.showSlice(initial);
+        this.muteSync = true;
+        try {
+            this.showSlice(initial);
+        } finally {
+            this.muteSync = false;
+        }
         const ok = await drawn;
         if (token !== this.loadToken || this.disposed) {
             throw new Error("The load was superseded by another load() or dispose()");
@@ -118,6 +136,7 @@ class Viewer {
         if (!ok) {
             throw new Error(this.sliceErrorText(this.slice) ?? "The first slice could not be drawn");
         }
+        if (leader && !leader.disposed && leader.volume && this.sync?.linked) this.follow(leader, ["slice", "window", "view"]);
         return this.getState();
     }
 
@@ -147,6 +166,7 @@ class Viewer {
             }
             this.invalidate(true);
             this.scheduleNotify();
+            this.publish(["slice"]);
         }
     }
 
@@ -167,6 +187,7 @@ class Viewer {
             error: v ? this.sliceErrorText(this.slice) : null,
             overlays: this.overlays.map((o) => o.state()),
             annotation: this.annotator ? this.annotator.state() : null,
+            linked: this.sync ? this.sync.linked : null,
         };
     }
 
@@ -184,6 +205,7 @@ class Viewer {
         this.renderer.setWindow(level, width);
         this.invalidate(true);
         this.scheduleNotify();
+        this.publish(["window"]);
     }
 
     setPreset(name) {
@@ -257,6 +279,7 @@ class Viewer {
         this.renderer.fit();
         this.invalidate(true);
         this.scheduleNotify();
+        this.publish(["view"]);
     }
 
     reset() {
@@ -265,6 +288,7 @@ class Viewer {
         this.renderer.setWindow(this.defaultWindow.level, this.defaultWindow.width);
         this.invalidate(true);
         this.scheduleNotify();
+        this.publish(["window", "view"]);
     }
 
     getZoom() {
@@ -278,6 +302,7 @@ class Viewer {
         this.renderer.zoomAt(zoom, x, y);
         this.invalidate(true);
         this.scheduleNotify();
+        this.publish(["view"]);
     }
 
     /**
@@ -306,6 +331,7 @@ class Viewer {
         this.renderer.panBy(dx, dy);
         this.invalidate(true);
         this.scheduleNotify();
+        this.publish(["view"]);
     }
 
     setTool(name) {
@@ -315,6 +341,67 @@ class Viewer {
         this.updateCursor();
         this.invalidate(false);
         this.scheduleNotify();
+        this.publish(["tool"]);
+    }
+
+    // ---------------------------------------------------------------- linked viewers (sync.js)
+
+    /** Links or unlinks this viewer's group (no-op outside a group); linking aligns the others to this viewer. */
+    setLinked(linked) {
+        this.ensureAlive();
+        this.sync?.setLinked(linked, this);
+    }
+
+    /** Tells the linked viewers what changed here (not while this viewer is itself following one, or loading). */
+    publish(kinds) {
+        if (this.sync && this.volume && !this.muteSync && !this.disposed) this.sync.publish(this, kinds);
+    }
+
+    /** Takes over what `source` (a linked viewer showing the same grid) changed. */
+    follow(source, kinds) {
+        if (this.disposed || !this.volume) return;
+        for (const kind of kinds) {
+            if (kind === "slice") {
+                this.showSlice(source.slice);
+            } else if (kind === "window") {
+                const w = source.getWindow();
+                this.setWindow(w.level, w.width);
+            } else if (kind === "view") {
+                this.renderer.setViewState(source.renderer.viewState());
+                this.invalidate(true);
+                this.scheduleNotify();
+            } else if (kind === "tool" && this.tool !== source.tool && this.tools.has(source.tool)) {
+                this.setTool(source.tool);
+            }
+        }
+    }
+
+    setPeerCursor(source, point) {
+        this.peerCursor = point;
+        this.invalidate(false);
+    }
+
+    clearPeerCursor() {
+        if (this.peerCursor) this.setPeerCursor(null, null);
+    }
+
+    linkChanged() {
+        if (this.disposed) return;
+        if (!this.sync?.linked) this.peerCursor = null;
+        this.invalidate(false);
+        this.scheduleNotify();
+    }
+
+    /** Shows linked viewers where the pointer is (voxel coordinates), or that it left the image. */
+    publishPointer() {
+        if (!this.sync || !this.volume) return;
+        let point = null;
+        if (this.pointer) {
+            const [fx, fy] = this.renderer.cssToVoxel(this.pointer.x, this.pointer.y);
+            const [X, Y] = this.volume.dims;
+            if (fx >= 0 && fy >= 0 && fx < X && fy < Y) point = { x: fx, y: fy };
+        }
+        this.sync.pointer(this, point);
     }
 
     /**
@@ -394,6 +481,7 @@ class Viewer {
         this.events.abort();
         this.annotator?.dispose();
         this.annotator = null;
+        this.sync?.leave(this);
         this.resizeObserver?.disconnect();
         cancelAnimationFrame(this.raf);
         clearTimeout(this.staleTimer);
@@ -487,7 +575,8 @@ class Viewer {
         }
         const Z = v.dims[2];
         const n = this.slice + 1;
-        ui.setText(ui.sliceInfo, `${this.labels.slice} ${n} / ${Z}\n${this.labels.position} ${formatMm(this.slicePosition(this.slice))}`);
+        const unlinked = this.sync && !this.sync.linked ? `\n${this.labels.unlinked}` : "";
+        ui.setText(ui.sliceInfo, `${this.labels.slice} ${n} / ${Z}\n${this.labels.position} ${formatMm(this.slicePosition(this.slice))}${unlinked}`);
         const { level, width } = this.renderer;
         const preset = this.presetName();
         ui.setText(ui.windowInfo, `W ${fmtNum(width)} L ${fmtNum(level)}${preset ? `\n${PRESETS[preset].label}` : ""}`);
@@ -521,6 +610,15 @@ class Viewer {
         }
         ui.setHidden(ui.huInfo, hu === null);
         if (hu !== null) ui.setText(ui.huInfo, hu);
+
+        // Where the pointer is in a linked viewer, at the same voxel here.
+        const pc = this.peerCursor;
+        if (pc && this.displayed && !this.pointer) {
+            const [cx, cy] = this.renderer.voxelToCss(pc.x, pc.y);
+            ui.setCrosshair(cx, cy);
+        } else {
+            ui.setCrosshair(null);
+        }
 
         ui.setLegend(this.overlays.map((o) => o.state()));
         ui.setNotice(this.overlays.filter((o) => o.status === "error").map((o) => o.error));
@@ -633,6 +731,7 @@ class Viewer {
             if (!this.drag) {
                 this.pointer = null;
                 this.invalidate(false);
+                this.publishPointer();
             }
         }, opts);
         canvas.addEventListener("contextmenu", (e) => e.preventDefault(), opts);
@@ -680,6 +779,7 @@ class Viewer {
             this.drag.session.move({ ...p, dx: p.x - this.drag.x0, dy: p.y - this.drag.y0, event: e });
         }
         this.invalidate(false);
+        this.publishPointer();
     }
 
     endDrag(e) {
@@ -692,6 +792,7 @@ class Viewer {
         const inside = p.x >= 0 && p.y >= 0 && p.x < this.renderer.cssWidth && p.y < this.renderer.cssHeight;
         this.pointer = inside ? p : null;
         this.invalidate(false);
+        this.publishPointer();
         this.updateCursor();
         this.scheduleNotify();
     }
@@ -760,6 +861,10 @@ class Viewer {
             case "r": this.reset(); break;
             case "o": this.toggleOverlays(); break;
             case "s": this.setSmooth(!this.renderer.smooth); break;
+            case "l":
+                if (this.sync) this.setLinked(!this.sync.linked);
+                else handled = false;
+                break;
             default:
                 if (PRESET_KEYS[key]) this.setPreset(PRESET_KEYS[key]);
                 else if (TOOL_KEYS[key] && this.tools.has(TOOL_KEYS[key])) this.setTool(TOOL_KEYS[key]);

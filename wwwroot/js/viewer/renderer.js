@@ -120,6 +120,34 @@ export class Renderer {
         this.view.fitted = false;
     }
 
+    /**
+     * The view in terms that mean the same in a viewport of another size: fitted, or the zoom relative to "fit" and
+     * the image point (continuous voxel coordinates) at the centre of the viewport. For linked viewers.
+     */
+    viewState() {
+        const v = this.view;
+        if (!this.dims || v.fitted) return { fitted: true };
+        const [cx, cy] = this.cssToVoxel(this.cssWidth / 2, this.cssHeight / 2);
+        return { fitted: false, relative: v.scale / this.fitScale(), cx, cy };
+    }
+
+    /** Applies a viewState() of another viewer showing the same grid. */
+    setViewState(s) {
+        if (!this.dims) return;
+        if (!s || s.fitted) {
+            this.fit();
+            return;
+        }
+        const [X, Y] = this.dims;
+        const scale = Math.min(64, Math.max(0.02, s.relative * this.fitScale() * this.spacing[0])) / this.spacing[0];
+        this.view = {
+            scale,
+            panX: -(s.cx - X / 2) * scale * this.spacing[0],
+            panY: -(s.cy - Y / 2) * scale * this.spacing[1],
+            fitted: false,
+        };
+    }
+
     /** Continuous voxel coordinates (voxel i spans [i, i+1)) of a CSS point on the stage. */
     cssToVoxel(cssX, cssY) {
         const v = this.view;

@@ -14,6 +14,7 @@ export const DEFAULT_LABELS = {
     position: "Pos",
     sliceSlider: "Slice",
     zoom: "Zoom",
+    unlinked: "Unlinked (L links)",
     help: "Keyboard and mouse shortcuts",
     helpTitle: "Shortcuts",
     close: "Close",
@@ -36,6 +37,7 @@ export const SHORTCUTS = [
     ["W / P / Z", "Tool: window/level · pan · zoom"],
     ["O", "Overlays on / off"],
     ["S", "Smooth / sharp pixels"],
+    ["L", "Side by side: link / unlink the panels (slice, window, zoom, pan and tool follow the panel you use; a crosshair marks the pointer's voxel in the others)"],
     ["B / E", "Annotation: brush · eraser (E toggles)"],
     ["[ / ]", "Annotation: brush size − / + (voxels)"],
     ["Ctrl + brush", "Annotation: erase while held"],
@@ -94,6 +96,7 @@ export class ViewerUi {
         this.zoomInfo = el("div", { class: "sdpm-viewer__zoom", "data-testid": "viewer-zoom-info" });
         const br = el("div", { class: "sdpm-viewer__corner sdpm-viewer__corner--br" }, [this.legend, this.zoomInfo]);
         this.notice = el("div", { class: "sdpm-viewer__notice", role: "status", "data-testid": "viewer-notice", hidden: true });
+        this.crosshair = el("div", { class: "sdpm-viewer__crosshair", "aria-hidden": "true", "data-testid": "viewer-crosshair", hidden: true });
 
         this.statusText = el("span", { class: "sdpm-viewer__status-text" });
         this.spinner = el("span", { class: "sdpm-viewer__spinner", "aria-hidden": "true" });
@@ -114,7 +117,7 @@ export class ViewerUi {
         ]);
 
         this.stage = el("div", { class: "sdpm-viewer__stage" }, [
-            this.canvas, this.sliceInfo, this.windowInfo, this.huInfo, br, this.notice, this.status, this.helpButton, this.helpPanel,
+            this.canvas, this.crosshair, this.sliceInfo, this.windowInfo, this.huInfo, br, this.notice, this.status, this.helpButton, this.helpPanel,
         ]);
         this.slider = el("input", {
             type: "range", class: "sdpm-viewer__slider", "data-testid": "viewer-slider", "aria-label": labels.sliceSlider,
@@ -157,6 +160,16 @@ export class ViewerUi {
         const v = String(value);
         if (this.slider.value !== v) this.slider.value = v;
         this.slider.setAttribute("aria-valuetext", `${this.labels.slice} ${value + 1} / ${count}`);
+    }
+
+    /** Puts the linked-pointer crosshair at (x, y) CSS pixels on the stage, or hides it (null). */
+    setCrosshair(x, y) {
+        const show = x !== null && x !== undefined;
+        this.setHidden(this.crosshair, !show);
+        if (show) {
+            const t = `translate(${Math.round(x)}px, ${Math.round(y)}px)`;
+            if (this.crosshair.style.transform !== t) this.crosshair.style.transform = t;
+        }
     }
 
     setCursor(cursor) {
