@@ -21,6 +21,10 @@ public static class Policies
 
     /// <summary>A coordinator or investigator of the active site that owns the route's resource: they review annotations.</summary>
     public const string SiteReviewer = "SiteReviewer";
+
+    /// <summary>An investigator who is an active member of every site a dataset split covers (route value <c>splitId</c>:
+    /// the sites of its cohorts), or of the site given as the resource.</summary>
+    public const string SplitInvestigator = "SplitInvestigator";
 }
 
 /// <summary>Claim types the portal adds to the sign-in cookie.</summary>
