@@ -46,6 +46,7 @@ public class SplitJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Field(page, "fraction-test").FillAsync("0.2");
         await Expect(page.GetByTestId("fraction-problem")).ToHaveCountAsync(0);
         await Expect(page.GetByTestId("split-save")).ToBeEnabledAsync();
+        await page.WaitForTimeoutAsync(300); // the button's fade-in, for the screenshot
         await page.ScreenshotAsync(new() { Path = Path.Combine(Shots, "2-new-split.png"), FullPage = true });
         await page.GetByTestId("split-save").ClickAsync();
         await page.WaitForURLAsync(url => System.Text.RegularExpressions.Regex.IsMatch(url, @"/splits/\d+$"));
@@ -66,6 +67,10 @@ public class SplitJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Expect(page.GetByTestId("split-save")).ToHaveCountAsync(0);
         await Expect(page.GetByTestId("split-delete")).ToHaveCountAsync(0);
         await Expect(page.GetByTestId("split-preview")).ToBeVisibleAsync();
+        await page.GetByTestId("split-cases").ClickAsync();
+        await Expect(page.GetByTestId("cases-train").Locator("tbody tr")).ToHaveCountAsync(5);
+        await Expect(page.GetByTestId("cases-test").Locator("tbody tr")).ToHaveCountAsync(2);
+        await page.WaitForTimeoutAsync(500); // the panel's opening animation, for the screenshot
         await page.ScreenshotAsync(new() { Path = Path.Combine(Shots, "5-frozen.png"), FullPage = true });
 
         await page.GetByTestId("split-copy").ClickAsync();
