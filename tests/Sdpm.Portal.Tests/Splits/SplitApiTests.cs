@@ -179,6 +179,28 @@ public class SplitApiTests(SplitPortal portal) : IClassFixture<SplitPortal>
     }
 
     [Fact]
+    public async Task AJobFreezesTheSplitInItsOwnTransactionAndAnEditReadBeforeIsRefused()
+    {
+        var (cohort, _, _) = await portal.CohortAsync(3, 0);
+        using var client = portal.As("investigator");
+        var read = await JsonAsync(await client.PostAsJsonAsync("/api/splits", Body("Frozen with the job", [cohort])));
+        var id = read.GetProperty("id").GetInt32();
+        var splits = portal.Service<SplitService>();
+
+        await using (var db = await portal.Service<IDbContextFactory<Sdpm.Data.PortalDbContext>>().CreateDbContextAsync())
+        {
+            Assert.True((await splits.FreezeAsync(db, id, "training job 7", Actor.System)).Succeeded);
+            Assert.False((await splits.GetAsync(id))!.Frozen); // nothing is saved until the job's transaction is
+            await db.SaveChangesAsync();
+        }
+        Assert.True((await splits.GetAsync(id))!.Frozen);
+
+        var edit = await client.PutAsJsonAsync($"/api/splits/{id}", Body("Frozen with the job", [cohort], seed: 9, version: read.GetProperty("version").GetInt32()));
+        Assert.Equal(HttpStatusCode.Conflict, edit.StatusCode);
+        Assert.Contains("training job 7", await ProblemAsync(edit));
+    }
+
+    [Fact]
     public async Task AStaleEditIsRefusedAndAnEditAssignsTheCasesAgain()
     {
         var (cohort, _, _) = await portal.CohortAsync(8, 0);

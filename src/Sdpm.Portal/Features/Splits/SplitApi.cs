@@ -80,6 +80,7 @@ public static class SplitApi
             var result = await splits.ImportAsync(name, ids, json, fold ?? 0, Actor.From(http.User), http.RequestAborted);
             return result.Succeeded ? TypedResults.Created($"/api/splits/{result.Value!.Id}", result.Value) : Problem(result);
         }).RequireAuthorization(Policies.Investigator)
+          .Accepts<IReadOnlyList<Dictionary<string, string[]>>>("application/json")
           .WithSummary("Imports one fold (fold, default 0) of an nnU-Net splits_final.json sent as the body, whose ids are the portal's case ids of the cohorts (?cohortIds=3,4&name=…). train, val and an optional test list; refused with the first few offending ids when one is unknown, has no reference, or a patient's cases are in two parts.");
 
         api.MapGet("/splits/{splitId:int}", async Task<Results<Ok<SplitDetail>, NotFound>> (int splitId, SplitService splits, CancellationToken ct) =>

@@ -153,18 +153,20 @@ public sealed partial class SplitService
     /// reason). From then on it cannot be changed or deleted, only copied.</summary>
     public async Task<OperationResult> FreezeAsync(int splitId, string reason, Actor? actor = null, CancellationToken ct = default)
     {
-        await using var db = await contexts.CreateDbContextAsync(ct);
-        var result = await FreezeAsync(db, splitId, reason, actor ?? Actor.System, ct);
-        if (!result.Succeeded) return result;
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await db.SaveChangesAsync(ct);
-            return OperationResult.Ok;
-        }
-        catch (DbUpdateConcurrencyException)
-        {
-            // Edited at the same moment: freeze what it is now.
-            return await FreezeAsync(splitId, reason, actor, ct);
+            await using var db = await contexts.CreateDbContextAsync(ct);
+            var result = await FreezeAsync(db, splitId, reason, actor ?? Actor.System, ct);
+            if (!result.Succeeded) return result;
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                return OperationResult.Ok;
+            }
+            catch (DbUpdateConcurrencyException) when (attempt < 3)
+            {
+                // Edited at the same moment: freeze what it is now.
+            }
         }
     }
 
