@@ -531,6 +531,145 @@ namespace Sdpm.Migrations
                     b.ToTable("Cohorts");
                 });
 
+            modelBuilder.Entity("Sdpm.Data.Entities.DatasetSplit", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("CopiedFromId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CreatedById")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("CreatedByName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("ExcludedWithoutReference")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("FrozenAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("FrozenReason")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(120)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("NormalizedName")
+                        .IsRequired()
+                        .HasMaxLength(120)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Origin")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Seed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("TestFraction")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("TrainFraction")
+                        .HasColumnType("REAL");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("UpdatedByName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("ValidationFraction")
+                        .HasColumnType("REAL");
+
+                    b.Property<int>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CopiedFromId");
+
+                    b.HasIndex("CreatedById", "NormalizedName")
+                        .IsUnique();
+
+                    b.ToTable("DatasetSplits");
+                });
+
+            modelBuilder.Entity("Sdpm.Data.Entities.DatasetSplitCase", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("CaseId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LesionType")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PatientPseudoId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PseudoId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("SiteId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("SplitId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Subset")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CaseId");
+
+                    b.HasIndex("SplitId", "CaseId")
+                        .IsUnique();
+
+                    b.ToTable("DatasetSplitCases");
+                });
+
+            modelBuilder.Entity("Sdpm.Data.Entities.DatasetSplitCohort", b =>
+                {
+                    b.Property<int>("SplitId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("CohortId")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("SplitId", "CohortId");
+
+                    b.HasIndex("CohortId");
+
+                    b.ToTable("DatasetSplitCohorts");
+                });
+
             modelBuilder.Entity("Sdpm.Data.Entities.ImportBatch", b =>
                 {
                     b.Property<int>("Id")
@@ -941,6 +1080,53 @@ namespace Sdpm.Migrations
                     b.Navigation("Site");
                 });
 
+            modelBuilder.Entity("Sdpm.Data.Entities.DatasetSplit", b =>
+                {
+                    b.HasOne("Sdpm.Data.Entities.DatasetSplit", "CopiedFrom")
+                        .WithMany()
+                        .HasForeignKey("CopiedFromId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
+                    b.Navigation("CopiedFrom");
+                });
+
+            modelBuilder.Entity("Sdpm.Data.Entities.DatasetSplitCase", b =>
+                {
+                    b.HasOne("Sdpm.Data.Entities.Case", "Case")
+                        .WithMany()
+                        .HasForeignKey("CaseId")
+                        .OnDelete(DeleteBehavior.SetNull);
+
+                    b.HasOne("Sdpm.Data.Entities.DatasetSplit", "Split")
+                        .WithMany("Cases")
+                        .HasForeignKey("SplitId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Case");
+
+                    b.Navigation("Split");
+                });
+
+            modelBuilder.Entity("Sdpm.Data.Entities.DatasetSplitCohort", b =>
+                {
+                    b.HasOne("Sdpm.Data.Entities.Cohort", "Cohort")
+                        .WithMany()
+                        .HasForeignKey("CohortId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("Sdpm.Data.Entities.DatasetSplit", "Split")
+                        .WithMany("Cohorts")
+                        .HasForeignKey("SplitId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Cohort");
+
+                    b.Navigation("Split");
+                });
+
             modelBuilder.Entity("Sdpm.Data.Entities.ImportBatch", b =>
                 {
                     b.HasOne("Sdpm.Data.Entities.Cohort", "Cohort")
@@ -1001,6 +1187,13 @@ namespace Sdpm.Migrations
             modelBuilder.Entity("Sdpm.Data.Entities.Cohort", b =>
                 {
                     b.Navigation("Cases");
+                });
+
+            modelBuilder.Entity("Sdpm.Data.Entities.DatasetSplit", b =>
+                {
+                    b.Navigation("Cases");
+
+                    b.Navigation("Cohorts");
                 });
 
             modelBuilder.Entity("Sdpm.Data.Entities.ImportBatch", b =>

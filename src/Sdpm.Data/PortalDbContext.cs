@@ -5,7 +5,7 @@ using Sdpm.Data.Entities;
 
 namespace Sdpm.Data;
 
-/// <summary>The portal's one database: Identity, sites, memberships, API tokens, cohorts and cases, and the audit trail.</summary>
+/// <summary>The portal's one database: Identity, sites, memberships, API tokens, cohorts and cases, annotations, dataset splits, and the audit trail.</summary>
 public class PortalDbContext(DbContextOptions<PortalDbContext> options) : IdentityDbContext<PortalUser>(options)
 {
     public DbSet<Site> Sites => Set<Site>();
@@ -20,6 +20,9 @@ public class PortalDbContext(DbContextOptions<PortalDbContext> options) : Identi
     public DbSet<Annotation> Annotations => Set<Annotation>();
     public DbSet<AnnotationRevision> AnnotationRevisions => Set<AnnotationRevision>();
     public DbSet<ReferenceRevision> ReferenceRevisions => Set<ReferenceRevision>();
+    public DbSet<DatasetSplit> DatasetSplits => Set<DatasetSplit>();
+    public DbSet<DatasetSplitCohort> DatasetSplitCohorts => Set<DatasetSplitCohort>();
+    public DbSet<DatasetSplitCase> DatasetSplitCases => Set<DatasetSplitCase>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

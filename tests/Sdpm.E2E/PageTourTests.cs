@@ -29,6 +29,9 @@ public class PageTourTests(BrowserFixture fixture) : Journey(fixture)
         { "investigator", "/sites/2" },
         { "investigator", "/cohorts" },
         { "investigator", "/cases/16" },
+        { "investigator", "/splits" },
+        { "investigator", "/splits/new" },
+        { "investigator", "/splits/1" },
     };
 
     [Theory]

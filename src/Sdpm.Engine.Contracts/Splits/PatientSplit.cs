@@ -1,71 +1,84 @@
-using System.Text.Json;
 using Sdpm.Engine.Contracts.Cases;
 using Sdpm.Imaging.Synthetic;
 
 namespace Sdpm.Engine.Contracts.Splits;
 
-/// <summary>The side of a dataset split a case is on.</summary>
-public enum SplitSubset
+/// <summary>One case as a split sees it: its patient and its stratum (site and lesion type).</summary>
+public sealed record SplitMember(string CaseId, string PatientId, string Site, string Lesion);
+
+/// <summary>How many patients of one stratum go to each part.</summary>
+public readonly record struct SplitCounts(int Train, int Validation, int Test)
 {
-    Train,
-    Test,
+    public int Total => Train + Validation + Test;
 }
 
-/// <summary>A patient-level train/test split: case ids per part. Saved once with a run and never changed after.</summary>
-public sealed record DatasetSplit(ulong Seed, double TestFraction, IReadOnlyList<string> Train, IReadOnlyList<string> Test)
-{
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
-
-    /// <summary>The case ids of one side.</summary>
-    public IReadOnlyList<string> Cases(SplitSubset subset) => subset == SplitSubset.Test ? Test : Train;
-
-    /// <summary>The side a case is on, or null when the split does not hold it.</summary>
-    public SplitSubset? SubsetOf(string caseId) =>
-        Train.Contains(caseId, StringComparer.Ordinal) ? SplitSubset.Train : Test.Contains(caseId, StringComparer.Ordinal) ? SplitSubset.Test : null;
-
-    public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
-
-    public static DatasetSplit Load(string path) =>
-        JsonSerializer.Deserialize<DatasetSplit>(File.ReadAllText(path), Json) ?? throw new InvalidDataException($"{path}: empty split file.");
-
-    /// <summary>Parses all | train | test (all is null: no restriction).</summary>
-    /// <exception cref="ArgumentException">Another word.</exception>
-    public static SplitSubset? ParseSubset(string text) => text switch
-    {
-        "all" => null,
-        "train" => SplitSubset.Train,
-        "test" => SplitSubset.Test,
-        _ => throw new ArgumentException($"subset must be all, test or train, got '{text}'."),
-    };
-
-    /// <summary>The word for a subset: all (null), train or test.</summary>
-    public static string SubsetName(SplitSubset? subset) => subset switch
-    {
-        null => "all",
-        SplitSubset.Train => "train",
-        _ => "test",
-    };
-}
-
-/// <summary>Seeded, patient-level split stratified by site and lesion type.</summary>
-/// <remarks>Every case of a patient (<see cref="CaseDescriptor.PatientId"/>) lands on the same side; a patient's stratum
-/// is the site and lesion type of its first case.</remarks>
+/// <summary>Seeded, patient-level split stratified by site and lesion type: the one implementation the CLI, the worker
+/// and the portal share.</summary>
+/// <remarks>
+/// <para>Every case of a patient lands in the same part; a patient's stratum is the site and lesion type of its first
+/// case (in the order given). Within a stratum, patients are ordered by a seeded hash of their id; the first
+/// <c>test</c> of them go to test, the next <c>validation</c> to validation, the rest to train (<see cref="Counts"/>).</para>
+/// <para>Counts per stratum of n patients (cumulative rounding, halves away from zero):
+/// test = round(n · test), validation = round(n · (test + validation)) − test, train = n − test − validation.
+/// Each count is within one patient of its exact share and they add up to n; with validation 0 it is the CLI's
+/// train/test rule (test = round(n · test)), so adding a validation part changed no existing train/test split.</para>
+/// </remarks>
 public static class PatientSplit
 {
+    /// <summary>The CLI's train/test split.</summary>
     public static DatasetSplit Create(IReadOnlyList<CaseDescriptor> cases, double testFraction, ulong seed)
     {
         if (testFraction is < 0 or >= 1 || double.IsNaN(testFraction)) throw new ArgumentException($"test fraction must be in [0, 1), got {testFraction}.");
-        var patients = cases.GroupBy(c => c.PatientId).Select(g => (Id: g.Key, Cases: g.ToList(), Stratum: (g.First().Site, g.First().Lesion)));
-        var test = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var stratum in patients.GroupBy(p => p.Stratum).OrderBy(g => g.Key.Site, StringComparer.Ordinal).ThenBy(g => g.Key.Lesion))
-        {
-            var ordered = stratum.OrderBy(p => Rank(seed, p.Id)).ToList();
-            var n = (int)Math.Round(ordered.Count * testFraction, MidpointRounding.AwayFromZero);
-            foreach (var p in ordered.Take(n)) foreach (var c in p.Cases) test.Add(c.CaseId);
-        }
-        var ids = cases.Select(c => c.CaseId).Order(StringComparer.Ordinal).ToList();
-        return new DatasetSplit(seed, testFraction, ids.Where(i => !test.Contains(i)).ToList(), ids.Where(test.Contains).ToList());
+        return Create(cases, SplitFractions.TrainTest(testFraction), seed);
     }
+
+    /// <summary>A train/validation/test split of descriptors (patients from <see cref="CaseDescriptor.PatientId"/>).</summary>
+    public static DatasetSplit Create(IReadOnlyList<CaseDescriptor> cases, SplitFractions fractions, ulong seed)
+    {
+        var parts = Assign(cases.Select(c => new SplitMember(c.CaseId, c.PatientId, c.Site, c.Lesion.ToString())).ToList(), fractions, seed);
+        var ids = cases.Select(c => c.CaseId).Order(StringComparer.Ordinal).ToList();
+        List<string> Of(SplitSubset s) => ids.Where(i => parts[i] == s).ToList();
+        return new DatasetSplit(seed, fractions.Test, Of(SplitSubset.Train), Of(SplitSubset.Test))
+        {
+            Validation = Of(SplitSubset.Validation),
+            ValidationFraction = fractions.Validation,
+        };
+    }
+
+    /// <summary>The part of every case, keyed by case id.</summary>
+    /// <exception cref="ArgumentException">Fractions that are negative or do not add up to 1, or a case id given twice.</exception>
+    public static IReadOnlyDictionary<string, SplitSubset> Assign(IReadOnlyList<SplitMember> cases, SplitFractions fractions, ulong seed)
+    {
+        if (fractions.Problem() is { } problem) throw new ArgumentException(problem, nameof(fractions));
+        var result = new Dictionary<string, SplitSubset>(cases.Count, StringComparer.Ordinal);
+        var patients = cases.GroupBy(c => c.PatientId, StringComparer.Ordinal)
+            .Select(g => (Id: g.Key, Cases: g.ToList(), Stratum: (g.First().Site, g.First().Lesion)));
+        foreach (var stratum in patients.GroupBy(p => p.Stratum))
+        {
+            var ordered = stratum.OrderBy(p => Rank(seed, p.Id)).ThenBy(p => p.Id, StringComparer.Ordinal).ToList();
+            var counts = Counts(ordered.Count, fractions);
+            for (var i = 0; i < ordered.Count; i++)
+            {
+                var part = i < counts.Test ? SplitSubset.Test : i < counts.Test + counts.Validation ? SplitSubset.Validation : SplitSubset.Train;
+                foreach (var c in ordered[i].Cases)
+                {
+                    if (!result.TryAdd(c.CaseId, part)) throw new ArgumentException($"case {c.CaseId} is listed twice.", nameof(cases));
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>How many of a stratum's <paramref name="patients"/> go to each part (the rule in the remarks above).</summary>
+    public static SplitCounts Counts(int patients, SplitFractions fractions)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(patients);
+        var test = Round(patients * fractions.Test, patients);
+        var held = Math.Max(test, Round(patients * (fractions.Test + fractions.Validation), patients));
+        return new SplitCounts(patients - held, held - test, test);
+    }
+
+    private static int Round(double share, int max) => Math.Min(max, (int)Math.Round(share, MidpointRounding.AwayFromZero));
 
     private static ulong Rank(ulong seed, string id)
     {

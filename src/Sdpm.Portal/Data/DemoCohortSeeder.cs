@@ -14,18 +14,22 @@ namespace Sdpm.Portal.Data;
 
 /// <summary>
 /// With Demo:Seed on, gives each demo site a "Demo cohort" of synthetic NCCT phantoms (infarcts, haemorrhages and
-/// lesion-free heads, each with its reference mask), imported through the real upload path. Runs in the background after
-/// start-up, once: a site that already has the cohort is left alone.
+/// lesion-free heads, each with its reference mask), imported through the real upload path, and gives the demo investigator
+/// a draft "Demo split" over North's. Runs in the background after start-up, once: a site that already has the cohort is
+/// left alone.
 /// </summary>
 internal sealed class DemoCohortSeeder(
     IDbContextFactory<PortalDbContext> contexts,
     CohortService cohorts,
     CaseImporter importer,
     Features.Annotations.AnnotationService annotations,
+    Features.Splits.SplitService splits,
     IOptions<DemoOptions> demo,
     ILogger<DemoCohortSeeder> logger) : BackgroundService
 {
     public const string CohortName = "Demo cohort";
+    public const string SplitName = "Demo split";
+    private const string SplitSite = "North";
     private static readonly string[] DemoSites = ["North", "South"];
 
     /// <summary>Completes when seeding has finished (or was not needed); tests wait on it.</summary>
@@ -101,10 +105,36 @@ internal sealed class DemoCohortSeeder(
             {
                 await annotations.AssignAsync(row.CaseId!.Value, "annotator", Actor.System, ct);
             }
+            if (siteName == SplitSite)
+            {
+                await SeedSplitAsync(created.Value.Id, ct);
+            }
         }
         finally
         {
             Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>A draft split of the demo cohort owned by the demo investigator, so that a training job can start from it.</summary>
+    private async Task SeedSplitAsync(int cohortId, CancellationToken ct)
+    {
+        string? investigatorId;
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+        {
+            investigatorId = await db.Users.Where(u => u.UserName == "investigator").Select(u => u.Id).SingleOrDefaultAsync(ct);
+        }
+        if (investigatorId is null) return;
+        var result = await splits.CreateAsync(new Features.Splits.SplitInput(SplitName, [cohortId], new Engine.Contracts.Splits.SplitFractions(0.6, 0.2, 0.2), Seed: 7),
+            new Actor(investigatorId, "investigator"), ct);
+        if (result.Succeeded)
+        {
+            var c = result.Value!.Counts;
+            logger.LogInformation("Demo split of {Site}: {Train} train, {Validation} validation, {Test} test case(s)", SplitSite, c.Train.Cases, c.Validation.Cases, c.Test.Cases);
+        }
+        else
+        {
+            logger.LogWarning("The demo split was not created: {Error}", result.Message);
         }
     }
 }

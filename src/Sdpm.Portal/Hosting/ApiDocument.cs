@@ -12,7 +12,7 @@ internal sealed class ApiDocument : IOpenApiDocumentTransformer
         {
             Title = "Sdpm.Portal API",
             Version = "v1",
-            Description = "Cohorts, cases, slices and uploads of the Sdpm.Portal. Authenticate with a personal API token " +
+            Description = "Cohorts, cases, slices, uploads, annotations and dataset splits of the Sdpm.Portal. Authenticate with a personal API token " +
                 "(created on your profile page): `Authorization: Bearer sdpm_…`. The token acts with your roles and sites.",
         };
         document.Components ??= new OpenApiComponents();

@@ -7,6 +7,7 @@ using Sdpm.Portal.Features.Cohorts;
 using Sdpm.Portal.Features.Tokens;
 using Sdpm.Portal.Features.Security;
 using Sdpm.Portal.Features.Sites;
+using Sdpm.Portal.Features.Splits;
 
 namespace Sdpm.Portal.Hosting;
 
@@ -42,6 +43,7 @@ public static class Pipeline
         app.MapTokenApi();
         app.MapCohorts();
         app.MapAnnotationApi();
+        app.MapSplitApi();
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = WriteHealthAsync }).AllowAnonymous();
         return app;

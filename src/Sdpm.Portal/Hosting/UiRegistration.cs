@@ -7,6 +7,7 @@ using Sdpm.Portal.Features.Audit;
 using Sdpm.Portal.Features.Cohorts;
 using Sdpm.Portal.Features.Tokens;
 using Sdpm.Portal.Features.Sites;
+using Sdpm.Portal.Features.Splits;
 using Sdpm.Portal.Features.Users;
 
 namespace Sdpm.Portal.Hosting;
@@ -26,6 +27,7 @@ public static class UiRegistration
         builder.Services.AddSingleton<ApiTokenService>();
         builder.AddCohorts();
         builder.Services.AddAnnotations();
+        builder.Services.AddSplits();
         // Scripts read enums as words ("infarct", "imported"), and the API is described at /openapi/v1.json.
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocument>());

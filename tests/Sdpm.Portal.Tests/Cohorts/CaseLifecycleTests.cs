@@ -157,6 +157,12 @@ public class CohortStartupTests
             var annotator = await db.Users.Where(u => u.UserName == "annotator").Select(u => u.Id).SingleAsync();
             Assert.Equal(2, await db.CaseAssignments.CountAsync(a => a.AnnotatorId == annotator && a.Case!.Cohort!.Site!.Name == "North"));
             Assert.Equal(0, await db.CaseAssignments.CountAsync(a => a.Case!.Cohort!.Site!.Name == "South"));
+            // The demo investigator has a draft split of North's demo cohort, ready for a training job.
+            var split = await db.DatasetSplits.Include(s => s.Cohorts).ThenInclude(c => c.Cohort).ThenInclude(c => c!.Site).Include(s => s.Cases).SingleAsync();
+            Assert.Equal((DemoCohortSeeder.SplitName, "investigator", "North"), (split.Name, split.CreatedByName, split.Cohorts.Single().Cohort!.Site!.Name));
+            Assert.Null(split.FrozenAt);
+            Assert.Equal(4, split.Cases.Count);
+            Assert.Contains(split.Cases, c => c.Subset == SplitSubset.Train);
             cases = await db.Cases.CountAsync();
         }
         using var again = new PortalFactory(settings, folder);
@@ -164,6 +170,7 @@ public class CohortStartupTests
         await using var db2 = await again.Service<IDbContextFactory<Sdpm.Data.PortalDbContext>>().CreateDbContextAsync();
         Assert.Equal(cases, await db2.Cases.CountAsync());
         Assert.Equal(2, await db2.Cohorts.CountAsync());
+        Assert.Equal(1, await db2.DatasetSplits.CountAsync());
     }
 
     [Fact]

@@ -19,6 +19,10 @@ public enum Access
     /// <summary>A <see cref="Access.SiteMember"/> who is a Coordinator or an Investigator: they may take a whole cohort out of the
     /// portal (annotators download case by case only).</summary>
     SiteExporter,
+    /// <summary>Anyone holding the Investigator role (their splits; cohort ids in a body are checked by the endpoint).</summary>
+    InvestigatorRole,
+    /// <summary>An investigator who is an active member of every site the route's split covers.</summary>
+    SplitInvestigator,
 }
 
 /// <summary>Who may call an endpoint and the exact status an allowed caller gets with the matrix's sample request
@@ -73,6 +77,12 @@ public static class AccessRules
         ["POST /profile"] = Rule(Access.Authenticated, BadRequest),
         ["GET /sites/{SiteId:int}"] = Rule(Access.SiteMember, Ok),
         ["POST /sites/{SiteId:int}"] = Rule(Access.SiteMember, BadRequest),
+        ["GET /splits"] = Rule(Access.InvestigatorRole, Ok),
+        ["POST /splits"] = Rule(Access.InvestigatorRole, BadRequest),
+        ["GET /splits/new"] = Rule(Access.InvestigatorRole, Ok),
+        ["POST /splits/new"] = Rule(Access.InvestigatorRole, BadRequest),
+        ["GET /splits/{SplitId:int}"] = Rule(Access.SplitInvestigator, Ok),
+        ["POST /splits/{SplitId:int}"] = Rule(Access.SplitInvestigator, BadRequest),
 
         // The sign-out form post: without its antiforgery token (the sample) it is refused and signs nobody out.
         ["POST /Account/Logout"] = Rule(Access.Authenticated, BadRequest),
@@ -163,6 +173,18 @@ public static class AccessRules
         ["GET /api/annotations/{annotationId:int}/mask.nii.gz"] = Rule(Access.SiteMember, Ok),
         ["GET /api/cases/{caseId:int}/agreement"] = Rule(Access.SiteReviewer, Ok),
         ["GET /api/cohorts/{cohortId:int}/agreement"] = Rule(Access.SiteReviewer, Ok),
+        // Splits. The samples without a split id name North's matrix cohort (and case, for an import), where the demo
+        // investigator is a member; a split id is each site's matrix split (a draft, so edits succeed), or for DELETE a
+        // fresh split over the site's cohort. Copies get "(copy n)" names, so every allowed copy succeeds.
+        ["GET /api/splits"] = Rule(Access.InvestigatorRole, Ok),
+        ["POST /api/splits"] = Rule(Access.InvestigatorRole, Created),
+        ["POST /api/splits/preview"] = Rule(Access.InvestigatorRole, Ok),
+        ["POST /api/splits/import"] = Rule(Access.InvestigatorRole, Created),
+        ["GET /api/splits/{splitId:int}"] = Rule(Access.SplitInvestigator, Ok),
+        ["PUT /api/splits/{splitId:int}"] = Rule(Access.SplitInvestigator, Ok),
+        ["DELETE /api/splits/{splitId:int}"] = Rule(Access.SplitInvestigator, NoContent),
+        ["POST /api/splits/{splitId:int}/copy"] = Rule(Access.SplitInvestigator, Created),
+        ["GET /api/splits/{splitId:int}/splits_final.json"] = Rule(Access.SplitInvestigator, Ok),
     };
 
     private static Expectation Rule(Access access, params int[] allowed) => new(access, allowed);

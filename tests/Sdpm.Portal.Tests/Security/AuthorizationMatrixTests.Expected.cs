@@ -66,6 +66,9 @@ public sealed partial class AuthorizationMatrixTests
             Access.SiteReviewer => member && account.Role is Roles.Coordinator or Roles.Investigator,
             Access.AnnotatorRole => account.Role == Roles.Annotator,
             Access.SiteExporter => member && account.Role is Roles.Coordinator or Roles.Investigator,
+            Access.InvestigatorRole => account.Role == Roles.Investigator,
+            // Each matrix split covers one site's cohort.
+            Access.SplitInvestigator => member && account.Role == Roles.Investigator,
             _ => throw new ArgumentOutOfRangeException(nameof(endpoint), rule.Access, null),
         };
         if (allowed)

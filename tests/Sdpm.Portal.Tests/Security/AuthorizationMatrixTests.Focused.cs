@@ -135,4 +135,40 @@ public sealed partial class AuthorizationMatrixTests
         var token = await db.ApiTokens.SingleAsync(t => t.Id == portal.OutsiderTokenId);
         Assert.Null(token.RevokedAt);
     }
+
+    [Theory]
+    [InlineData(Transport.Cookie)]
+    [InlineData(Transport.Bearer)]
+    public async Task ASplitThatSpansAnotherSiteIsClosedToAnInvestigatorWhoIsNotItsMember(Transport transport)
+    {
+        var sites = await portal.SitesAsync();
+        var (north, closed) = (sites["North"], sites["Closed"]);
+        var created = await portal.Service<Sdpm.Portal.Features.Splits.SplitService>().CreateAsync(new Sdpm.Portal.Features.Splits.SplitInput(
+            $"North and Closed {transport}", [north.CohortId, closed.CohortId], new Sdpm.Engine.Contracts.Splits.SplitFractions(0.5, 0, 0.5), 1),
+            Sdpm.Portal.Features.Audit.Actor.System);
+        Assert.True(created.Succeeded, created.Message);
+        var id = created.Value!.Id;
+        using var session = transport == Transport.Cookie ? await PortalSession.SignInAsync(portal, "investigator") : null;
+        using var bearer = transport == Transport.Bearer ? portal.BearerClient(portal.Tokens["investigator"]) : null;
+        var client = session?.Client ?? bearer!;
+
+        // A member of North (and South), not of Closed: the split's North half does not open it either.
+        foreach (var path in new[] { $"/api/splits/{id}", $"/api/splits/{id}/splits_final.json" })
+        {
+            using var response = await client.GetAsync(path);
+            Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{path}: {(int)response.StatusCode}");
+            Assert.DoesNotContain(closed.CasePseudoId, await response.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.PostAsync($"/api/splits/{id}/copy", null)).StatusCode);
+        var listed = await client.GetStringAsync("/api/splits");
+        Assert.DoesNotContain(closed.CasePseudoId, listed);
+        Assert.DoesNotContain($"North and Closed {transport}", listed);
+        var refused = await client.PostAsJsonAsync("/api/splits", new { name = "Into Closed", cohortIds = new[] { closed.CohortId }, fractions = new { train = 1.0 }, seed = 1 });
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        if (session is not null)
+        {
+            var page = await session.Client.GetAsync($"/splits/{id}");
+            Assert.Contains("/Account/AccessDenied", page.Headers.Location!.OriginalString);
+        }
+    }
 }

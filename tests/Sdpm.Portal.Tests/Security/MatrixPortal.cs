@@ -10,6 +10,7 @@ using Sdpm.Imaging.Volumes;
 using Sdpm.Portal.Data;
 using Sdpm.Portal.Features.Audit;
 using Sdpm.Portal.Features.Cohorts;
+using Sdpm.Portal.Features.Splits;
 using Sdpm.Portal.Features.Tokens;
 using Sdpm.Portal.Tests.Infrastructure;
 using Sdpm.Storage;
@@ -17,11 +18,12 @@ using Sdpm.Storage;
 namespace Sdpm.Portal.Tests.Security;
 
 /// <summary>The resources of one site that the matrix substitutes into routes.</summary>
-public sealed record MatrixSite(string Name, int SiteId, int CohortId, string CohortName, int CaseId, string CasePseudoId, int AnnotationId);
+public sealed record MatrixSite(string Name, int SiteId, int CohortId, string CohortName, int CaseId, string CasePseudoId, int AnnotationId, int SplitId, string SplitName);
 
 /// <summary>
 /// The seeded portal (without demo cohorts) plus what the matrix needs: a deactivated site "Closed" whose only member
-/// is the coordinator, one cohort and one case with image, reference and thumbnail in each of North, South and Closed,
+/// is the coordinator, one cohort and one case with image, reference and thumbnail in each of North, South and Closed, a draft
+/// dataset split over each site's cohort,
 /// an "outsider" account with a token of its own (the {tokenId} that nobody else may revoke), and a revoked token.
 /// </summary>
 public sealed class MatrixPortal() : PortalFactory(new Dictionary<string, string?> { ["Demo:CasesPerSite"] = "0" })
@@ -73,6 +75,24 @@ public sealed class MatrixPortal() : PortalFactory(new Dictionary<string, string
     /// <summary>A new case with its blobs in the site's matrix cohort (for requests that delete one), even in a deactivated site.</summary>
     public async Task<int> NewCaseAsync(MatrixSite site) => await NewCaseAsync(site.Name, site.SiteId, site.CohortId);
 
+    /// <summary>A new draft split over the site's matrix cohort (for requests that delete one), even in a deactivated site.</summary>
+    public Task<int> NewSplitAsync(MatrixSite site) => NewSplitAsync(site.CohortId, $"Matrix split {Guid.NewGuid():N}");
+
+    /// <summary>The split's current version, for an edit that must not be refused as stale.</summary>
+    public async Task<int> SplitVersionAsync(int splitId)
+    {
+        await using var db = await Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
+        return await db.DatasetSplits.Where(s => s.Id == splitId).Select(s => s.Version).SingleAsync();
+    }
+
+    private async Task<int> NewSplitAsync(int cohortId, string name)
+    {
+        var created = await Service<SplitService>().CreateAsync(
+            new SplitInput(name, [cohortId], new Sdpm.Engine.Contracts.Splits.SplitFractions(0.5, 0.25, 0.25), 1), Actor.System);
+        Assert.True(created.Succeeded, created.Message);
+        return created.Value!.Id;
+    }
+
     /// <summary>The cohort's current version, for an edit that must not be refused as stale.</summary>
     public async Task<int> CohortVersionAsync(int cohortId)
     {
@@ -102,7 +122,9 @@ public sealed class MatrixPortal() : PortalFactory(new Dictionary<string, string
             var cohortId = created.Value!.Id;
             var caseId = await NewCaseAsync(name, siteId, cohortId);
             var pseudoId = await db.Cases.Where(c => c.Id == caseId).Select(c => c.PseudoId).SingleAsync();
-            result[name] = new MatrixSite(name, siteId, cohortId, cohortName, caseId, pseudoId, await AnnotationOfAsync(db, caseId, siteId));
+            var splitName = $"Matrix split of {name}";
+            result[name] = new MatrixSite(name, siteId, cohortId, cohortName, caseId, pseudoId, await AnnotationOfAsync(db, caseId, siteId),
+                await NewSplitAsync(cohortId, splitName), splitName);
         }
         closed.IsActive = false;
         await db.SaveChangesAsync();

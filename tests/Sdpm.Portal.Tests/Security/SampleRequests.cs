@@ -20,12 +20,19 @@ public static partial class SampleRequests
         {
             caseId = await portal.NewCaseAsync(site);
         }
+        var splitId = site?.SplitId;
+        if (endpoint.Key == "DELETE /api/splits/{splitId:int}" && site is not null)
+        {
+            splitId = await portal.NewSplitAsync(site);
+        }
+        var north = (await portal.SitesAsync())["North"];
         var url = Parameter().Replace(endpoint.Route, m => m.Groups["name"].Value.ToLowerInvariant() switch
         {
             "siteid" => Need(site).SiteId.ToString(),
             "cohortid" => Need(site).CohortId.ToString(),
             "caseid" => caseId!.Value.ToString(),
             "annotationid" => Need(site).AnnotationId.ToString(),
+            "splitid" => splitId!.Value.ToString(),
             "z" => "0",
             "sessionid" => Guid.NewGuid().ToString("N"),
             "tokenid" => portal.OutsiderTokenId.ToString(),
@@ -33,7 +40,7 @@ public static partial class SampleRequests
             "path" => "no-such-file.txt",
             var other => throw new InvalidOperationException($"{endpoint.Key}: the route parameter {other} needs a sample value in SampleRequests"),
         });
-        var request = new HttpRequestMessage(new HttpMethod(endpoint.Method), url + QueryOf(endpoint));
+        var request = new HttpRequestMessage(new HttpMethod(endpoint.Method), url + QueryOf(endpoint, north));
         request.Content = endpoint.Key switch
         {
             "POST /api/sites/{siteId:int}/cohorts" =>
@@ -45,6 +52,10 @@ public static partial class SampleRequests
             "PUT /api/cases/{caseId:int}/annotations/mine" => new ByteArrayContent("not a mask"u8.ToArray()),
             "POST /api/annotations/{annotationId:int}/review" => JsonContent.Create(new { decision = "accept" }),
             "POST /api/cohorts/{cohortId:int}/uploads" => new ByteArrayContent("not a scan"u8.ToArray()),
+            "POST /api/splits" or "POST /api/splits/preview" => JsonContent.Create(SplitBody($"Matrix {Guid.NewGuid():N}", north.CohortId, null)),
+            "PUT /api/splits/{splitId:int}" =>
+                JsonContent.Create(SplitBody(Need(site).SplitName, Need(site).CohortId, await portal.SplitVersionAsync(Need(site).SplitId))),
+            "POST /api/splits/import" => JsonContent.Create(new[] { new { train = new[] { north.CasePseudoId }, val = Array.Empty<string>() } }),
             // A form post without its antiforgery token.
             _ when endpoint.Method == "POST" && !endpoint.IsApi => new FormUrlEncodedContent([]),
             _ => null,
@@ -52,17 +63,21 @@ public static partial class SampleRequests
         return request;
     }
 
-    private static string QueryOf(PortalEndpoint endpoint) => endpoint.Key switch
+    private static string QueryOf(PortalEndpoint endpoint, MatrixSite north) => endpoint.Key switch
     {
         "POST /api/cohorts/{cohortId:int}/uploads" => "?fileName=matrix.txt",
+        "POST /api/splits/import" => $"?cohortIds={north.CohortId}&name=Matrix%20import%20{Guid.NewGuid():N}",
         _ => "",
     };
+
+    private static object SplitBody(string name, int cohortId, int? version) =>
+        new { name, cohortIds = new[] { cohortId }, fractions = new { train = 0.5, validation = 0.25, test = 0.25 }, seed = 1, version };
 
     private static MatrixSite Need(MatrixSite? site) => site ?? throw new InvalidOperationException("A site-scoped route needs a site.");
 
     [GeneratedRegex(@"\{(\*\*)?(?<name>\w+)(:[^}]*)?\}")]
     private static partial Regex Parameter();
 
-    [GeneratedRegex(@"\{(siteId|cohortId|caseId|annotationId)(:[^}]*)?\}", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"\{(siteId|cohortId|caseId|annotationId|splitId)(:[^}]*)?\}", RegexOptions.IgnoreCase)]
     private static partial Regex SiteParameter();
 }

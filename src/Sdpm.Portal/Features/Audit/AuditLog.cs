@@ -47,6 +47,12 @@ public static class AuditActions
     public const string AnnotationSubmitted = "annotation.submitted";
     public const string AnnotationAccepted = "annotation.accepted";
     public const string AnnotationRejected = "annotation.rejected";
+    public const string SplitCreated = "split.created";
+    public const string SplitUpdated = "split.updated";
+    public const string SplitCopied = "split.copied";
+    public const string SplitImported = "split.imported";
+    public const string SplitDeleted = "split.deleted";
+    public const string SplitFrozen = "split.frozen";
 }
 
 /// <summary>

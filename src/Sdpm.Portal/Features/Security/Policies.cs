@@ -26,6 +26,9 @@ public static class Policies
     /// out of the portal (export.zip). Kept apart from <see cref="SiteReviewer"/> although the roles are the same today, so
     /// that who reviews and who exports can change independently.</summary>
     public const string SiteExporter = "SiteExporter";
+    /// <summary>An investigator who is an active member of every site a dataset split covers (route value <c>splitId</c>:
+    /// the sites of its cohorts), or of the site given as the resource.</summary>
+    public const string SplitInvestigator = "SplitInvestigator";
 }
 
 /// <summary>Claim types the portal adds to the sign-in cookie.</summary>

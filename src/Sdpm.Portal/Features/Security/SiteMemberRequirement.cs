@@ -8,7 +8,7 @@ namespace Sdpm.Portal.Features.Security;
 
 /// <summary>The user is an active member of the site that owns the resource in the route, with one of the given roles
 /// when any are named. The site is found from the route's <c>siteId</c>, or by loading the <c>cohortId</c>, <c>caseId</c>
-/// or <c>annotationId</c>.</summary>
+/// or <c>annotationId</c>; a <c>splitId</c> names every site of the split's cohorts, and the user must be a member of all.</summary>
 public sealed class SiteMemberRequirement(params string[] roles) : IAuthorizationRequirement
 {
     public const string RouteKey = "siteId";
@@ -60,6 +60,12 @@ internal sealed class SiteMemberHandler(IDbContextFactory<PortalDbContext> conte
         {
             return await db.Annotations.Where(a => a.Id == annotationId)
                 .AnyAsync(a => db.UserSites.Any(m => m.UserId == userId && m.SiteId == a.SiteId && m.Site!.IsActive));
+        }
+        if (Parse(Find(values, "splitId")) is { } splitId)
+        {
+            // A split spans sites: a user of one of them must not see another's case ids.
+            return await db.DatasetSplits.Where(s => s.Id == splitId && s.Cohorts.Any())
+                .AnyAsync(s => s.Cohorts.All(c => db.UserSites.Any(m => m.UserId == userId && m.SiteId == c.Cohort!.SiteId && m.Site!.IsActive)));
         }
         return false;
     }
