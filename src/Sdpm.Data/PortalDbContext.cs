@@ -20,6 +20,10 @@ public class PortalDbContext(DbContextOptions<PortalDbContext> options) : Identi
     public DbSet<Annotation> Annotations => Set<Annotation>();
     public DbSet<AnnotationRevision> AnnotationRevisions => Set<AnnotationRevision>();
     public DbSet<ReferenceRevision> ReferenceRevisions => Set<ReferenceRevision>();
+    public DbSet<Job> Jobs => Set<Job>();
+    public DbSet<JobPoint> JobPoints => Set<JobPoint>();
+    public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
+    public DbSet<WorkerNode> WorkerNodes => Set<WorkerNode>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
