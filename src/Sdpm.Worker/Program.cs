@@ -36,9 +36,14 @@ static async Task<int> NodeAsync(string[] args)
     var contexts = app.Services.GetRequiredService<IDbContextFactory<PortalDbContext>>();
     await using (var db = await contexts.CreateDbContextAsync())
     {
-        if ((await db.Database.GetPendingMigrationsAsync()).Any() || !await db.Database.CanConnectAsync())
+        // The portal creates and migrates the database; a worker only needs its job tables to be there.
+        try
         {
-            Console.Error.WriteLine($"The portal's database ({host.ConnectionString}) is missing or not migrated: start the portal once (./run.sh) before its workers.");
+            await db.Jobs.AnyAsync();
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            Console.Error.WriteLine($"The portal's database ({host.ConnectionString}) has no job tables ({e.Message}): start the portal once (./run.sh) before its workers.");
             return 1;
         }
     }

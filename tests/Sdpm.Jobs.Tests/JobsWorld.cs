@@ -34,6 +34,9 @@ public sealed class JobsWorld : IAsyncDisposable
     public IBlobStore Blobs { get; }
     public List<int> CaseIds { get; } = [];
 
+    /// <summary>What the worker processes printed, for failure messages.</summary>
+    public System.Text.StringBuilder NodeLog { get; } = new();
+
     public static async Task<JobsWorld> CreateAsync(int cases = 6)
     {
         Assert.True(File.Exists(WorkerDll), $"{WorkerDll} is missing: build the solution (dotnet build Sdpm.Portal.sln -c Release).");
@@ -102,8 +105,8 @@ public sealed class JobsWorld : IAsyncDisposable
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (key, value) in Settings(devices, true)) psi.Environment[key.Replace(":", "__")] = value;
         var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (NodeLog) NodeLog.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (NodeLog) NodeLog.AppendLine(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         processes.Add(process);
@@ -123,11 +126,15 @@ public sealed class JobsWorld : IAsyncDisposable
     public JobQueue Queue(IHost host) => host.Services.GetRequiredService<JobQueue>();
 
     /// <summary>A tiny training job over the world's cases.</summary>
-    public static Job TrainJob(IEnumerable<int> caseIds, int steps, string device = "cpu") => new()
+    public static Job TrainJob(IEnumerable<int> caseIds, int steps, string device = "cpu", int checkpointEvery = 250) => new()
     {
         Kind = JobKind.Train,
         Device = device,
-        RequestJson = new JobRequest(new Dictionary<string, string> { ["model"] = "sdpm", ["preset"] = "tiny", ["steps"] = steps.ToString(System.Globalization.CultureInfo.InvariantCulture), ["seed"] = "3" },
+        RequestJson = new JobRequest(new Dictionary<string, string>
+            {
+                ["model"] = "sdpm", ["preset"] = "tiny", ["steps"] = steps.ToString(System.Globalization.CultureInfo.InvariantCulture), ["seed"] = "3",
+                ["checkpoint-every"] = checkpointEvery.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            },
             caseIds.ToList(), "train", "tiny test model").ToJson(),
         CreatedByName = "test",
         SiteKey = ",1,",
@@ -141,7 +148,21 @@ public sealed class JobsWorld : IAsyncDisposable
             await using var db = NewContext();
             var job = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId);
             if (until(job)) return job;
-            Assert.True(DateTime.UtcNow < deadline, $"job {jobId} is {job.State} (step {job.Step}/{job.Total}, worker {job.WorkerName}, waiting: {job.WaitingReason}, error: {job.Error}) after {timeout.TotalSeconds:0} s\n{job.LogTail}");
+            Assert.True(DateTime.UtcNow < deadline, $"job {jobId} is {job.State} (step {job.Step}/{job.Total}, worker {job.WorkerName}, waiting: {job.WaitingReason}, error: {job.Error}) after {timeout.TotalSeconds:0} s\n{job.LogTail}\nworker processes:\n{NodeLog}");
+            if (processes.Count > 0 && processes.All(p => p.HasExited)) Assert.Fail($"every worker process has exited:\n{NodeLog}");
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>Waits until this many workers have checked in.</summary>
+    public async Task WaitForWorkersAsync(int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            await using var db = NewContext();
+            if (await db.WorkerNodes.CountAsync() >= count) return;
+            Assert.True(DateTime.UtcNow < deadline, $"fewer than {count} workers checked in within {timeout.TotalSeconds:0} s:\n{NodeLog}");
             await Task.Delay(250);
         }
     }
