@@ -23,6 +23,10 @@ public class PortalDbContext(DbContextOptions<PortalDbContext> options) : Identi
     public DbSet<DatasetSplit> DatasetSplits => Set<DatasetSplit>();
     public DbSet<DatasetSplitCohort> DatasetSplitCohorts => Set<DatasetSplitCohort>();
     public DbSet<DatasetSplitCase> DatasetSplitCases => Set<DatasetSplitCase>();
+    public DbSet<Job> Jobs => Set<Job>();
+    public DbSet<JobPoint> JobPoints => Set<JobPoint>();
+    public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
+    public DbSet<WorkerNode> WorkerNodes => Set<WorkerNode>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -14,10 +14,13 @@ public enum Ld1Weighting
 /// recipe's). <see cref="Resolve"/> composes them into <see cref="TrainingOptions"/>; the CLI (<c>sdpm train</c>) and a
 /// worker both go through it, so the same choices always train with the same options.</summary>
 /// <remarks>Settings (as <c>sdpm train --NAME</c> and as the keys of a job's settings map): model, preset, steps, seed,
-/// device, recipe, batch, lr, lr-min, test-fraction, lesion-free-ratio, time-power, ld1-weighting, dice-weight, no-augment.</remarks>
+/// device, recipe, batch, lr, lr-min, test-fraction, lesion-free-ratio, time-power, ld1-weighting, dice-weight, no-augment,
+/// checkpoint-every.</remarks>
 /// <param name="Recipe">A name from <see cref="TrainingRecipes.Names"/>; null: the preset's default recipe.</param>
 /// <param name="MinLearningRate">Null: the recipe's, but never above an explicit <see cref="LearningRate"/>.</param>
 /// <param name="Augment">False turns the joint augmentation off (<c>--no-augment</c>).</param>
+/// <param name="CheckpointEvery">Steps between checkpoints (null: the options' default); a stopped or killed run resumes
+/// from the last one.</param>
 public sealed record TrainingSetup(
     ModelKind Model = ModelKind.Sdpm,
     string Preset = "small",
@@ -33,7 +36,8 @@ public sealed record TrainingSetup(
     double? TimeSamplingPower = null,
     Ld1Weighting? Ld1Weighting = null,
     double? DiceWeight = null,
-    bool Augment = true)
+    bool Augment = true,
+    int? CheckpointEvery = null)
 {
     private static readonly IReadOnlyList<string> Ld1Names = ["none", "eq13", "alphabar"];
 
@@ -60,6 +64,7 @@ public sealed record TrainingSetup(
                 Ld1AlphaBarWeighting = Ld1Weighting is { } v ? v == Training.Ld1Weighting.AlphaBar : losses.Ld1AlphaBarWeighting,
             },
             Augmentation = Augment ? null : new AugmentationOptions(Enabled: false),
+            CheckpointEvery = CheckpointEvery ?? defaults.CheckpointEvery,
         };
         options.Validate();
         return options;
@@ -89,7 +94,8 @@ public sealed record TrainingSetup(
         };
         var dice = r.Number("dice-weight", 0, 100);
         var augment = !r.Flag("no-augment");
-        return new TrainingSetup(model, preset, recipe, steps, seed, device, batch, lr, lrMin, testFraction, lesionFree, timePower, ld1, dice, augment);
+        var checkpointEvery = r.Int("checkpoint-every", 1, 10_000_000);
+        return new TrainingSetup(model, preset, recipe, steps, seed, device, batch, lr, lrMin, testFraction, lesionFree, timePower, ld1, dice, augment, checkpointEvery);
     }
 
     /// <summary>Reads a job's settings map; an unknown key is an error.</summary>
@@ -127,6 +133,7 @@ public sealed record TrainingSetup(
         Put("ld1-weighting", Ld1Weighting is { } w ? Ld1Names[(int)w] : null);
         Put("dice-weight", DiceWeight);
         if (!Augment) map["no-augment"] = "true";
+        Put("checkpoint-every", CheckpointEvery);
         return map;
     }
 }

@@ -1,0 +1,78 @@
+using System.Security.Cryptography;
+using Microsoft.EntityFrameworkCore;
+using Sdpm.Data.Entities;
+
+namespace Sdpm.Jobs.Tests;
+
+public class EngineJobTests
+{
+    [Fact]
+    public async Task ATrainingJobRunsInItsOwnEngineProcessStreamsProgressAndMakesAModelVersion()
+    {
+        await using var world = await JobsWorld.CreateAsync();
+        var node = await world.StartNodeAsync();
+        var job = await world.Queue(node).SubmitAsync(JobsWorld.TrainJob(world.CaseIds, steps: 12));
+
+        var done = await world.WaitAsync(job.Id, j => j.Finished, TimeSpan.FromMinutes(4));
+
+        Assert.True(done.State == JobState.Succeeded, $"{done.State}: {done.Error}\n{done.LogTail}");
+        Assert.Equal(12, done.Step);
+        Assert.Equal(12, done.Total);
+        Assert.Equal(1, done.Attempts);
+        Assert.NotNull(done.ResultModelVersionId);
+        Assert.True(done.PeakMemoryBytes > 0);
+        await using var db = world.NewContext();
+        var model = await db.ModelVersions.SingleAsync(m => m.Id == done.ResultModelVersionId);
+        Assert.Equal("tiny test model", model.Name);
+        Assert.Equal(("sdpm", "tiny", 12, job.Id), (model.Model, model.Preset, model.Steps, model.JobId));
+        Assert.Contains("\"Steps\":12", model.OptionsJson);
+        // The checkpoint blob is named by the SHA-256 of its bytes (as they are checked before use).
+        await using (var stream = world.Blobs.OpenRead(model.CheckpointBlob))
+        {
+            Assert.Equal(model.CheckpointBlob, Convert.ToHexStringLower(await SHA256.HashDataAsync(stream)));
+        }
+        var points = await db.JobPoints.Where(p => p.JobId == job.Id).OrderBy(p => p.Step).ToListAsync();
+        Assert.NotEmpty(points);
+        Assert.All(points, p => Assert.True(p.Loss is > 0 && double.IsFinite(p.Loss.Value)));
+        Assert.Equal(12, points[^1].Step);
+        Assert.False(Directory.Exists(Path.Combine(world.DataFolder, "jobs", $"job-{job.Id}"))); // the run folder is cleaned up
+    }
+
+    [Fact]
+    public async Task ACudaJobWithoutACudaWorkerStaysQueuedAndSaysWhy()
+    {
+        await using var world = await JobsWorld.CreateAsync(cases: 2);
+        var node = await world.StartNodeAsync("cpu");
+        var job = await world.Queue(node).SubmitAsync(JobsWorld.TrainJob(world.CaseIds, steps: 2, device: "cuda"));
+
+        var waiting = await world.WaitAsync(job.Id, j => j.WaitingReason is not null, TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await using var db = world.NewContext();
+        var still = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == job.Id);
+
+        Assert.Equal(JobState.Queued, still.State);
+        Assert.Equal(0, still.Attempts);
+        Assert.Contains("no running worker has the cuda device", waiting.WaitingReason);
+        Assert.True(await world.Queue(node).CancelAsync(job.Id));
+        Assert.Equal(JobState.Cancelled, (await world.WaitAsync(job.Id, j => j.Finished, TimeSpan.FromSeconds(10))).State);
+    }
+
+    [Fact]
+    public async Task CancelDuringTrainingStopsTheEngineAndMakesNoModelVersion()
+    {
+        await using var world = await JobsWorld.CreateAsync();
+        var node = await world.StartNodeAsync();
+        var job = await world.Queue(node).SubmitAsync(JobsWorld.TrainJob(world.CaseIds, steps: 400));
+        await world.WaitAsync(job.Id, j => j.Step >= 3, TimeSpan.FromMinutes(3));
+
+        Assert.True(await world.Queue(node).CancelAsync(job.Id));
+        var cancelled = await world.WaitAsync(job.Id, j => j.Finished, TimeSpan.FromMinutes(2));
+
+        Assert.Equal(JobState.Cancelled, cancelled.State);
+        Assert.Null(cancelled.ResultModelVersionId);
+        Assert.True(cancelled.Step < 400);
+        await using var db = world.NewContext();
+        Assert.False(await db.ModelVersions.AnyAsync());
+        Assert.Contains("cancel requested", cancelled.LogTail);
+    }
+}
