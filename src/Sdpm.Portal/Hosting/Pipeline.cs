@@ -1,3 +1,4 @@
+using Sdpm.Portal.Features.Jobs;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Sdpm.Portal.Components;
@@ -44,6 +45,7 @@ public static class Pipeline
         app.MapCohorts();
         app.MapAnnotationApi();
         app.MapSplitApi();
+        app.MapJobApi();
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = WriteHealthAsync }).AllowAnonymous();
         return app;

@@ -43,6 +43,9 @@ public class PortalFactory : WebApplicationFactory<Program>
         builder.UseSetting("Logging:LogLevel:Microsoft.EntityFrameworkCore.Database.Command", "None");
         // Demo cohorts are generated in the background; tests that want them ask for them.
         builder.UseSetting("Demo:CasesPerSite", "0");
+        // Jobs are queued but no engine runs in the portal's tests (tests/Sdpm.Jobs.Tests runs them); tests that want a
+        // worker ask for one.
+        builder.UseSetting("Jobs:RunWorker", "false");
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);

@@ -23,6 +23,8 @@ public enum Access
     InvestigatorRole,
     /// <summary>An investigator who is an active member of every site the route's split covers.</summary>
     SplitInvestigator,
+    /// <summary>An investigator who is an active member of every site the route's job or model version covers.</summary>
+    JobInvestigator,
 }
 
 /// <summary>Who may call an endpoint and the exact status an allowed caller gets with the matrix's sample request
@@ -185,6 +187,15 @@ public static class AccessRules
         ["DELETE /api/splits/{splitId:int}"] = Rule(Access.SplitInvestigator, NoContent),
         ["POST /api/splits/{splitId:int}/copy"] = Rule(Access.SplitInvestigator, Created),
         ["GET /api/splits/{splitId:int}/splits_final.json"] = Rule(Access.SplitInvestigator, Ok),
+        ["POST /api/jobs"] = Rule(Access.InvestigatorRole, Created),
+        ["GET /api/jobs"] = Rule(Access.InvestigatorRole, Ok),
+        ["GET /api/jobs/{jobId:int}"] = Rule(Access.JobInvestigator, Ok),
+        ["GET /api/jobs/{jobId:int}/curve"] = Rule(Access.JobInvestigator, Ok),
+        ["GET /api/jobs/{jobId:int}/log"] = Rule(Access.JobInvestigator, Ok),
+        ["POST /api/jobs/{jobId:int}/cancel"] = Rule(Access.JobInvestigator, Ok, Conflict),
+        ["GET /api/models"] = Rule(Access.InvestigatorRole, Ok),
+        ["GET /api/models/{modelId:int}"] = Rule(Access.JobInvestigator, Ok),
+        ["GET /api/models/{modelId:int}/checkpoint"] = Rule(Access.JobInvestigator, Ok),
     };
 
     private static Expectation Rule(Access access, params int[] allowed) => new(access, allowed);

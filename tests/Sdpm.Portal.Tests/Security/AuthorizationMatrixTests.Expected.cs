@@ -69,6 +69,8 @@ public sealed partial class AuthorizationMatrixTests
             Access.InvestigatorRole => account.Role == Roles.Investigator,
             // Each matrix split covers one site's cohort.
             Access.SplitInvestigator => member && account.Role == Roles.Investigator,
+            // Each matrix job and model version covers one site.
+            Access.JobInvestigator => member && account.Role == Roles.Investigator,
             _ => throw new ArgumentOutOfRangeException(nameof(endpoint), rule.Access, null),
         };
         if (allowed)

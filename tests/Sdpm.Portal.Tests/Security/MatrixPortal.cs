@@ -18,7 +18,8 @@ using Sdpm.Storage;
 namespace Sdpm.Portal.Tests.Security;
 
 /// <summary>The resources of one site that the matrix substitutes into routes.</summary>
-public sealed record MatrixSite(string Name, int SiteId, int CohortId, string CohortName, int CaseId, string CasePseudoId, int AnnotationId, int SplitId, string SplitName);
+public sealed record MatrixSite(string Name, int SiteId, int CohortId, string CohortName, int CaseId, string CasePseudoId, int AnnotationId, int SplitId, string SplitName,
+    int JobSplitId = 0, int JobId = 0, int ModelId = 0);
 
 /// <summary>
 /// The seeded portal (without demo cohorts) plus what the matrix needs: a deactivated site "Closed" whose only member
@@ -85,10 +86,10 @@ public sealed class MatrixPortal() : PortalFactory(new Dictionary<string, string
         return await db.DatasetSplits.Where(s => s.Id == splitId).Select(s => s.Version).SingleAsync();
     }
 
-    private async Task<int> NewSplitAsync(int cohortId, string name)
+    private async Task<int> NewSplitAsync(int cohortId, string name, double train = 0.5)
     {
         var created = await Service<SplitService>().CreateAsync(
-            new SplitInput(name, [cohortId], new Sdpm.Engine.Contracts.Splits.SplitFractions(0.5, 0.25, 0.25), 1), Actor.System);
+            new SplitInput(name, [cohortId], new Sdpm.Engine.Contracts.Splits.SplitFractions(train, (1 - train) / 2, (1 - train) / 2), 1), Actor.System);
         Assert.True(created.Succeeded, created.Message);
         return created.Value!.Id;
     }
@@ -98,6 +99,27 @@ public sealed class MatrixPortal() : PortalFactory(new Dictionary<string, string
     {
         await using var db = await Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
         return await db.Cohorts.Where(c => c.Id == cohortId).Select(c => c.Version).SingleAsync();
+    }
+
+    /// <summary>A queued job of the site (never delivered: no worker runs in the matrix) and a model version with a
+    /// real checkpoint blob.</summary>
+    private async Task<(int JobId, int ModelId)> JobAndModelAsync(PortalDbContext db, int siteId, int caseId)
+    {
+        var job = new Job
+        {
+            Kind = JobKind.Train, Device = "cpu", SiteKey = $",{siteId},", DispatchId = "matrix", CreatedByName = "system", CreatedAt = DateTimeOffset.UtcNow,
+            RequestJson = new Sdpm.Jobs.JobRequest(new Dictionary<string, string> { ["preset"] = "tiny" }, [caseId], "train", "matrix model").ToJson(),
+        };
+        db.Jobs.Add(job);
+        var checkpoint = await Service<IBlobStore>().PutAsync(new MemoryStream(System.Text.Encoding.UTF8.GetBytes($"matrix checkpoint {siteId}")));
+        var model = new ModelVersion
+        {
+            Name = $"Matrix model {siteId}", Model = "sdpm", Preset = "tiny", Recipe = "budget", CheckpointBlob = checkpoint.Hash, CheckpointBytes = checkpoint.Length,
+            Steps = 1, SiteKey = $",{siteId},", CreatedByName = "system", CreatedAt = DateTimeOffset.UtcNow,
+        };
+        db.ModelVersions.Add(model);
+        await db.SaveChangesAsync();
+        return (job.Id, model.Id);
     }
 
     private async Task<IReadOnlyDictionary<string, MatrixSite>> PrepareAsync()
@@ -123,8 +145,9 @@ public sealed class MatrixPortal() : PortalFactory(new Dictionary<string, string
             var caseId = await NewCaseAsync(name, siteId, cohortId);
             var pseudoId = await db.Cases.Where(c => c.Id == caseId).Select(c => c.PseudoId).SingleAsync();
             var splitName = $"Matrix split of {name}";
+            var (jobId, modelId) = await JobAndModelAsync(db, siteId, caseId);
             result[name] = new MatrixSite(name, siteId, cohortId, cohortName, caseId, pseudoId, await AnnotationOfAsync(db, caseId, siteId),
-                await NewSplitAsync(cohortId, splitName), splitName);
+                await NewSplitAsync(cohortId, splitName), splitName, await NewSplitAsync(cohortId, $"Matrix job split of {name}", train: 1), jobId, modelId);
         }
         closed.IsActive = false;
         await db.SaveChangesAsync();

@@ -33,6 +33,8 @@ public static partial class SampleRequests
             "caseid" => caseId!.Value.ToString(),
             "annotationid" => Need(site).AnnotationId.ToString(),
             "splitid" => splitId!.Value.ToString(),
+            "jobid" => Need(site).JobId.ToString(),
+            "modelid" => Need(site).ModelId.ToString(),
             "z" => "0",
             "sessionid" => Guid.NewGuid().ToString("N"),
             "tokenid" => portal.OutsiderTokenId.ToString(),
@@ -56,6 +58,7 @@ public static partial class SampleRequests
             "PUT /api/splits/{splitId:int}" =>
                 JsonContent.Create(SplitBody(Need(site).SplitName, Need(site).CohortId, await portal.SplitVersionAsync(Need(site).SplitId))),
             "POST /api/splits/import" => JsonContent.Create(new[] { new { train = new[] { north.CasePseudoId }, val = Array.Empty<string>() } }),
+            "POST /api/jobs" => JsonContent.Create(new { kind = "train", splitId = north.JobSplitId, model = "sdpm", preset = "tiny", steps = 2, seed = 1, device = "cpu" }),
             // A form post without its antiforgery token.
             _ when endpoint.Method == "POST" && !endpoint.IsApi => new FormUrlEncodedContent([]),
             _ => null,
@@ -78,6 +81,6 @@ public static partial class SampleRequests
     [GeneratedRegex(@"\{(\*\*)?(?<name>\w+)(:[^}]*)?\}")]
     private static partial Regex Parameter();
 
-    [GeneratedRegex(@"\{(siteId|cohortId|caseId|annotationId|splitId)(:[^}]*)?\}", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"\{(siteId|cohortId|caseId|annotationId|splitId|jobId|modelId)(:[^}]*)?\}", RegexOptions.IgnoreCase)]
     private static partial Regex SiteParameter();
 }

@@ -27,6 +27,10 @@ public static class BlobReferences
         {
             set.Add(hash);
         }
+        await foreach (var hash in db.ModelVersions.AsNoTracking().Select(m => m.CheckpointBlob).AsAsyncEnumerable().WithCancellation(ct))
+        {
+            set.Add(hash);
+        }
         return set;
     }
 
@@ -34,5 +38,6 @@ public static class BlobReferences
         await db.Cases.AnyAsync(c => c.ImageBlob == hash || c.ReferenceBlob == hash || c.ThumbnailBlob == hash, ct)
         || await db.Annotations.AnyAsync(a => a.MaskBlob == hash, ct)
         || await db.AnnotationRevisions.AnyAsync(r => r.MaskBlob == hash, ct)
-        || await db.ReferenceRevisions.AnyAsync(r => r.MaskBlob == hash, ct);
+        || await db.ReferenceRevisions.AnyAsync(r => r.MaskBlob == hash, ct)
+        || await db.ModelVersions.AnyAsync(m => m.CheckpointBlob == hash, ct);
 }

@@ -29,6 +29,10 @@ public static class Policies
     /// <summary>An investigator who is an active member of every site a dataset split covers (route value <c>splitId</c>:
     /// the sites of its cohorts), or of the site given as the resource.</summary>
     public const string SplitInvestigator = "SplitInvestigator";
+
+    /// <summary>An investigator who is an active member of every site a job or model version covers (route values
+    /// <c>jobId</c>, <c>modelId</c>: the sites of the split it was trained on), or of the site given as the resource.</summary>
+    public const string JobInvestigator = "JobInvestigator";
 }
 
 /// <summary>Claim types the portal adds to the sign-in cookie.</summary>

@@ -67,6 +67,18 @@ internal sealed class SiteMemberHandler(IDbContextFactory<PortalDbContext> conte
             return await db.DatasetSplits.Where(s => s.Id == splitId && s.Cohorts.Any())
                 .AnyAsync(s => s.Cohorts.All(c => db.UserSites.Any(m => m.UserId == userId && m.SiteId == c.Cohort!.SiteId && m.Site!.IsActive)));
         }
+        var siteKey = Parse(Find(values, "jobId")) is { } jobId
+            ? await db.Jobs.Where(j => j.Id == jobId).Select(j => j.SiteKey).SingleOrDefaultAsync()
+            : Parse(Find(values, "modelId")) is { } modelId
+                ? await db.ModelVersions.Where(m => m.Id == modelId).Select(m => m.SiteKey).SingleOrDefaultAsync()
+                : null;
+        if (siteKey is not null)
+        {
+            // A job or model covers the sites of its split: every one of them, as for the split itself.
+            var sites = Jobs.JobService.SitesOf(siteKey);
+            var member = await SiteAccess.ActiveSiteIdsOf(db, userId).Where(s => sites.Contains(s)).CountAsync();
+            return sites.Count > 0 && member == sites.Distinct().Count();
+        }
         return false;
     }
 
