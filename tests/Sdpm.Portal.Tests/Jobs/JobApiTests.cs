@@ -1,0 +1,114 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Sdpm.Portal.Tests.Cohorts;
+using Sdpm.Portal.Tests.Infrastructure;
+
+namespace Sdpm.Portal.Tests.Jobs;
+
+/// <summary>A portal that runs a worker, as ./run.sh does: its engine processes are the built Sdpm.Worker.</summary>
+public sealed class WorkerPortal() : CohortPortal(new Dictionary<string, string?>
+{
+    ["Jobs:RunWorker"] = "true",
+    ["Jobs:WorkerCommand"] = Path.Combine(RepositoryRoot, "src", "Sdpm.Worker", "bin", "Release", "net10.0", "Sdpm.Worker.dll"),
+    ["Jobs:Heartbeat"] = "00:00:01",
+});
+
+/// <summary>Training through the API as a script does it: a split, a job, its progress, the model version and its
+/// checkpoint; and what the API refuses.</summary>
+public class JobApiTests(WorkerPortal portal) : IClassFixture<WorkerPortal>
+{
+    private async Task<int> SplitAsync(string name, ulong seed)
+    {
+        using var files = new TestCases();
+        for (var i = 0; i < 4; i++) files.WriteNifti("cases", $"case{i}", TestCases.Case(i, seed)); // other scans per test: no duplicates
+        var cohort = await portal.CreateCohortAsync($"Jobs {name}");
+        var (status, _) = await portal.UploadAsync(cohort, files.Zip("cases", "cases.zip"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        using var investigator = portal.As("investigator");
+        var created = await investigator.PostAsJsonAsync("/api/splits",
+            new { name, cohortIds = new[] { cohort }, fractions = new { train = 0.5, validation = 0.25, test = 0.25 }, seed = 3 });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt32();
+    }
+
+    [Fact]
+    public async Task AScriptTrainsOnASplitFollowsTheJobAndDownloadsTheVerifiedCheckpoint()
+    {
+        var splitId = await SplitAsync("Script split", 31);
+        using var investigator = portal.As("investigator");
+
+        var posted = await investigator.PostAsJsonAsync("/api/jobs", new { kind = "train", splitId, model = "sdpm", preset = "tiny", steps = 8, seed = 5, device = "cpu" });
+        Assert.Equal(HttpStatusCode.Created, posted.StatusCode);
+        var jobId = (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt32();
+
+        // The split is frozen by the job: an edit is refused and names the copy route.
+        var split = await investigator.GetFromJsonAsync<JsonElement>($"/api/splits/{splitId}");
+        Assert.True(split.GetProperty("frozen").GetBoolean());
+
+        JsonElement job;
+        var deadline = DateTime.UtcNow.AddMinutes(4);
+        while (true)
+        {
+            job = await investigator.GetFromJsonAsync<JsonElement>($"/api/jobs/{jobId}");
+            var state = job.GetProperty("state").GetString();
+            if (state is "succeeded" or "failed" or "cancelled") break;
+            Assert.True(DateTime.UtcNow < deadline, $"job {jobId} is {state} after 4 minutes: {job}");
+            await Task.Delay(500);
+        }
+        Assert.True(job.GetProperty("state").GetString() == "succeeded", job.ToString());
+        Assert.Equal(8, job.GetProperty("step").GetInt32());
+        Assert.Equal(8, job.GetProperty("total").GetInt32());
+        var modelId = job.GetProperty("modelVersionId").GetInt32();
+
+        var curve = await investigator.GetFromJsonAsync<JsonElement>($"/api/jobs/{jobId}/curve");
+        Assert.True(curve.GetArrayLength() > 0);
+        var models = await investigator.GetFromJsonAsync<JsonElement>("/api/models");
+        var model = models.EnumerateArray().Single(m => m.GetProperty("id").GetInt32() == modelId);
+        Assert.Equal(splitId, model.GetProperty("splitId").GetInt32());
+        Assert.Equal("tiny", model.GetProperty("preset").GetString());
+        var checkpoint = await investigator.GetByteArrayAsync($"/api/models/{modelId}/checkpoint");
+        Assert.Equal(model.GetProperty("checkpointSha256").GetString(), Convert.ToHexStringLower(SHA256.HashData(checkpoint)));
+
+        // A checkpoint changed on disk is refused with a clear message, not handed out.
+        var path = Directory.GetFiles(Path.Combine(portal.DataFolder, "blobs"), model.GetProperty("checkpointSha256").GetString()!, SearchOption.AllDirectories).Single();
+        var bytes = await File.ReadAllBytesAsync(path);
+        bytes[^1] ^= 0xff;
+        File.SetAttributes(path, FileAttributes.Normal);
+        await File.WriteAllBytesAsync(path, bytes);
+        var corrupt = await investigator.GetAsync($"/api/models/{modelId}/checkpoint");
+        Assert.Equal(HttpStatusCode.InternalServerError, corrupt.StatusCode);
+        Assert.Contains("corrupt", await corrupt.Content.ReadAsStringAsync());
+
+        // The annotator of the site sees no job (investigators only).
+        using var annotator = portal.As("annotator");
+        Assert.Equal(HttpStatusCode.Forbidden, (await annotator.GetAsync($"/api/jobs/{jobId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task BadJobRequestsAreRefusedWithAMessageAndQueueNothing()
+    {
+        var splitId = await SplitAsync("Refusals", 37);
+        using var investigator = portal.As("investigator");
+        async Task<string> Refused(object body)
+        {
+            var response = await investigator.PostAsJsonAsync("/api/jobs", body);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString()!;
+        }
+
+        Assert.Contains("preset", await Refused(new { kind = "train", splitId, preset = "huge", steps = 5, device = "cpu" }));
+        Assert.Contains("steps", await Refused(new { kind = "train", splitId, preset = "tiny", steps = 0, device = "cpu" }));
+        Assert.Contains("device", await Refused(new { kind = "train", splitId, preset = "tiny", steps = 5, device = "gpu" }));
+        Assert.Contains("learning-rate", await Refused(new { kind = "train", splitId, preset = "tiny", steps = 5, device = "cpu", settings = new Dictionary<string, string> { ["learning-rate"] = "1" } }));
+        Assert.Contains("kind", await Refused(new { splitId, preset = "tiny" }));
+        Assert.Contains("splitId", await Refused(new { kind = "train", preset = "tiny" }));
+
+        var split = await investigator.GetFromJsonAsync<JsonElement>($"/api/splits/{splitId}");
+        Assert.False(split.GetProperty("frozen").GetBoolean()); // nothing was queued, so nothing froze it
+        var jobs = await investigator.GetFromJsonAsync<JsonElement>("/api/jobs");
+        Assert.DoesNotContain(jobs.EnumerateArray(), j => j.GetProperty("splitId").ValueKind == JsonValueKind.Number && j.GetProperty("splitId").GetInt32() == splitId);
+    }
+}
