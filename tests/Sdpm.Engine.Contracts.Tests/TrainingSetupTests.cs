@@ -83,9 +83,17 @@ public class TrainingSetupTests
         var setups = new[]
         {
             new TrainingSetup(),
-            new TrainingSetup(ModelKind.SdpmNoNoise, "paper", "budget", 123, 77, "cuda:0", 16, 0.1 + 0.2, 1e-7, 0.3, 0.5, 2.5, Ld1Weighting.AlphaBar, 0.25, Augment: false),
+            new TrainingSetup(ModelKind.SdpmNoNoise, "paper", "budget", 123, 77, "cuda:0", 16, 0.1 + 0.2, 1e-7, 0.3, 0.5, 2.5, Ld1Weighting.AlphaBar, 0.25, Augment: false, CheckpointEvery: 40),
         };
         foreach (var s in setups) Assert.Equal(s, TrainingSetup.FromSettings(s.ToSettings()));
+    }
+
+    [Fact]
+    public void CheckpointEveryIsTheOptionsIntervalAndItsDefaultOtherwise()
+    {
+        Assert.Equal(40, TrainingSetup.FromSettings(new Dictionary<string, string> { ["preset"] = "tiny", ["checkpoint-every"] = "40" }).Resolve().CheckpointEvery);
+        Assert.Equal(new TrainingOptions().CheckpointEvery, TrainingSetup.FromSettings(new Dictionary<string, string> { ["preset"] = "tiny" }).Resolve().CheckpointEvery);
+        Assert.Throws<SettingException>(() => TrainingSetup.FromSettings(new Dictionary<string, string> { ["checkpoint-every"] = "0" }));
     }
 
     [Fact]
@@ -93,7 +101,7 @@ public class TrainingSetupTests
     {
         var e = Assert.Throws<SettingException>(() => TrainingSetup.FromSettings(new Dictionary<string, string> { ["preset"] = "tiny", ["epochs"] = "3" }));
         Assert.StartsWith("unknown training setting 'epochs'; known: model, preset, steps, seed, device, recipe, batch, lr, lr-min,", e.Message);
-        Assert.EndsWith("no-augment.", e.Message);
+        Assert.EndsWith("no-augment, checkpoint-every.", e.Message);
     }
 
     [Theory]
