@@ -156,21 +156,26 @@ public sealed class EngineJob(
             }
             modelVersionId = await StoreModelAsync(job, result, checkpoint);
         }
-        await FinishAsync(job.Id, JobState.Succeeded, null, modelVersionId, CancellationToken.None);
         try
         {
-            Directory.Delete(runDir, recursive: true); // the checkpoint is in the blob store now
+            Directory.Delete(runDir, recursive: true); // what it made is in the blob store and the database now
         }
         catch (IOException e)
         {
             logger.LogWarning(e, "Could not delete the run folder {RunDir}", runDir);
         }
+        await FinishAsync(job.Id, JobState.Succeeded, null, modelVersionId, CancellationToken.None);
     }
 
     private static string Signal(int code) => code > 128 ? $" (signal {code - 128}{(code - 128 == 9 ? ": killed, perhaps out of memory" : "")})" : "";
 
     private async Task<int> StoreModelAsync(Job job, EngineResult result, string checkpoint)
     {
+        await using (var check = await contexts.CreateDbContextAsync())
+        {
+            // Made already by an attempt that died before it could say so.
+            if (await check.ModelVersions.Where(m => m.JobId == job.Id).Select(m => (int?)m.Id).SingleOrDefaultAsync() is { } made) return made;
+        }
         BlobInfo blob;
         await using (var stream = File.OpenRead(checkpoint))
         {

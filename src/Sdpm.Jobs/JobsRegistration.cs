@@ -22,17 +22,19 @@ public static class JobsRegistration
         services.AddSingleton<JobQueue>();
         services.AddTransient<EngineJob>();
         var database = new SqliteConnectionStringBuilder(host.ConnectionString).DataSource;
+        // This host's own storage, not Hangfire's process-wide JobStorage.Current: servers and clients resolve it from
+        // the container, so two hosts in one process (tests) never read each other's queues.
+        services.AddSingleton<JobStorage>(_ => new SQLiteStorage(database, new SQLiteStorageOptions
+        {
+            QueuePollInterval = options.QueuePoll,
+            // A delivery of a job that runs longer than this is handed out again; EngineJob's claim on the Job row
+            // turns the second delivery into a no-op while the first worker is alive (docs/decisions/008).
+            InvisibilityTimeout = options.InvisibilityTimeout,
+        }));
         services.AddHangfire(c => c
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings()
-            .UseSQLiteStorage(database, new SQLiteStorageOptions
-            {
-                QueuePollInterval = options.QueuePoll,
-                // A delivery of a job that runs longer than this is handed out again; EngineJob's claim on the Job row
-                // turns the second delivery into a no-op while the first worker is alive (docs/decisions/007).
-                InvisibilityTimeout = options.InvisibilityTimeout,
-            }));
+            .UseRecommendedSerializerSettings());
         var devices = options.RunWorker ? options.DeviceList() : [];
         foreach (var device in devices)
         {
