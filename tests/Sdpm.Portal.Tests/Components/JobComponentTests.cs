@@ -38,13 +38,15 @@ public sealed class OptionDifferenceTests
         IReadOnlyList<JobCurvePoint> points =
         [
             new(1, 0.9, new Dictionary<string, double> { ["total"] = 0.9, ["dice"] = 0.6, ["ld1"] = 0.3 }, 4, at),
-            new(2, 0.7, new Dictionary<string, double> { ["total"] = 0.7, ["dice"] = 0.5, ["ld1"] = 0.2 }, 5, at.AddSeconds(1)),
+            new(2, 0.7, new Dictionary<string, double> { ["total"] = 0.7, ["dice"] = 0.5, ["ld1"] = 0.2, ["grad_norm"] = 13 }, 5, at.AddSeconds(1)),
         ];
         var curves = JobDisplay.Curves(points);
-        Assert.Equal(["total", "dice", "ld1"], curves.Select(c => c.Name));
+        Assert.Equal(["total", "dice", "grad_norm", "ld1"], curves.Select(c => c.Name));
+        Assert.Equal(["grad_norm"], curves.Where(c => c.Hidden).Select(c => c.Name)); // not a loss: on another scale
         Assert.Equal([1, 2], curves[0].Steps);
         Assert.Equal([0.9, 0.7], curves[0].Values);
         Assert.Equal([0.6, 0.5], curves[1].Values);
+        Assert.Equal([0.3, 0.2], curves[3].Values);
         Assert.Equal(5, JobDisplay.SamplesPerSecond(points));
     }
 }
@@ -120,6 +122,7 @@ public class JobPageTests : PortalComponentTest
         Assert.Contains("Step 3 of 20", cut.Find("[data-testid=job-steps]").TextContent);
         Assert.Contains("00:00:40 left", cut.Find("[data-testid=job-message]").TextContent);
         Assert.Equal("3", cut.Find("[data-testid=job-rate]").TextContent.Trim());
+        Assert.Equal("17 s", cut.Find("[data-testid=job-eta]").TextContent.Trim()); // 1 step a second, 17 to go
         Assert.Empty(cut.FindAll("[data-testid=job-model-link]"));
     }
 

@@ -5,7 +5,8 @@ using Sdpm.Data.Entities;
 namespace Sdpm.Portal.Features.Jobs;
 
 /// <summary>One line of a chart: a name and its points (x = training step).</summary>
-public sealed record CurveSeries(string Name, IReadOnlyList<int> Steps, IReadOnlyList<double> Values);
+/// <param name="Hidden">Drawn only when picked in the legend (diagnostics on another scale than the losses, like grad_norm).</param>
+public sealed record CurveSeries(string Name, IReadOnlyList<int> Steps, IReadOnlyList<double> Values, bool Hidden = false);
 
 /// <summary>How jobs, their curves and their models read on the pages.</summary>
 public static class JobDisplay
@@ -52,10 +53,13 @@ public static class JobDisplay
         foreach (var term in terms)
         {
             var of = points.Where(p => p.Terms.ContainsKey(term)).ToList();
-            result.Add(new(term, of.Select(p => p.Step).ToList(), of.Select(p => p.Terms[term]).ToList()));
+            result.Add(new(term, of.Select(p => p.Step).ToList(), of.Select(p => p.Terms[term]).ToList(), Diagnostics.Contains(term)));
         }
         return result;
     }
+
+    /// <summary>Reported with the loss terms but not losses: hidden until picked in the chart's legend.</summary>
+    public static readonly IReadOnlySet<string> Diagnostics = new HashSet<string>(StringComparer.Ordinal) { "grad_norm", "lr" };
 
     /// <summary>The samples per second of the latest point that reports it.</summary>
     public static double? SamplesPerSecond(IReadOnlyList<JobCurvePoint> points) => points.LastOrDefault(p => p.SamplesPerSecond is > 0)?.SamplesPerSecond;
