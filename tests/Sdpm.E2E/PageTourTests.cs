@@ -32,6 +32,10 @@ public class PageTourTests(BrowserFixture fixture) : Journey(fixture)
         { "investigator", "/splits" },
         { "investigator", "/splits/new" },
         { "investigator", "/splits/1" },
+        { "investigator", "/jobs" },
+        { "investigator", "/jobs/new" },
+        { "investigator", "/models" },
+        { "investigator", "/models/compare?ids=1,2" },
     };
 
     [Theory]

@@ -34,6 +34,7 @@ public abstract class PortalComponentTest : IAsyncLifetime
         Context.Services.AddSingleton(Portal.Service<Sdpm.Portal.Features.Annotations.AnnotationService>());
         Context.Services.AddSingleton(Portal.Service<Sdpm.Portal.Features.Annotations.AgreementService>());
         Context.Services.AddSingleton(Portal.Service<Sdpm.Portal.Features.Splits.SplitService>());
+        Context.Services.AddSingleton(Portal.Service<Sdpm.Portal.Features.Jobs.JobService>());
         Context.Services.AddSingleton(Portal.Service<IBlobStore>());
         Context.Services.AddSingleton(Portal.Service<TimeProvider>());
         Context.Services.AddSingleton(Portal.Service<Microsoft.Extensions.Options.IOptions<UploadOptions>>());

@@ -85,6 +85,16 @@ public static class AccessRules
         ["POST /splits/new"] = Rule(Access.InvestigatorRole, BadRequest),
         ["GET /splits/{SplitId:int}"] = Rule(Access.SplitInvestigator, Ok),
         ["POST /splits/{SplitId:int}"] = Rule(Access.SplitInvestigator, BadRequest),
+        ["GET /jobs"] = Rule(Access.InvestigatorRole, Ok),
+        ["POST /jobs"] = Rule(Access.InvestigatorRole, BadRequest),
+        ["GET /jobs/new"] = Rule(Access.InvestigatorRole, Ok),
+        ["POST /jobs/new"] = Rule(Access.InvestigatorRole, BadRequest),
+        ["GET /jobs/{JobId:int}"] = Rule(Access.JobInvestigator, Ok),
+        ["POST /jobs/{JobId:int}"] = Rule(Access.JobInvestigator, BadRequest),
+        ["GET /models"] = Rule(Access.InvestigatorRole, Ok),
+        ["POST /models"] = Rule(Access.InvestigatorRole, BadRequest),
+        ["GET /models/compare"] = Rule(Access.InvestigatorRole, Ok),
+        ["POST /models/compare"] = Rule(Access.InvestigatorRole, BadRequest),
 
         // The sign-out form post: without its antiforgery token (the sample) it is refused and signs nobody out.
         ["POST /Account/Logout"] = Rule(Access.Authenticated, BadRequest),

@@ -105,7 +105,8 @@ public static class JobApi
         j.Attempts, j.CancelRequested, j.CreatedBy, j.CreatedAt, j.StartedAt, j.FinishedAt, j.PeakMemoryBytes, j.Name,
     };
 
-    private static async Task<bool> MayUseSplitAsync(IAuthorizationService authorization, ClaimsPrincipal user, IDbContextFactory<PortalDbContext> contexts, int splitId, CancellationToken ct)
+    /// <summary>Whether the user is an investigator of every site of the split (the API and the new-job page ask the same).</summary>
+    internal static async Task<bool> MayUseSplitAsync(IAuthorizationService authorization, ClaimsPrincipal user, IDbContextFactory<PortalDbContext> contexts, int splitId, CancellationToken ct)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var sites = await db.DatasetSplits.Where(s => s.Id == splitId).SelectMany(s => s.Cohorts.Select(c => c.Cohort!.SiteId)).Distinct().ToListAsync(ct);

@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Text.Json;
+using Sdpm.Data.Entities;
+
+namespace Sdpm.Portal.Features.Jobs;
+
+/// <summary>One line of a chart: a name and its points (x = training step).</summary>
+/// <param name="Hidden">Drawn only when picked in the legend (diagnostics on another scale than the losses, like grad_norm).</param>
+public sealed record CurveSeries(string Name, IReadOnlyList<int> Steps, IReadOnlyList<double> Values, bool Hidden = false);
+
+/// <summary>How jobs, their curves and their models read on the pages.</summary>
+public static class JobDisplay
+{
+    public static string State(JobState state) => state.ToString().ToLowerInvariant();
+
+    public static string Kind(JobKind kind) => kind switch
+    {
+        JobKind.Train => "training",
+        JobKind.Infer => "inference",
+        _ => "evaluation",
+    };
+
+    /// <summary>"1 h 02 min", "3 min 05 s", "12 s"; an em dash when the job has not started.</summary>
+    public static string Duration(TimeSpan? span)
+    {
+        if (span is not { } d) return "—";
+        if (d < TimeSpan.Zero) d = TimeSpan.Zero;
+        return d.TotalHours >= 1 ? $"{(int)d.TotalHours} h {d.Minutes:D2} min"
+            : d.TotalMinutes >= 1 ? $"{d.Minutes} min {d.Seconds:D2} s"
+            : $"{d.Seconds} s";
+    }
+
+    public static string Megabytes(long? bytes) =>
+        bytes is { } b ? (b / (1024.0 * 1024.0)).ToString("#,0", CultureInfo.InvariantCulture) + " MB" : "—";
+
+    /// <summary>"820 KB", "4.2 MB", "312 MB".</summary>
+    public static string Size(long bytes) => bytes switch
+    {
+        < 1024 * 1024 => (bytes / 1024.0).ToString("#,0", CultureInfo.InvariantCulture) + " KB",
+        < 10 * 1024 * 1024 => (bytes / (1024.0 * 1024.0)).ToString("0.0", CultureInfo.InvariantCulture) + " MB",
+        _ => Megabytes(bytes),
+    };
+
+    public static double Percent(int step, int total) => total > 0 ? Math.Clamp(100.0 * step / total, 0, 100) : 0;
+
+    /// <summary>The total loss and each other term as a line over the steps (terms missing at a point are skipped).</summary>
+    public static IReadOnlyList<CurveSeries> Curves(IReadOnlyList<JobCurvePoint> points)
+    {
+        var result = new List<CurveSeries>();
+        var withLoss = points.Where(p => p.Loss is not null).ToList();
+        if (withLoss.Count > 0) result.Add(new("total", withLoss.Select(p => p.Step).ToList(), withLoss.Select(p => p.Loss!.Value).ToList()));
+        var terms = points.SelectMany(p => p.Terms.Keys).Where(k => k != "total").Distinct().Order(StringComparer.Ordinal);
+        foreach (var term in terms)
+        {
+            var of = points.Where(p => p.Terms.ContainsKey(term)).ToList();
+            result.Add(new(term, of.Select(p => p.Step).ToList(), of.Select(p => p.Terms[term]).ToList(), Diagnostics.Contains(term)));
+        }
+        return result;
+    }
+
+    /// <summary>Reported with the loss terms but not losses: hidden until picked in the chart's legend.</summary>
+    public static readonly IReadOnlySet<string> Diagnostics = new HashSet<string>(StringComparer.Ordinal) { "grad_norm", "lr" };
+
+    /// <summary>The samples per second of the latest point that reports it.</summary>
+    public static double? SamplesPerSecond(IReadOnlyList<JobCurvePoint> points) => points.LastOrDefault(p => p.SamplesPerSecond is > 0)?.SamplesPerSecond;
+
+    /// <summary>Every option as a flat "a.b.c" key with its JSON value as text (strings unquoted, arrays as JSON).</summary>
+    public static IReadOnlyDictionary<string, string> FlattenOptions(string optionsJson)
+    {
+        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            using var doc = JsonDocument.Parse(string.IsNullOrWhiteSpace(optionsJson) ? "{}" : optionsJson);
+            Flatten(doc.RootElement, "", result);
+        }
+        catch (JsonException)
+        {
+            result["(options)"] = optionsJson;
+        }
+        return result;
+    }
+
+    private static void Flatten(JsonElement e, string prefix, IDictionary<string, string> into)
+    {
+        if (e.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var p in e.EnumerateObject()) Flatten(p.Value, prefix.Length == 0 ? p.Name : $"{prefix}.{p.Name}", into);
+            return;
+        }
+        into[prefix.Length == 0 ? "(value)" : prefix] = e.ValueKind switch
+        {
+            JsonValueKind.String => e.GetString()!,
+            JsonValueKind.Null => "null",
+            _ => e.GetRawText(),
+        };
+    }
+
+    /// <summary>The options whose values are not the same in every model (a missing option counts as a value), in key order:
+    /// each row has one value per model, null where the model lacks the option.</summary>
+    public static IReadOnlyList<OptionDifference> OptionDifferences(IReadOnlyList<string> optionsJson)
+    {
+        var flat = optionsJson.Select(FlattenOptions).ToList();
+        return flat.SelectMany(f => f.Keys).Distinct().Order(StringComparer.Ordinal)
+            .Select(k => new OptionDifference(k, flat.Select(f => f.TryGetValue(k, out var v) ? v : null).ToList()))
+            .Where(d => d.Values.Distinct().Count() > 1)
+            .ToList();
+    }
+}
+
+/// <summary>One option that differs between compared models: its flat key and each model's value (null: not set).</summary>
+public sealed record OptionDifference(string Key, IReadOnlyList<string?> Values);

@@ -1,0 +1,94 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Sdpm.E2E;
+
+/// <summary>The investigator's training job: started from the browser on the demo split, followed live on its page until
+/// it succeeds (state, chart, log), then its model on the models page. Screenshots land in /tmp/job-shots and
+/// artifacts/e2e/jobs.</summary>
+public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
+{
+    private static readonly string[] ShotFolders = ["/tmp/job-shots", Path.Combine(ArtifactsFolder, "jobs")];
+
+    private static async Task ShotAsync(IPage page, string name)
+    {
+        foreach (var folder in ShotFolders)
+        {
+            Directory.CreateDirectory(folder);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(folder, name), FullPage = true });
+        }
+    }
+
+    private static async Task PickAsync(IPage page, string testId, string option)
+    {
+        await page.GetByTestId(testId).Locator(".mud-select .mud-input-control-input-container, .mud-select").First.ClickAsync();
+        await page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = option }).First.ClickAsync();
+        await Expect(page.Locator(".mud-popover-open .mud-list-item")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public Task AnInvestigatorTrainsOnTheDemoSplitAndFollowsTheJobUntilItsModelIsListed() => RunAsync("job-journey", async page =>
+    {
+        await Fixture.Server.WaitForDemoCohortsAsync();
+        await SignInAsync(page, "investigator", Fixture.Server.Credentials["investigator"]);
+        await page.GotoAsync("/jobs");
+        await WaitForInteractiveAsync(page);
+        await Expect(page.GetByTestId("empty-state")).ToBeVisibleAsync();
+        await page.GetByTestId("new-job").ClickAsync();
+        await page.WaitForURLAsync(url => url.EndsWith("/jobs/new"));
+        await WaitForInteractiveAsync(page);
+
+        await PickAsync(page, "job-split", "Demo split");
+        await PickAsync(page, "job-model", "sdpm");
+        await PickAsync(page, "job-preset", "tiny");
+        await PickAsync(page, "job-device", "cpu");
+        await Field(page, "job-steps").FillAsync("20");
+        await Expect(page.GetByTestId("job-freeze-note")).ToContainTextAsync("freezes the split");
+        await ShotAsync(page, "1-new-job.png");
+        await page.GetByTestId("job-submit").ClickAsync();
+
+        await page.WaitForURLAsync(url => Regex.IsMatch(url, @"/jobs/\d+$"));
+        await Expect(page.GetByTestId("job-title")).ToContainTextAsync("sdpm-tiny on Demo split");
+        await ShotAsync(page, "2-job-started.png");
+
+        // The page follows the job by itself until the engine is done.
+        var state = page.GetByTestId("job-state-text");
+        var running = false;
+        var deadline = DateTime.UtcNow.AddMinutes(4);
+        while (DateTime.UtcNow < deadline)
+        {
+            var text = await state.TextContentAsync();
+            if (text is "succeeded" or "failed" or "cancelled") break;
+            if (text == "running" && !running && await page.GetByTestId("job-curve").GetAttributeAsync("data-points") is not (null or "0"))
+            {
+                running = true;
+                await page.WaitForTimeoutAsync(500);
+                await ShotAsync(page, "3-job-running.png");
+            }
+            await page.WaitForTimeoutAsync(1000);
+        }
+        await Expect(state).ToHaveTextAsync("succeeded", new() { Timeout = 5_000 });
+        await Expect(page.GetByTestId("job-curve").Locator(".main-svg").First).ToBeAttachedAsync(new() { Timeout = 20_000 });
+        await Expect(page.GetByTestId("job-model-link")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("job-steps")).ToHaveTextAsync("Step 20 of 20");
+        await Expect(page.GetByTestId("job-log")).Not.ToBeEmptyAsync();
+        await Expect(page.GetByTestId("job-cancel")).ToHaveCountAsync(0);
+        await page.WaitForTimeoutAsync(500);
+        await ShotAsync(page, "4-job-succeeded.png");
+
+        await page.GetByTestId("job-model-link").ClickAsync();
+        await page.WaitForURLAsync(url => url.Contains("/models"));
+        await Expect(page.GetByTestId("model-table")).ToContainTextAsync("sdpm-tiny on Demo split");
+        await Expect(page.GetByTestId("model-download")).ToHaveCountAsync(1);
+        await ShotAsync(page, "5-models.png");
+
+        await page.GetByTestId("nav-jobs").ClickAsync();
+        await Expect(page.GetByTestId("job-table")).ToContainTextAsync("20 / 20");
+        await ShotAsync(page, "6-jobs.png");
+        await page.GotoAsync("/");
+        await WaitForInteractiveAsync(page);
+        await Expect(page.GetByTestId("dashboard-jobs")).ToContainTextAsync("sdpm-tiny on Demo split");
+        await ShotAsync(page, "7-dashboard.png");
+    });
+}

@@ -1,0 +1,203 @@
+using Bunit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.EntityFrameworkCore;
+using Sdpm.Data;
+using Sdpm.Data.Entities;
+using Sdpm.Portal.Components.Layout;
+using Sdpm.Portal.Components.Pages.Jobs;
+using Sdpm.Portal.Components.Pages.Models;
+using Sdpm.Portal.Components.Shared;
+using Sdpm.Portal.Features.Jobs;
+using Sdpm.Portal.Features.Security;
+using Sdpm.Portal.Features.Sites;
+
+namespace Sdpm.Portal.Tests.Components;
+
+/// <summary>Option differences between model versions, from their options JSON alone.</summary>
+public sealed class OptionDifferenceTests
+{
+    [Fact]
+    public void OnlyOptionsThatDifferAreListedWithNestedKeysFlattenedAndAMissingOptionAsNull()
+    {
+        const string a = """{"model":"sdpm","preset":"tiny","steps":20,"seed":1,"learningRate":0.001,"losses":{"diceWeight":1,"ld1AlphaBarWeighting":true},"sizes":[2,4]}""";
+        const string b = """{"model":"sdpm","preset":"small","steps":20,"seed":2,"learningRate":0.001,"losses":{"diceWeight":0.5,"ld1AlphaBarWeighting":true},"sizes":[2,4],"augment":false}""";
+
+        var rows = JobDisplay.OptionDifferences([a, b]);
+
+        Assert.Equal(["augment", "losses.diceWeight", "preset", "seed"], rows.Select(r => r.Key));
+        Assert.Equal([null, "false"], rows[0].Values);
+        Assert.Equal(["1", "0.5"], rows[1].Values);
+        Assert.Equal(["tiny", "small"], rows[2].Values);
+        Assert.Empty(JobDisplay.OptionDifferences([a, a]));
+    }
+
+    [Fact]
+    public void TheCurvesAreTheTotalLossAndEachTermOverTheSteps()
+    {
+        var at = DateTimeOffset.UtcNow;
+        IReadOnlyList<JobCurvePoint> points =
+        [
+            new(1, 0.9, new Dictionary<string, double> { ["total"] = 0.9, ["dice"] = 0.6, ["ld1"] = 0.3 }, 4, at),
+            new(2, 0.7, new Dictionary<string, double> { ["total"] = 0.7, ["dice"] = 0.5, ["ld1"] = 0.2, ["grad_norm"] = 13 }, 5, at.AddSeconds(1)),
+        ];
+        var curves = JobDisplay.Curves(points);
+        Assert.Equal(["total", "dice", "grad_norm", "ld1"], curves.Select(c => c.Name));
+        Assert.Equal(["grad_norm"], curves.Where(c => c.Hidden).Select(c => c.Name)); // not a loss: on another scale
+        Assert.Equal([1, 2], curves[0].Steps);
+        Assert.Equal([0.9, 0.7], curves[0].Values);
+        Assert.Equal([0.6, 0.5], curves[1].Values);
+        Assert.Equal([0.3, 0.2], curves[3].Values);
+        Assert.Equal(5, JobDisplay.SamplesPerSecond(points));
+    }
+}
+
+/// <summary>The job page (states, curve data, model link, cancel, error), the models page and the compare view.</summary>
+public class JobPageTests : PortalComponentTest
+{
+    private async Task<int> NorthAsync() => (await Portal.Service<SiteService>().ListAllAsync()).Single(s => s.Name == "North").Id;
+
+    private async Task<(int JobId, int? ModelId)> JobAsync(JobState state, string? error = null, int points = 0, string optionsJson = "{}", string name = "bunit model")
+    {
+        var site = await NorthAsync();
+        await using var db = await Portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
+        var now = DateTimeOffset.UtcNow;
+        var job = new Job
+        {
+            Kind = JobKind.Train, State = state, Device = "cpu", SiteKey = $",{site},", CreatedByName = "investigator", CreatedAt = now.AddMinutes(-5),
+            RequestJson = new Sdpm.Jobs.JobRequest(new Dictionary<string, string> { ["preset"] = "tiny" }, [1], "train", name).ToJson(),
+            Step = points, Total = 20, Error = error, StartedAt = state == JobState.Queued ? null : now.AddMinutes(-4),
+            FinishedAt = state is JobState.Succeeded or JobState.Failed ? now : null, Message = state == JobState.Running ? "step 3 of 20 on cpu, 00:00:40 left" : null,
+            LogTail = "engine started\nstep 1", PeakMemoryBytes = 512L * 1024 * 1024, WorkerName = "worker-1", Attempts = 1,
+        };
+        for (var i = 1; i <= points; i++)
+        {
+            job.Points.Add(new JobPoint { Step = i, Loss = 1.0 / i, TermsJson = $$"""{"total":{{1.0 / i}},"dice":{{0.5 / i}}}""", SamplesPerSecond = 3, At = now.AddSeconds(i) });
+        }
+        db.Jobs.Add(job);
+        await db.SaveChangesAsync();
+        if (state != JobState.Succeeded) return (job.Id, null);
+        var model = new ModelVersion
+        {
+            Name = name, Model = "sdpm", Preset = "tiny", Recipe = "budget", OptionsJson = optionsJson, CheckpointBlob = new string('a', 64), CheckpointBytes = 900_000,
+            Steps = 20, SiteKey = $",{site},", JobId = job.Id, CreatedByName = "investigator", CreatedAt = now,
+        };
+        db.ModelVersions.Add(model);
+        await db.SaveChangesAsync();
+        job.ResultModelVersionId = model.Id;
+        await db.SaveChangesAsync();
+        return (job.Id, model.Id);
+    }
+
+    [Fact]
+    public async Task ASucceededJobShowsItsCurveDataAndALinkToItsModelAndNoCancel()
+    {
+        var (jobId, modelId) = await JobAsync(JobState.Succeeded, points: 20);
+        await SignInAsAsync("investigator", Policies.JobInvestigator);
+
+        var cut = Render<JobPage>(p => p.Add(x => x.JobId, jobId));
+
+        cut.WaitForAssertion(() => Assert.Equal("succeeded", cut.Find("[data-testid=job-state]").GetAttribute("data-state")));
+        var chart = cut.FindComponent<CurveChart>().Instance;
+        Assert.Equal(["total", "dice"], chart.Series.Select(s => s.Name));
+        Assert.Equal(Enumerable.Range(1, 20), chart.Series[0].Steps);
+        Assert.Equal(1.0 / 20, chart.Series[0].Values[^1], 9);
+        Assert.Equal("40", cut.Find("[data-testid=job-curve]").GetAttribute("data-points"));
+        Assert.Contains($"models?highlight={modelId}", cut.Find("[data-testid=job-model-link]").GetAttribute("href"));
+        Assert.Contains("Step 20 of 20", cut.Find("[data-testid=job-steps]").TextContent);
+        Assert.Contains("512 MB", cut.Find("[data-testid=job-progress]").TextContent);
+        Assert.Contains("engine started", cut.Find("[data-testid=job-log]").TextContent);
+        Assert.Empty(cut.FindAll("[data-testid=job-cancel]"));
+    }
+
+    [Fact]
+    public async Task ARunningJobShowsCancelAndItsProgressAndNoModelLink()
+    {
+        var (jobId, _) = await JobAsync(JobState.Running, points: 3);
+        await SignInAsAsync("investigator", Policies.JobInvestigator);
+
+        var cut = Render<JobPage>(p => p.Add(x => x.JobId, jobId));
+
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=job-cancel]")));
+        Assert.Equal("running", cut.Find("[data-testid=job-state]").GetAttribute("data-state"));
+        Assert.Contains("Step 3 of 20", cut.Find("[data-testid=job-steps]").TextContent);
+        Assert.Contains("00:00:40 left", cut.Find("[data-testid=job-message]").TextContent);
+        Assert.Equal("3", cut.Find("[data-testid=job-rate]").TextContent.Trim());
+        Assert.Equal("17 s", cut.Find("[data-testid=job-eta]").TextContent.Trim()); // 1 step a second, 17 to go
+        Assert.Empty(cut.FindAll("[data-testid=job-model-link]"));
+    }
+
+    [Fact]
+    public async Task AFailedJobShowsItsError()
+    {
+        var (jobId, _) = await JobAsync(JobState.Failed, error: "The engine process exited with code 134: out of memory");
+        await SignInAsAsync("investigator", Policies.JobInvestigator);
+
+        var cut = Render<JobPage>(p => p.Add(x => x.JobId, jobId));
+
+        cut.WaitForAssertion(() => Assert.Contains("exited with code 134: out of memory", cut.Find("[data-testid=job-error]").TextContent));
+        Assert.Empty(cut.FindAll("[data-testid=job-cancel]"));
+        Assert.Contains("reported no loss", cut.Find("[data-testid=curve-empty]").TextContent);
+    }
+
+    [Fact]
+    public async Task TheJobListShowsStateProgressAndWho()
+    {
+        await JobAsync(JobState.Running, points: 3, name: "listed running job");
+        await JobAsync(JobState.Failed, error: "boom", name: "listed failed job");
+        await SignInAsAsync("investigator");
+
+        var cut = Render<JobsPage>();
+
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("[data-testid=job-link]").Count));
+        var text = cut.Find("[data-testid=job-table]").TextContent;
+        Assert.Contains("listed running job", text);
+        Assert.Contains("3 / 20", text);
+        Assert.Contains("investigator", text);
+        Assert.Equal(["failed", "running"], cut.FindAll("[data-testid=job-state]").Select(c => c.GetAttribute("data-state")));
+    }
+
+    [Fact]
+    public async Task TheCompareViewListsTheOptionsThatDifferAndOverlaysTheCurves()
+    {
+        var (_, first) = await JobAsync(JobState.Succeeded, points: 5, optionsJson: """{"preset":"tiny","seed":1,"steps":20}""", name: "model A");
+        var (_, second) = await JobAsync(JobState.Succeeded, points: 8, optionsJson: """{"preset":"tiny","seed":2,"steps":20}""", name: "model B");
+        await SignInAsAsync("investigator");
+        Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo($"models/compare?ids={first},{second}");
+
+        var cut = Render<CompareModelsPage>();
+
+        cut.WaitForAssertion(() => Assert.Single(cut.FindAll("[data-testid=compare-row]")));
+        var row = cut.Find("[data-testid=compare-row]");
+        Assert.Equal("seed", row.GetAttribute("data-key"));
+        Assert.Contains("12", row.TextContent);
+        Assert.Equal(["model A", "model B"], cut.FindAll("[data-testid=compare-model]").Select(h => h.TextContent.Split('#')[0].Trim()));
+        var series = cut.FindComponent<CurveChart>().Instance.Series;
+        Assert.Equal([5, 8], series.Select(s => s.Steps.Count));
+        Assert.All(series, s => Assert.StartsWith("#", s.Name));
+    }
+
+    [Fact]
+    public async Task TheModelsPageListsModelsWithTheirCheckpointLink()
+    {
+        var (_, modelId) = await JobAsync(JobState.Succeeded, points: 2, name: "listed model");
+        await SignInAsAsync("investigator");
+
+        var cut = Render<ModelsPage>();
+
+        cut.WaitForAssertion(() => Assert.Contains("listed model", cut.Find("[data-testid=model-table]").TextContent));
+        Assert.Equal($"/api/models/{modelId}/checkpoint", cut.Find("[data-testid=model-download]").GetAttribute("href"));
+        Assert.Contains("aaaaaaaaaaaa", cut.Find("[data-testid=model-table]").TextContent);
+        Assert.Contains("879 KB", cut.Find("[data-testid=model-download]").TextContent);
+    }
+
+    [Theory]
+    [InlineData("investigator", true)]
+    [InlineData("coordinator", false)]
+    public async Task JobsAndModelsAreInTheMenuOfInvestigatorsOnly(string user, bool shown)
+    {
+        await SignInAsAsync(user);
+        var cut = Render<NavMenu>();
+        Assert.Equal(shown, cut.FindAll("[data-testid=nav-jobs]").Count > 0);
+        Assert.Equal(shown, cut.FindAll("[data-testid=nav-models]").Count > 0);
+    }
+}
