@@ -25,9 +25,11 @@ public abstract class Journey(BrowserFixture fixture) : IClassFixture<BrowserFix
             await Fixture.Server.WaitForDemoCohortsAsync();
             await steps(page);
         }
-        catch
+        catch (Exception failure)
         {
             Directory.CreateDirectory(ArtifactsFolder);
+            // What failed, beside the screenshots (a journey's second browser context is gone by now).
+            await File.WriteAllTextAsync(Path.Combine(ArtifactsFolder, $"{name}-error.txt"), failure.ToString());
             foreach (var open in context.Pages)
             {
                 await open.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ArtifactsFolder, $"{name}-{context.Pages.ToList().IndexOf(open)}.png"), FullPage = true });
