@@ -46,9 +46,11 @@ public abstract class Journey(BrowserFixture fixture) : IClassFixture<BrowserFix
         await page.FillAsync("#username", userName);
         await page.FillAsync("#password", password);
         await page.ClickAsync("[data-testid=login-submit]");
-        // Leaving the login page is what counts; the next step waits for what it needs (the "load" event of the
-        // dashboard can take long on a busy machine and says nothing about the sign-in).
-        await page.WaitForURLAsync(url => !url.Contains("/Account/Login"), new() { WaitUntil = WaitUntilState.Commit, Timeout = 30_000 });
+        // Leaving the login page is what counts; the next step waits for what it needs. The location is polled in the
+        // page: WaitForURL also waits for a load state, and on a busy machine (or when the redirect had already
+        // happened) that wait ran into its timeout although the sign-in had succeeded.
+        await page.WaitForFunctionAsync("() => !location.pathname.toLowerCase().startsWith('/account/login')", null,
+            new PageWaitForFunctionOptions { Timeout = 30_000, PollingInterval = 100 });
     }
 
     /// <summary>The input of a MudBlazor field or check box marked with a data-testid (on the input or on its wrapper).</summary>
