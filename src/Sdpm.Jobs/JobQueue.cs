@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Sdpm.Data;
 using Sdpm.Data.Entities;
 
@@ -6,18 +7,32 @@ namespace Sdpm.Jobs;
 
 /// <summary>Submits and cancels engine jobs: the Job row first (the source of truth), then its delivery to the queue of
 /// its device. A job whose delivery failed after its row was written is delivered by the workers' reconciliation.</summary>
-public sealed class JobQueue(IDbContextFactory<PortalDbContext> contexts, JobDispatch dispatch, TimeProvider time)
+public sealed class JobQueue(IDbContextFactory<PortalDbContext> contexts, JobDispatch dispatch, TimeProvider time, ILogger<JobQueue> logger)
 {
-    public async Task<Job> SubmitAsync(Job job, CancellationToken ct = default)
+    /// <summary>Writes the job and delivers it.</summary>
+    /// <param name="alongside">Further changes in the same transaction, once the row has its id (a split frozen by the
+    /// job); false rolls everything back and nothing is queued (null is returned).</param>
+    public async Task<Job?> SubmitAsync(Job job, Func<PortalDbContext, Job, CancellationToken, Task<bool>>? alongside = null, CancellationToken ct = default)
     {
         job.State = JobState.Queued;
         job.CreatedAt = time.GetUtcNow();
         await using (var db = await contexts.CreateDbContextAsync(ct))
+        await using (var tx = await db.Database.BeginTransactionAsync(ct))
         {
             db.Jobs.Add(job);
             await db.SaveChangesAsync(ct);
+            if (alongside is not null && !await alongside(db, job, ct)) return null;
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
         }
-        await dispatch.DeliverAsync(job.Id, job.Device, ct);
+        try
+        {
+            await dispatch.DeliverAsync(job.Id, job.Device, ct);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            logger.LogWarning(e, "Job {Job} is written but not delivered yet; the next worker check-in delivers it", job.Id);
+        }
         return job;
     }
 

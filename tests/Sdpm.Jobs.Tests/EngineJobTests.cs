@@ -11,7 +11,7 @@ public class EngineJobTests
     {
         await using var world = await JobsWorld.CreateAsync();
         var node = await world.StartNodeAsync();
-        var job = await world.Queue(node).SubmitAsync(JobsWorld.TrainJob(world.CaseIds, steps: 12));
+        var job = await world.SubmitAsync(node, JobsWorld.TrainJob(world.CaseIds, steps: 12));
 
         var done = await world.WaitAsync(job.Id, j => j.Finished, TimeSpan.FromMinutes(4));
 
@@ -43,7 +43,7 @@ public class EngineJobTests
     {
         await using var world = await JobsWorld.CreateAsync(cases: 2);
         var node = await world.StartNodeAsync("cpu");
-        var job = await world.Queue(node).SubmitAsync(JobsWorld.TrainJob(world.CaseIds, steps: 2, device: "cuda"));
+        var job = await world.SubmitAsync(node, JobsWorld.TrainJob(world.CaseIds, steps: 2, device: "cuda"));
 
         var waiting = await world.WaitAsync(job.Id, j => j.WaitingReason is not null, TimeSpan.FromSeconds(30));
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -62,7 +62,7 @@ public class EngineJobTests
     {
         await using var world = await JobsWorld.CreateAsync();
         var node = await world.StartNodeAsync();
-        var job = await world.Queue(node).SubmitAsync(JobsWorld.TrainJob(world.CaseIds, steps: 400));
+        var job = await world.SubmitAsync(node, JobsWorld.TrainJob(world.CaseIds, steps: 400));
         await world.WaitAsync(job.Id, j => j.Step >= 3, TimeSpan.FromMinutes(3));
 
         Assert.True(await world.Queue(node).CancelAsync(job.Id));

@@ -125,6 +125,9 @@ public sealed class JobsWorld : IAsyncDisposable
 
     public JobQueue Queue(IHost host) => host.Services.GetRequiredService<JobQueue>();
 
+    /// <summary>Submits a job through the host's queue (nothing is added to its transaction, so it is always written).</summary>
+    public async Task<Job> SubmitAsync(IHost host, Job job) => await Queue(host).SubmitAsync(job) ?? throw new InvalidOperationException("the job was not written");
+
     /// <summary>A tiny training job over the world's cases.</summary>
     public static Job TrainJob(IEnumerable<int> caseIds, int steps, string device = "cpu", int checkpointEvery = 250) => new()
     {

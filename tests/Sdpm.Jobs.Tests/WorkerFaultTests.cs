@@ -13,7 +13,7 @@ public class WorkerFaultTests
         await using var world = await JobsWorld.CreateAsync();
         var portal = await world.StartNodeAsync(runWorker: false); // submits and reconciles, runs nothing
         var first = world.StartNodeProcess();
-        var job = await world.Queue(portal).SubmitAsync(JobsWorld.TrainJob(world.CaseIds, steps: 60, checkpointEvery: 10));
+        var job = await world.SubmitAsync(portal, JobsWorld.TrainJob(world.CaseIds, steps: 60, checkpointEvery: 10));
         // Past the checkpoint of step 30 (the engine reports every few steps).
         var running = await world.WaitAsync(job.Id, j => j.Step >= 32, TimeSpan.FromMinutes(4));
         var firstWorker = running.WorkerName;
@@ -44,7 +44,7 @@ public class WorkerFaultTests
         world.StartNodeProcess();
         await world.WaitForWorkersAsync(2, TimeSpan.FromSeconds(60));
         var jobs = new List<Job>();
-        for (var i = 0; i < 4; i++) jobs.Add(await world.Queue(portal).SubmitAsync(JobsWorld.TrainJob(world.CaseIds, steps: 20)));
+        for (var i = 0; i < 4; i++) jobs.Add(await world.SubmitAsync(portal, JobsWorld.TrainJob(world.CaseIds, steps: 20)));
 
         var done = new List<Job>();
         foreach (var j in jobs) done.Add(await world.WaitAsync(j.Id, x => x.Finished, TimeSpan.FromMinutes(5)));

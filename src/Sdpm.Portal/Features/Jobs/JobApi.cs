@@ -13,7 +13,7 @@ namespace Sdpm.Portal.Features.Jobs;
 /// <summary>JSON body of a job: <c>{"kind":"train","splitId":1,"model":"sdpm","preset":"tiny","steps":200,"seed":1,"device":"cpu"}</c>,
 /// optionally <c>recipe</c>, <c>name</c> (of the model version) and <c>settings</c> (further engine settings by name).</summary>
 public sealed record JobRequestBody(string? Kind, int? SplitId, string? Model, string? Preset, int? Steps, ulong? Seed, string? Device, string? Recipe, string? Name,
-    Dictionary<string, string>? Settings, int? ModelVersionId, string? Subset, string[]? Modes, string? Protocol);
+    Dictionary<string, string>? Settings);
 
 /// <summary>Jobs and model versions over HTTP.</summary>
 public static class JobApi

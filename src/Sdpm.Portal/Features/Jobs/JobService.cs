@@ -50,8 +50,7 @@ public sealed record JobResult(JobError Error, string? Message, int? Id = null)
 /// and written with the split frozen in one transaction, then handed to the job engine. A job covers the sites of its
 /// split: only an investigator of every one of them sees it and its model version.
 /// </summary>
-public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, SplitService splits, JobDispatch dispatch, JobQueue queue, AuditLog audit,
-    TimeProvider time)
+public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, SplitService splits, JobQueue queue, AuditLog audit)
 {
     public async Task<JobResult> SubmitTrainAsync(TrainJobInput input, Actor actor, CancellationToken ct = default)
     {
@@ -80,8 +79,11 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
         var name = string.IsNullOrWhiteSpace(input.Name) ? $"{input.Model}-{input.Preset} on {split.Name}" : input.Name.Trim();
         if (name.Length > ModelVersion.NameMaxLength) return JobResult.Fail(JobError.Invalid, $"The model name is longer than {ModelVersion.NameMaxLength} characters.");
 
-        await using var db = await contexts.CreateDbContextAsync(ct);
-        var sites = await db.Cases.Where(c => split.Train.Contains(c.Id)).Select(c => c.SiteId).Distinct().OrderBy(s => s).ToListAsync(ct);
+        List<int> sites;
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+        {
+            sites = await db.Cases.Where(c => split.Train.Contains(c.Id)).Select(c => c.SiteId).Distinct().ToListAsync(ct);
+        }
         var job = new Job
         {
             Kind = JobKind.Train,
@@ -92,28 +94,18 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
             Total = options.Steps,
             CreatedById = actor.UserId,
             CreatedByName = actor.UserName,
-            CreatedAt = time.GetUtcNow(),
         };
-        await using (var tx = await db.Database.BeginTransactionAsync(ct))
+        string? refused = null;
+        var queued = await queue.SubmitAsync(job, async (db, written, token) =>
         {
-            db.Jobs.Add(job);
-            await db.SaveChangesAsync(ct);
-            var frozen = await splits.FreezeAsync(db, split.Id, $"used by training job {job.Id}", actor, ct);
-            if (!frozen.Succeeded) return JobResult.Fail(JobError.Invalid, frozen.Error!);
-            audit.Record(db, actor, "job.submitted", "Job", job.Id.ToString(CultureInfo.InvariantCulture),
+            var frozen = await splits.FreezeAsync(db, split.Id, $"used by training job {written.Id}", actor, token);
+            refused = frozen.Error;
+            if (!frozen.Succeeded) return false;
+            audit.Record(db, actor, "job.submitted", "Job", written.Id.ToString(CultureInfo.InvariantCulture),
                 $"train {input.Model}/{input.Preset}, {options.Steps} steps, seed {input.Seed}, {input.Device}, split \"{split.Name}\" ({split.Train.Count} cases)");
-            await db.SaveChangesAsync(ct);
-            await tx.CommitAsync(ct);
-        }
-        // The row is the job; when this hand-over fails, the workers' reconciliation delivers it.
-        try
-        {
-            await dispatch.DeliverAsync(job.Id, job.Device, ct);
-        }
-        catch (Exception) when (!ct.IsCancellationRequested)
-        {
-        }
-        return new JobResult(JobError.None, null, job.Id);
+            return true;
+        }, ct);
+        return queued is null ? JobResult.Fail(JobError.Invalid, refused!) : new JobResult(JobError.None, null, queued.Id);
     }
 
     public async Task<JobResult> CancelAsync(int jobId, Actor actor, CancellationToken ct = default)
