@@ -19,6 +19,8 @@ for project in tests/*/*.csproj; do
     --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" --results-directory "$results" || status=1
 done
 
+# The failed tests, named with their messages, just above the totals line (the tail of a CI log).
+python3 scripts/test-failures.py "$results" 2>/dev/null || true
 scripts/test-totals.sh "$results"
 totals=$?
 [ $status -eq 0 ] && [ $totals -eq 0 ]
