@@ -27,6 +27,7 @@ public class PortalDbContext(DbContextOptions<PortalDbContext> options) : Identi
     public DbSet<JobPoint> JobPoints => Set<JobPoint>();
     public DbSet<ModelVersion> ModelVersions => Set<ModelVersion>();
     public DbSet<WorkerNode> WorkerNodes => Set<WorkerNode>();
+    public DbSet<Prediction> Predictions => Set<Prediction>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

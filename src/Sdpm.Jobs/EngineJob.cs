@@ -156,6 +156,11 @@ public sealed class EngineJob(
             }
             modelVersionId = await StoreModelAsync(job, result, checkpoint);
         }
+        else if (result?.SummaryJson is null)
+        {
+            await FinishAsync(job.Id, JobState.Failed, $"The engine ended without its summary. Last lines:\n{state.LastLines(12)}", null, CancellationToken.None);
+            return;
+        }
         try
         {
             Directory.Delete(runDir, recursive: true); // what it made is in the blob store and the database now
@@ -164,7 +169,7 @@ public sealed class EngineJob(
         {
             logger.LogWarning(e, "Could not delete the run folder {RunDir}", runDir);
         }
-        await FinishAsync(job.Id, JobState.Succeeded, null, modelVersionId, CancellationToken.None);
+        await FinishAsync(job.Id, JobState.Succeeded, null, modelVersionId, CancellationToken.None, result?.SummaryJson);
     }
 
     private static string Signal(int code) => code > 128 ? $" (signal {code - 128}{(code - 128 == 9 ? ": killed, perhaps out of memory" : "")})" : "";
@@ -229,18 +234,24 @@ public sealed class EngineJob(
         return await db.Jobs.Where(j => j.Id == jobId).Select(j => j.CancelRequested).SingleAsync(ct);
     }
 
-    private async Task FinishAsync(int jobId, JobState state, string? error, int? modelVersionId, CancellationToken ct)
+    /// <summary>Ends the job. An inference job's predictions become visible in the same transaction as its success
+    /// (replacing the model version's earlier predictions of the same cases and modes); any other end deletes them.</summary>
+    private async Task FinishAsync(int jobId, JobState state, string? error, int? modelVersionId, CancellationToken ct, string? resultJson = null)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var now = time.GetUtcNow();
         if (error is { Length: > Job.ErrorMaxLength }) error = error[..(Job.ErrorMaxLength - 1)] + "…";
-        await db.Jobs.Where(j => j.Id == jobId && j.State != JobState.Succeeded && j.State != JobState.Failed && j.State != JobState.Cancelled)
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var ended = await db.Jobs.Where(j => j.Id == jobId && j.State != JobState.Succeeded && j.State != JobState.Failed && j.State != JobState.Cancelled)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(j => j.State, state)
                 .SetProperty(j => j.Error, error)
                 .SetProperty(j => j.ResultModelVersionId, modelVersionId)
+                .SetProperty(j => j.ResultJson, resultJson)
                 .SetProperty(j => j.FinishedAt, now)
                 .SetProperty(j => j.HeartbeatAt, now), ct);
+        if (ended > 0) await JobPredictions.SettleAsync(db, jobId, state == JobState.Succeeded, ct);
+        await tx.CommitAsync(ct);
         logger.LogInformation("Job {Job} {State}{Error}", jobId, state, error is null ? "" : $": {error}");
     }
 

@@ -9,12 +9,14 @@ namespace Sdpm.Jobs;
 /// <param name="Settings">Engine settings by name (model, preset, recipe, steps, seed, device, ... or modes, protocol).</param>
 /// <param name="CaseIds">The portal's case ids the engine reads (training: the split's train subset).</param>
 /// <param name="Subset">The split subset the cases came from ("train", "validation", "test").</param>
-/// <param name="Name">The name given to the model version a training job makes.</param>
+/// <param name="Name">The name given to the model version a training job makes, or the job's own label.</param>
+/// <param name="CohortId">An inference or evaluation job over a whole cohort rather than a split subset.</param>
 public sealed record JobRequest(
     IReadOnlyDictionary<string, string> Settings,
     IReadOnlyList<int> CaseIds,
     string? Subset = null,
-    string? Name = null)
+    string? Name = null,
+    int? CohortId = null)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
@@ -25,8 +27,10 @@ public sealed record JobRequest(
 }
 
 /// <summary>What the engine process leaves in its run folder when it succeeds (<see cref="FileName"/>), for the
-/// supervising worker to store: a training job's checkpoint and resolved options.</summary>
-public sealed record EngineResult(string Kind, string? Checkpoint, int Steps, string? Model, string? Preset, string? Recipe, string? OptionsJson)
+/// supervising worker to store: a training job's checkpoint and resolved options; an inference or evaluation job's
+/// summary (<see cref="JobOutcome"/> as JSON; its predictions are rows already, committed when the job succeeds).</summary>
+public sealed record EngineResult(string Kind, string? Checkpoint, int Steps, string? Model, string? Preset, string? Recipe, string? OptionsJson,
+    string? SummaryJson = null)
 {
     public const string FileName = "result.json";
 

@@ -42,10 +42,16 @@ public sealed class JobQueue(IDbContextFactory<PortalDbContext> contexts, JobDis
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var now = time.GetUtcNow();
-        var dequeued = await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Queued)
-            .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobState.Cancelled).SetProperty(j => j.CancelRequested, true)
-                .SetProperty(j => j.FinishedAt, now).SetProperty(j => j.WaitingReason, (string?)null), ct);
-        if (dequeued > 0) return true;
+        await using (var tx = await db.Database.BeginTransactionAsync(ct))
+        {
+            var dequeued = await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Queued)
+                .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobState.Cancelled).SetProperty(j => j.CancelRequested, true)
+                    .SetProperty(j => j.FinishedAt, now).SetProperty(j => j.WaitingReason, (string?)null), ct);
+            // A queued inference job may hold rows of an attempt whose worker died: they go with it.
+            if (dequeued > 0) await JobPredictions.SettleAsync(db, jobId, succeeded: false, ct);
+            await tx.CommitAsync(ct);
+            if (dequeued > 0) return true;
+        }
         return await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Running)
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.CancelRequested, true), ct) > 0;
     }

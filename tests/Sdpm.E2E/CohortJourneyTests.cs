@@ -36,8 +36,9 @@ public class CohortJourneyTests(BrowserFixture fixture) : Journey(fixture)
             await page.GetByRole(AriaRole.Tab, new() { Name = "Upload" }).ClickAsync();
             await Expect(page.GetByTestId("mask-rule")).ToContainTextAsync("CASE_mask.nii.gz");
             await page.GetByTestId("upload-files").SetInputFilesAsync(zip);
+            await Expect(page.GetByTestId("upload-item")).ToHaveCountAsync(1, new() { Timeout = 15_000 }); // as a user picks one, then the other
             await page.GetByTestId("upload-folder").SetInputFilesAsync(dicomDir);
-            await Expect(page.GetByTestId("upload-item")).ToHaveCountAsync(2);
+            await Expect(page.GetByTestId("upload-item")).ToHaveCountAsync(2, new() { Timeout = 15_000 });
             await page.GetByTestId("upload-start").ClickAsync();
             await Expect(page.GetByTestId("upload-result")).ToBeVisibleAsync(new() { Timeout = 60_000 });
             await Expect(page.GetByTestId("imported-count")).ToHaveTextAsync("3 imported");

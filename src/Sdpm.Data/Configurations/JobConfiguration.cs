@@ -19,6 +19,7 @@ internal sealed class JobConfiguration : IEntityTypeConfiguration<Job>
         b.Property(x => x.WorkerName).HasMaxLength(WorkerNode.NameMaxLength);
         b.Property(x => x.WaitingReason).HasMaxLength(1000);
         b.Property(x => x.DispatchId).HasMaxLength(64);
+        b.Property(x => x.ResultJson).HasMaxLength(64000);
         b.Property(x => x.CreatedByName).HasMaxLength(256);
         b.HasIndex(x => new { x.State, x.Device, x.Id });
         b.HasIndex(x => x.CreatedAt);

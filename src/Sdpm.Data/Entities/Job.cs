@@ -45,6 +45,10 @@ public class Job
     /// <summary>The model version a successful training job produced.</summary>
     public int? ResultModelVersionId { get; set; }
 
+    /// <summary>What a successful inference or evaluation job found, as JSON: per mode the number of cases and the
+    /// Dice / VC / VDP statistics against the references (Sdpm.Jobs.JobOutcome).</summary>
+    public string? ResultJson { get; set; }
+
     /// <summary>The sites whose data the job reads (from its split), as ",1,2," for access checks without a join.</summary>
     public string SiteKey { get; set; } = ",";
 

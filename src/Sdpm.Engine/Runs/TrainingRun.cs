@@ -12,7 +12,9 @@ namespace Sdpm.Engine.Runs;
 /// <summary>A training job: cases from a source (a cohort folder, the portal's database), a run folder out (checkpoint,
 /// split, summary).</summary>
 /// <param name="StepsOverride">On resume, a new total number of steps (null keeps the checkpoint's).</param>
-public sealed record TrainingRequest(ICaseSource Source, string RunDir, TrainingOptions Options, bool Resume = false, int? StepsOverride = null);
+/// <param name="InitialWeights">Fine-tuning: a parent checkpoint whose EMA weights the run starts from (ignored on resume,
+/// where the run's own checkpoint already carries them).</param>
+public sealed record TrainingRequest(ICaseSource Source, string RunDir, TrainingOptions Options, bool Resume = false, int? StepsOverride = null, string? InitialWeights = null);
 
 /// <summary>Entry point shared by the CLI and the portal's job runner for training.</summary>
 public static class TrainingRun
@@ -57,6 +59,11 @@ public static class TrainingRun
         var fingerprint = request.Source.Fingerprint(train.Select(s => s.CaseId), prep, ct);
         using var trainer = new Trainer(options, cases, fingerprint);
         if (request.Resume) trainer.Resume(checkpoint);
+        else if (request.InitialWeights is { } parent)
+        {
+            trainer.InitializeFrom(parent);
+            progress?.Report(new EngineProgress(ProgressKind.Info, deviceName, Message: "starting from the parent model's weights (fine-tuning)"));
+        }
         var result = trainer.Train(checkpoint, progress, ct);
         var summary = new
         {

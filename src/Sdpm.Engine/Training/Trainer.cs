@@ -71,6 +71,19 @@ public sealed class Trainer : IDisposable
         Step = ckpt.Step;
     }
 
+    /// <summary>Fine-tuning: starts from a trained model's EMA weights (network and EMA alike) instead of a random
+    /// initialisation; the optimizer and the step start afresh. The checkpoint must be of the same model kind and preset.</summary>
+    /// <exception cref="InvalidOperationException">The checkpoint is of another model kind or preset.</exception>
+    public void InitializeFrom(string checkpointPath)
+    {
+        using var ckpt = Checkpoint.Load(checkpointPath);
+        if (ckpt.Options.Model != _options.Model || ckpt.Options.Preset != _options.Preset)
+            throw new InvalidOperationException($"cannot fine-tune: the parent is {ModelKinds.Name(ckpt.Options.Model)}/{ckpt.Options.Preset}, this run {ModelKinds.Name(_options.Model)}/{_options.Preset}.");
+        var weights = ckpt.Group("ema");
+        LoadWeights(Network, weights);
+        _ema.Load(weights);
+    }
+
     /// <summary>Trains until the configured number of steps; returns what it did.</summary>
     /// <exception cref="OperationCanceledException">Cancelled (after writing a checkpoint when a path is given).</exception>
     public TrainingResult Train(string? checkpointPath, IProgress<EngineProgress>? progress = null, CancellationToken ct = default)

@@ -31,13 +31,26 @@ public static class BlobReferences
         {
             set.Add(hash);
         }
+        // Predictions: committed ones, and those of an inference job still queued or running (its own rows, written
+        // case by case); a failed or cancelled job's rows are deleted, and stray ones no longer keep their blobs.
+        await foreach (var p in LivePredictions(db).Select(p => new { p.MaskBlob, p.ProbabilityBlob, p.UncertaintyBlob }).AsAsyncEnumerable().WithCancellation(ct))
+        {
+            set.Add(p.MaskBlob);
+            set.Add(p.ProbabilityBlob);
+            set.Add(p.UncertaintyBlob);
+        }
         return set;
     }
+
+    private static IQueryable<Sdpm.Data.Entities.Prediction> LivePredictions(PortalDbContext db) =>
+        db.Predictions.AsNoTracking().Where(p => p.Committed
+            || db.Jobs.Any(j => j.Id == p.JobId && (j.State == Sdpm.Data.Entities.JobState.Queued || j.State == Sdpm.Data.Entities.JobState.Running)));
 
     public static async Task<bool> IsReferencedAsync(PortalDbContext db, string hash, CancellationToken ct) =>
         await db.Cases.AnyAsync(c => c.ImageBlob == hash || c.ReferenceBlob == hash || c.ThumbnailBlob == hash, ct)
         || await db.Annotations.AnyAsync(a => a.MaskBlob == hash, ct)
         || await db.AnnotationRevisions.AnyAsync(r => r.MaskBlob == hash, ct)
         || await db.ReferenceRevisions.AnyAsync(r => r.MaskBlob == hash, ct)
-        || await db.ModelVersions.AnyAsync(m => m.CheckpointBlob == hash, ct);
+        || await db.ModelVersions.AnyAsync(m => m.CheckpointBlob == hash, ct)
+        || await LivePredictions(db).AnyAsync(p => p.MaskBlob == hash || p.ProbabilityBlob == hash || p.UncertaintyBlob == hash, ct);
 }

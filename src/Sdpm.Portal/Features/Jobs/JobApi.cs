@@ -10,10 +10,14 @@ using Sdpm.Storage;
 
 namespace Sdpm.Portal.Features.Jobs;
 
-/// <summary>JSON body of a job: <c>{"kind":"train","splitId":1,"model":"sdpm","preset":"tiny","steps":200,"seed":1,"device":"cpu"}</c>,
-/// optionally <c>recipe</c>, <c>name</c> (of the model version) and <c>settings</c> (further engine settings by name).</summary>
+/// <summary>JSON body of a job. Training: <c>{"kind":"train","splitId":1,"model":"sdpm","preset":"tiny","steps":200,"seed":1,"device":"cpu"}</c>,
+/// optionally <c>recipe</c>, <c>name</c> (of the model version), <c>parentModelVersionId</c> (fine-tuning) and <c>settings</c>
+/// (further engine settings by name). Inference: <c>{"kind":"infer","modelVersionId":3,"splitId":1,"subset":"test",
+/// "modes":["avg","sal","infer","all"],"protocol":"fast"}</c> (or <c>cohortId</c> instead of the split; <c>device</c>,
+/// <c>maxBatch</c>). Evaluation: <c>{"kind":"evaluate","modelVersionId":3,"splitId":1,"subset":"test"}</c>.</summary>
 public sealed record JobRequestBody(string? Kind, int? SplitId, string? Model, string? Preset, int? Steps, ulong? Seed, string? Device, string? Recipe, string? Name,
-    Dictionary<string, string>? Settings);
+    Dictionary<string, string>? Settings, int? ModelVersionId = null, string? Subset = null, int? CohortId = null, List<string>? Modes = null,
+    string? Protocol = null, int? MaxBatch = null, int? ParentModelVersionId = null);
 
 /// <summary>Jobs and model versions over HTTP.</summary>
 public static class JobApi
@@ -25,26 +29,34 @@ public static class JobApi
         api.MapPost("/jobs", async (JobRequestBody body, ClaimsPrincipal user, JobService jobs, IAuthorizationService authorization,
             IDbContextFactory<PortalDbContext> contexts, CancellationToken ct) =>
         {
+            var actor = Actor.From(user);
+            JobResult result;
             switch (body.Kind?.Trim().ToLowerInvariant())
             {
                 case "train":
+                    if (body.SplitId is not { } splitId) return Results.Problem(statusCode: 400, title: "Name the split to train on: \"splitId\".");
+                    if (!await MayUseSplitAsync(authorization, user, contexts, splitId, ct))
+                        return Results.Problem(statusCode: 403, title: "You can train only on splits of sites where you are an investigator.");
+                    result = await jobs.SubmitTrainAsync(new TrainJobInput(splitId, body.Model?.Trim(), body.Preset?.Trim(), body.Steps, body.Seed ?? 1,
+                        body.Device?.Trim().ToLowerInvariant() ?? "cpu", body.Recipe, body.Name, body.Settings, body.ParentModelVersionId), actor, ct);
                     break;
-                case "infer" or "evaluate":
-                    return Results.Problem(statusCode: 400, title: $"{body.Kind} jobs are not available in this version of the portal: only \"train\" is (docs/decisions/008).");
+                case "infer":
+                    if (body.ModelVersionId is not { } inferModel) return Results.Problem(statusCode: 400, title: "Name the model version to infer with: \"modelVersionId\".");
+                    result = await jobs.SubmitInferAsync(new InferJobInput(inferModel, body.SplitId, body.Subset, body.CohortId, body.Modes, body.Protocol ?? "fast",
+                        body.Device?.Trim().ToLowerInvariant() ?? "cpu", body.Name, body.MaxBatch), actor, ct);
+                    break;
+                case "evaluate":
+                    if (body.ModelVersionId is not { } evalModel) return Results.Problem(statusCode: 400, title: "Name the model version to evaluate: \"modelVersionId\".");
+                    result = await jobs.SubmitEvaluateAsync(new EvaluateJobInput(evalModel, body.SplitId, body.Subset, body.CohortId, body.Modes, body.Name), actor, ct);
+                    break;
                 default:
-                    return Results.Problem(statusCode: 400, title: "kind must be \"train\".");
+                    return Results.Problem(statusCode: 400, title: "kind must be \"train\", \"infer\" or \"evaluate\".");
             }
-            if (body.SplitId is not { } splitId) return Results.Problem(statusCode: 400, title: "Name the split to train on: \"splitId\".");
-            if (!await MayUseSplitAsync(authorization, user, contexts, splitId, ct))
-                return Results.Problem(statusCode: 403, title: "You can train only on splits of sites where you are an investigator.");
-            var input = new TrainJobInput(splitId, body.Model?.Trim() ?? "sdpm", body.Preset?.Trim() ?? "small", body.Steps, body.Seed ?? 1,
-                body.Device?.Trim().ToLowerInvariant() ?? "cpu", body.Recipe, body.Name, body.Settings);
-            var result = await jobs.SubmitTrainAsync(input, Actor.From(user), ct);
             return result.Id is { } id
                 ? Results.Created($"/api/jobs/{id}", new { id })
-                : Results.Problem(statusCode: result.Error == JobError.NotFound ? 404 : 400, title: result.Message);
+                : Results.Problem(statusCode: result.Error switch { JobError.NotFound => 404, JobError.Forbidden => 403, _ => 400 }, title: result.Message);
         }).RequireAuthorization(p => p.RequireRole(Roles.Investigator))
-          .WithSummary("Starts a job (kind \"train\": splitId, model sdpm|sdpm-no-noise|unet, preset tiny|small|paper, steps, seed, device cpu|cuda; optional recipe, name, settings). Investigators of every site of the split; the split is frozen. Answers the job's id.");
+          .WithSummary("Starts a job. kind \"train\": splitId, model sdpm|sdpm-no-noise|unet, preset tiny|small|paper, steps, seed, device cpu|cuda; optional recipe, name, settings, parentModelVersionId. kind \"infer\": modelVersionId, splitId with subset train|validation|test (default test) or cohortId, modes (avg, sal, infer, all; default all four), protocol fast|paper, device. kind \"evaluate\": modelVersionId, splitId with subset or cohortId, modes. Investigators of every site involved; a split used is frozen. Answers the job's id.");
 
         api.MapGet("/jobs", async (ClaimsPrincipal user, JobService jobs, int? take, CancellationToken ct) =>
             Results.Ok(await jobs.ListAsync(UserId(user), Math.Clamp(take ?? 100, 1, 500), ct)))
@@ -54,7 +66,7 @@ public static class JobApi
         api.MapGet("/jobs/{jobId:int}", async (int jobId, JobService jobs, CancellationToken ct) =>
             await jobs.GetAsync(jobId, ct) is { } job ? Results.Ok(Shape(job)) : Results.NotFound())
             .RequireAuthorization(Policies.JobInvestigator)
-            .WithSummary("A job: state (queued|running|succeeded|failed|cancelled), step, total, modelVersionId once a training job succeeded, error, waitingReason.");
+            .WithSummary("A job: state (queued|running|succeeded|failed|cancelled), step, total, modelVersionId once a training job succeeded, error, waitingReason; for inference and evaluation inputModelVersionId, subset or cohortId, and once succeeded result (per mode: cases, scored, Dice / VC / VDP with bootstrap 95 % CIs).");
 
         api.MapGet("/jobs/{jobId:int}/curve", async (int jobId, JobService jobs, CancellationToken ct) =>
             Results.Ok(await jobs.CurveAsync(jobId, ct)))
@@ -63,6 +75,11 @@ public static class JobApi
         api.MapGet("/jobs/{jobId:int}/log", async (int jobId, JobService jobs, CancellationToken ct) =>
             await jobs.LogTailAsync(jobId, ct) is { } log ? Results.Text(log, "text/plain") : Results.NotFound())
             .RequireAuthorization(Policies.JobInvestigator).WithSummary("The last lines the engine process wrote.");
+
+        api.MapGet("/jobs/{jobId:int}/predictions", async (int jobId, JobService jobs, CancellationToken ct) =>
+            Results.Ok(await jobs.PredictionsOfJobAsync(jobId, ct)))
+            .RequireAuthorization(Policies.JobInvestigator)
+            .WithSummary("The predictions an inference job made, once it succeeded (none before): per case and mode the volume ± spread over the repeats and, where the case has a reference, Dice and the reference volume.");
 
         api.MapPost("/jobs/{jobId:int}/cancel", async (int jobId, ClaimsPrincipal user, JobService jobs, CancellationToken ct) =>
         {
@@ -82,6 +99,11 @@ public static class JobApi
         api.MapGet("/models/{modelId:int}", async (int modelId, JobService jobs, CancellationToken ct) =>
             await jobs.ModelAsync(modelId, ct) is { } m ? Results.Ok(m) : Results.NotFound())
             .RequireAuthorization(Policies.JobInvestigator).WithSummary("A model version: kind, preset, recipe, every resolved option, checkpoint hash, split, parent, job.");
+
+        api.MapGet("/models/{modelId:int}/predictions", async (int modelId, JobService jobs, CancellationToken ct) =>
+            await jobs.ModelAsync(modelId, ct) is null ? Results.NotFound() : Results.Ok(await jobs.PredictionsOfModelAsync(modelId, ct)))
+            .RequireAuthorization(Policies.JobInvestigator)
+            .WithSummary("The model version's current predictions (the latest successful inference job's per case and mode), with their metrics; stale: the reference changed since.");
 
         api.MapGet("/models/{modelId:int}/checkpoint", async (int modelId, JobService jobs, IBlobStore blobs, CancellationToken ct) =>
         {
@@ -103,6 +125,7 @@ public static class JobApi
     {
         j.Id, j.Kind, j.State, j.Step, j.Total, modelVersionId = j.ModelVersionId, j.Error, j.Device, j.SplitId, j.Message, j.WaitingReason, j.Worker,
         j.Attempts, j.CancelRequested, j.CreatedBy, j.CreatedAt, j.StartedAt, j.FinishedAt, j.PeakMemoryBytes, j.Name,
+        j.InputModelVersionId, j.Subset, j.CohortId, j.Cases, j.Settings, result = j.Outcome,
     };
 
     /// <summary>Whether the user is an investigator of every site of the split (the API and the new-job page ask the same).</summary>

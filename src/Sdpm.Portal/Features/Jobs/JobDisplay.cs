@@ -64,6 +64,20 @@ public static class JobDisplay
     /// <summary>The samples per second of the latest point that reports it.</summary>
     public static double? SamplesPerSecond(IReadOnlyList<JobCurvePoint> points) => points.LastOrDefault(p => p.SamplesPerSecond is > 0)?.SamplesPerSecond;
 
+    /// <summary>The number of diffusion steps T a model was trained with (its resolved options' DiffusionSteps), or null.</summary>
+    public static int? DiffusionSteps(string optionsJson) =>
+        FlattenOptions(optionsJson).TryGetValue("DiffusionSteps", out var t) && int.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var steps) && steps > 0
+            ? steps : null;
+
+    /// <summary>A statistic as "0.812 (0.75 to 0.86)", or its note when undefined.</summary>
+    public static string Statistic(Sdpm.Jobs.OutcomeStatistic s, string format = "0.000") =>
+        s.Mean is { } mean
+            ? mean.ToString(format, System.Globalization.CultureInfo.InvariantCulture)
+              + (s.CiLow is { } lo && s.CiHigh is { } hi
+                  ? $" ({lo.ToString(format, System.Globalization.CultureInfo.InvariantCulture)} to {hi.ToString(format, System.Globalization.CultureInfo.InvariantCulture)})"
+                  : "")
+            : s.Note ?? "n/a";
+
     /// <summary>Every option as a flat "a.b.c" key with its JSON value as text (strings unquoted, arrays as JSON).</summary>
     public static IReadOnlyDictionary<string, string> FlattenOptions(string optionsJson)
     {

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Sdpm.Data;
 using Sdpm.Data.Entities;
 using Sdpm.Engine.Contracts;
+using Sdpm.Engine.Contracts.Sampling;
 using Sdpm.Engine.Contracts.Training;
 using Sdpm.Jobs;
 using Sdpm.Portal.Features.Audit;
@@ -14,13 +15,28 @@ namespace Sdpm.Portal.Features.Jobs;
 /// <summary>What a PI asks of a training job: a split's train part, the model and its settings, the device.</summary>
 /// <param name="Settings">Further engine settings by name (recipe, batch, lr, lr-min, lesion-free-ratio, time-power,
 /// ld1-weighting, dice-weight, no-augment, checkpoint-every), validated like the CLI's flags.</param>
-public sealed record TrainJobInput(int SplitId, string Model, string Preset, int? Steps, ulong Seed, string Device, string? Recipe, string? Name,
-    IReadOnlyDictionary<string, string>? Settings = null);
+/// <param name="Model">sdpm, sdpm-no-noise or unet; null: the parent's, else sdpm.</param>
+/// <param name="Preset">tiny, small or paper; null: the parent's, else small.</param>
+/// <param name="ParentModelVersionId">Fine-tuning: the model version whose weights the run starts from (same kind and preset).</param>
+public sealed record TrainJobInput(int SplitId, string? Model, string? Preset, int? Steps, ulong Seed, string Device, string? Recipe, string? Name,
+    IReadOnlyDictionary<string, string>? Settings = null, int? ParentModelVersionId = null);
+
+/// <summary>What a PI asks of an inference job: a model version on a split subset or on a whole cohort, modes, protocol.</summary>
+/// <param name="Subset">train, validation or test (a split's); ignored for a cohort.</param>
+/// <param name="Modes">Any of avg, sal, infer, all; null or empty: all four.</param>
+public sealed record InferJobInput(int ModelVersionId, int? SplitId, string? Subset, int? CohortId, IReadOnlyList<string>? Modes, string Protocol, string Device,
+    string? Name = null, int? MaxBatch = null);
+
+/// <summary>What a PI asks of an evaluation job: a model version's stored predictions of a split subset or a cohort,
+/// scored against the cases' current references.</summary>
+public sealed record EvaluateJobInput(int ModelVersionId, int? SplitId, string? Subset, int? CohortId, IReadOnlyList<string>? Modes, string? Name = null);
 
 /// <summary>A job as pages and the API show it.</summary>
 public sealed record JobSummary(int Id, JobKind Kind, JobState State, string Device, int Step, int Total, int? SplitId, int? ModelVersionId,
     string? Error, string? Message, string? WaitingReason, string? Worker, int Attempts, bool CancelRequested, string CreatedBy,
-    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, long? PeakMemoryBytes, string Name)
+    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, long? PeakMemoryBytes, string Name,
+    int? InputModelVersionId = null, string? Subset = null, int? CohortId = null, int Cases = 0, IReadOnlyDictionary<string, string>? Settings = null,
+    JobOutcome? Outcome = null)
 {
     public TimeSpan? Duration => StartedAt is { } s ? (FinishedAt ?? DateTimeOffset.UtcNow) - s : null;
 }
@@ -32,12 +48,18 @@ public sealed record JobCurvePoint(int Step, double? Loss, IReadOnlyDictionary<s
 public sealed record ModelSummary(int Id, string Name, string Model, string Preset, string Recipe, int Steps, int? SplitId, int? ParentId, int? JobId,
     string CheckpointSha256, long CheckpointBytes, string CreatedBy, DateTimeOffset CreatedAt, string OptionsJson);
 
+/// <summary>One stored prediction of a case, as the job page and the API list it. <see cref="Stale"/>: the case's reference
+/// changed since the metrics were computed (an evaluation job scores it again).</summary>
+public sealed record PredictionRow(long Id, int JobId, int ModelVersionId, int CaseId, string Case, string Mode, string Protocol, double VolumeMl, double VolumeSdMl,
+    double? Dice, double? VolumeRefMl, bool Stale, DateTimeOffset CreatedAt);
+
 public enum JobError
 {
     None,
     Invalid,
     NotFound,
     Finished,
+    Forbidden,
 }
 
 public sealed record JobResult(JobError Error, string? Message, int? Id = null)
@@ -55,10 +77,21 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
     public async Task<JobResult> SubmitTrainAsync(TrainJobInput input, Actor actor, CancellationToken ct = default)
     {
         if (!JobsOptions.KnownDevices.Contains(input.Device)) return JobResult.Fail(JobError.Invalid, $"device must be one of {string.Join(", ", JobsOptions.KnownDevices)}, got \"{input.Device}\".");
+        ModelVersion? parent = null;
+        if (input.ParentModelVersionId is { } parentId)
+        {
+            var (found, refusal) = await ModelForAsync(parentId, actor, ct);
+            if (found is null) return refusal!;
+            parent = found;
+            if ((input.Model ?? parent.Model) != parent.Model || (input.Preset ?? parent.Preset) != parent.Preset)
+                return JobResult.Fail(JobError.Invalid, $"A fine-tuned model keeps its parent's kind and preset ({parent.Model}/{parent.Preset}).");
+        }
+        var model = input.Model ?? parent?.Model ?? "sdpm";
+        var preset = input.Preset ?? parent?.Preset ?? "small";
         var settings = new Dictionary<string, string>(input.Settings ?? new Dictionary<string, string>(), StringComparer.Ordinal)
         {
-            ["model"] = input.Model,
-            ["preset"] = input.Preset,
+            ["model"] = model,
+            ["preset"] = preset,
             ["seed"] = input.Seed.ToString(CultureInfo.InvariantCulture),
         };
         if (input.Steps is { } steps) settings["steps"] = steps.ToString(CultureInfo.InvariantCulture);
@@ -76,7 +109,9 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
         var split = await splits.GetAsync(input.SplitId, ct);
         if (split is null) return JobResult.Fail(JobError.NotFound, "The split does not exist.");
         if (split.Train.Count == 0) return JobResult.Fail(JobError.Invalid, $"Split \"{split.Name}\" has no case in its train part: make a split with a train fraction above 0.");
-        var name = string.IsNullOrWhiteSpace(input.Name) ? $"{input.Model}-{input.Preset} on {split.Name}" : input.Name.Trim();
+        var name = string.IsNullOrWhiteSpace(input.Name)
+            ? parent is null ? $"{model}-{preset} on {split.Name}" : $"{parent.Name} fine-tuned on {split.Name}"
+            : input.Name.Trim();
         if (name.Length > ModelVersion.NameMaxLength) return JobResult.Fail(JobError.Invalid, $"The model name is longer than {ModelVersion.NameMaxLength} characters.");
 
         List<int> sites;
@@ -89,8 +124,9 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
             Kind = JobKind.Train,
             Device = input.Device,
             SplitId = split.Id,
+            InputModelVersionId = parent?.Id,
             RequestJson = new JobRequest(settings, split.Train, "train", name).ToJson(),
-            SiteKey = "," + string.Join(',', split.Cohorts.Select(c => c.SiteId).Concat(sites).Distinct().Order()) + ",",
+            SiteKey = Key(split.Cohorts.Select(c => c.SiteId).Concat(sites).Concat(parent is null ? [] : SitesOf(parent.SiteKey))),
             Total = options.Steps,
             CreatedById = actor.UserId,
             CreatedByName = actor.UserName,
@@ -102,11 +138,143 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
             refused = frozen.Error;
             if (!frozen.Succeeded) return false;
             audit.Record(db, actor, "job.submitted", "Job", written.Id.ToString(CultureInfo.InvariantCulture),
-                $"train {input.Model}/{input.Preset}, {options.Steps} steps, seed {input.Seed}, {input.Device}, split \"{split.Name}\" ({split.Train.Count} cases)");
+                $"train {model}/{preset}, {options.Steps} steps, seed {input.Seed}, {input.Device}, split \"{split.Name}\" ({split.Train.Count} cases)"
+                + (parent is null ? "" : $", fine-tuning model version {parent.Id}"));
             return true;
         }, ct);
         return queued is null ? JobResult.Fail(JobError.Invalid, refused!) : new JobResult(JobError.None, null, queued.Id);
     }
+
+    /// <summary>An inference job: the model version's checkpoint (verified by hash in the worker) on the chosen cases,
+    /// every requested mode; its predictions become visible when it succeeds.</summary>
+    public async Task<JobResult> SubmitInferAsync(InferJobInput input, Actor actor, CancellationToken ct = default)
+    {
+        if (!JobsOptions.KnownDevices.Contains(input.Device)) return JobResult.Fail(JobError.Invalid, $"device must be one of {string.Join(", ", JobsOptions.KnownDevices)}, got \"{input.Device}\".");
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["modes"] = input.Modes is { Count: > 0 } m ? string.Join(",", m) : "avg,sal,infer,all",
+            ["protocol"] = string.IsNullOrWhiteSpace(input.Protocol) ? "fast" : input.Protocol.Trim(),
+        };
+        if (input.MaxBatch is { } mb) settings["max-batch"] = mb.ToString(CultureInfo.InvariantCulture);
+        InferenceOptions options;
+        try
+        {
+            options = InferenceOptions.FromSettings(settings);
+        }
+        catch (Exception e) when (e is SettingException or ArgumentException)
+        {
+            return JobResult.Fail(JobError.Invalid, e.Message);
+        }
+        settings["modes"] = string.Join(",", options.Modes.Select(SamplingModes.Name)); // normalised: no duplicates
+        return await SubmitOnCasesAsync(JobKind.Infer, input.ModelVersionId, input.SplitId, input.Subset, input.CohortId, settings, input.Device, input.Name, actor,
+            $"infer, modes {settings["modes"]}, protocol {options.Protocol}, {input.Device}", ct);
+    }
+
+    /// <summary>An evaluation job: the model version's stored predictions of the chosen cases against their current
+    /// references (Dice, VC, VDP with bootstrap CIs per mode); it runs on a CPU worker.</summary>
+    public async Task<JobResult> SubmitEvaluateAsync(EvaluateJobInput input, Actor actor, CancellationToken ct = default)
+    {
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            settings["modes"] = string.Join(",", (input.Modes is { Count: > 0 } m ? SamplingModes.ParseList(string.Join(",", m)) : SamplingModes.Every).Select(SamplingModes.Name));
+        }
+        catch (ArgumentException e)
+        {
+            return JobResult.Fail(JobError.Invalid, e.Message);
+        }
+        return await SubmitOnCasesAsync(JobKind.Evaluate, input.ModelVersionId, input.SplitId, input.Subset, input.CohortId, settings, "cpu", input.Name, actor,
+            $"evaluate, modes {settings["modes"]}", ct);
+    }
+
+    private async Task<JobResult> SubmitOnCasesAsync(JobKind kind, int modelVersionId, int? splitId, string? subsetName, int? cohortId,
+        Dictionary<string, string> settings, string device, string? label, Actor actor, string description, CancellationToken ct)
+    {
+        var (model, refusal) = await ModelForAsync(modelVersionId, actor, ct);
+        if (model is null) return refusal!;
+        if ((splitId is null) == (cohortId is null)) return JobResult.Fail(JobError.Invalid, "Name either a split (\"splitId\" with \"subset\") or a cohort (\"cohortId\").");
+        var mine = await InvestigatorSitesAsync(actor, ct);
+        IReadOnlyList<int> caseIds;
+        string? subset = null;
+        SplitDetail? split = null;
+        var sites = new List<int>(SitesOf(model.SiteKey));
+        string scope;
+        if (splitId is { } sid)
+        {
+            split = await splits.GetAsync(sid, ct);
+            if (split is null) return JobResult.Fail(JobError.NotFound, "The split does not exist.");
+            if (!split.Cohorts.All(c => mine.Contains(c.SiteId))) return JobResult.Fail(JobError.Forbidden, "You can use only splits of sites where you are an investigator.");
+            subset = string.IsNullOrWhiteSpace(subsetName) ? "test" : subsetName.Trim().ToLowerInvariant();
+            caseIds = subset switch
+            {
+                "train" => split.Train,
+                "validation" => split.Validation,
+                "test" => split.Test,
+                _ => [],
+            };
+            if (subset is not ("train" or "validation" or "test")) return JobResult.Fail(JobError.Invalid, $"subset must be train, validation or test, got \"{subsetName}\".");
+            if (caseIds.Count == 0) return JobResult.Fail(JobError.Invalid, $"The {subset} part of split \"{split.Name}\" holds no case.");
+            sites.AddRange(split.Cohorts.Select(c => c.SiteId));
+            scope = $"the {subset} part of split \"{split.Name}\" ({caseIds.Count} cases)";
+        }
+        else
+        {
+            await using var db = await contexts.CreateDbContextAsync(ct);
+            var cohort = await db.Cohorts.AsNoTracking().Where(c => c.Id == cohortId).Select(c => new { c.Id, c.Name, c.SiteId }).SingleOrDefaultAsync(ct);
+            if (cohort is null) return JobResult.Fail(JobError.NotFound, "The cohort does not exist.");
+            if (!mine.Contains(cohort.SiteId)) return JobResult.Fail(JobError.Forbidden, "You can use only cohorts of sites where you are an investigator.");
+            caseIds = await db.Cases.Where(c => c.CohortId == cohort.Id).OrderBy(c => c.Id).Select(c => c.Id).ToListAsync(ct);
+            if (caseIds.Count == 0) return JobResult.Fail(JobError.Invalid, $"Cohort \"{cohort.Name}\" holds no case.");
+            sites.Add(cohort.SiteId);
+            scope = $"cohort \"{cohort.Name}\" ({caseIds.Count} cases)";
+        }
+        var name = string.IsNullOrWhiteSpace(label) ? $"{(kind == JobKind.Infer ? "Inference" : "Evaluation")} of {model.Name} on {scope}" : label.Trim();
+        if (name.Length > 300) name = name[..299] + "…";
+        var job = new Job
+        {
+            Kind = kind,
+            Device = device,
+            SplitId = split?.Id,
+            InputModelVersionId = model.Id,
+            RequestJson = new JobRequest(settings, caseIds, subset, name, cohortId).ToJson(),
+            SiteKey = Key(sites),
+            Total = caseIds.Count,
+            CreatedById = actor.UserId,
+            CreatedByName = actor.UserName,
+        };
+        string? refused = null;
+        var queued = await queue.SubmitAsync(job, async (db, written, token) =>
+        {
+            if (split is not null)
+            {
+                var frozen = await splits.FreezeAsync(db, split.Id, $"used by {kind.ToString().ToLowerInvariant()} job {written.Id}", actor, token);
+                refused = frozen.Error;
+                if (!frozen.Succeeded) return false;
+            }
+            audit.Record(db, actor, "job.submitted", "Job", written.Id.ToString(CultureInfo.InvariantCulture),
+                $"{description}, model version {model.Id} (\"{model.Name}\"), {scope}");
+            return true;
+        }, ct);
+        return queued is null ? JobResult.Fail(JobError.Invalid, refused!) : new JobResult(JobError.None, null, queued.Id);
+    }
+
+    /// <summary>A model version the actor may use: an investigator of every site it was trained on.</summary>
+    private async Task<(ModelVersion? Model, JobResult? Refusal)> ModelForAsync(int modelVersionId, Actor actor, CancellationToken ct)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var model = await db.ModelVersions.AsNoTracking().SingleOrDefaultAsync(m => m.Id == modelVersionId, ct);
+        if (model is null) return (null, JobResult.Fail(JobError.NotFound, $"Model version {modelVersionId} does not exist."));
+        var mine = await InvestigatorSitesAsync(db, actor.UserId ?? "", ct);
+        return Covered(model.SiteKey, mine) ? (model, null) : (null, JobResult.Fail(JobError.Forbidden, "You can use only model versions of sites where you are an investigator."));
+    }
+
+    private async Task<HashSet<int>> InvestigatorSitesAsync(Actor actor, CancellationToken ct)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await InvestigatorSitesAsync(db, actor.UserId ?? "", ct);
+    }
+
+    private static string Key(IEnumerable<int> sites) => "," + string.Join(',', sites.Distinct().Order()) + ",";
 
     public async Task<JobResult> CancelAsync(int jobId, Actor actor, CancellationToken ct = default)
     {
@@ -152,6 +320,32 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
             p.SamplesPerSecond, p.At)).ToList();
     }
 
+    /// <summary>The committed predictions an inference job made (none until it succeeds), by case then mode.</summary>
+    public async Task<IReadOnlyList<PredictionRow>> PredictionsOfJobAsync(int jobId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await Rows(db, db.Predictions.Where(p => p.JobId == jobId && p.Committed), ct);
+    }
+
+    /// <summary>A model version's current (committed) predictions, by case then mode.</summary>
+    public async Task<IReadOnlyList<PredictionRow>> PredictionsOfModelAsync(int modelId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await Rows(db, db.Predictions.Where(p => p.ModelVersionId == modelId && p.Committed), ct);
+    }
+
+    private static async Task<IReadOnlyList<PredictionRow>> Rows(PortalDbContext db, IQueryable<Prediction> predictions, CancellationToken ct)
+    {
+        var rows = await predictions.AsNoTracking()
+            .Join(db.Cases, p => p.CaseId, c => c.Id, (p, c) => new { p, c.PseudoId, c.ReferenceBlob })
+            .ToListAsync(ct);
+        return rows.Select(r => new PredictionRow(r.p.Id, r.p.JobId, r.p.ModelVersionId, r.p.CaseId, r.PseudoId, r.p.Mode, r.p.Protocol, r.p.VolumeMl, r.p.VolumeSdMl,
+                r.p.Dice, r.p.VolumeRefMl, r.p.MetricsReferenceBlob != r.ReferenceBlob, r.p.CreatedAt))
+            .OrderBy(r => r.Case, StringComparer.Ordinal).ThenBy(r => ModeOrder(r.Mode)).ToList();
+    }
+
+    private static int ModeOrder(string mode) => mode switch { "avg" => 0, "sal" => 1, "infer" => 2, "all" => 3, _ => 4 };
+
     public async Task<IReadOnlyList<ModelSummary>> ModelsAsync(string userId, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
@@ -179,9 +373,13 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
 
     private static bool Covered(string siteKey, HashSet<int> sites) => SitesOf(siteKey) is { Count: > 0 } of && of.All(sites.Contains);
 
-    private static JobSummary Summary(Job j) => new(j.Id, j.Kind, j.State, j.Device, j.Step, j.Total, j.SplitId, j.ResultModelVersionId, j.Error, j.Message,
-        j.WaitingReason, j.WorkerName, j.Attempts, j.CancelRequested, j.CreatedByName, j.CreatedAt, j.StartedAt, j.FinishedAt, j.PeakMemoryBytes,
-        JobRequest.Parse(j.RequestJson).Name ?? $"job {j.Id}");
+    private static JobSummary Summary(Job j)
+    {
+        var request = JobRequest.Parse(j.RequestJson);
+        return new(j.Id, j.Kind, j.State, j.Device, j.Step, j.Total, j.SplitId, j.ResultModelVersionId, j.Error, j.Message,
+            j.WaitingReason, j.WorkerName, j.Attempts, j.CancelRequested, j.CreatedByName, j.CreatedAt, j.StartedAt, j.FinishedAt, j.PeakMemoryBytes,
+            request.Name ?? $"job {j.Id}", j.InputModelVersionId, request.Subset, request.CohortId, request.CaseIds.Count, request.Settings, JobOutcome.Parse(j.ResultJson));
+    }
 
     private static ModelSummary Model(ModelVersion m) => new(m.Id, m.Name, m.Model, m.Preset, m.Recipe, m.Steps, m.SplitId, m.ParentId, m.JobId,
         m.CheckpointBlob, m.CheckpointBytes, m.CreatedByName, m.CreatedAt, m.OptionsJson);
