@@ -5,7 +5,8 @@ using static Microsoft.Playwright.Assertions;
 namespace Sdpm.E2E;
 
 /// <summary>The investigator's training job: started from the browser on the demo split, followed live on its page until
-/// it succeeds (state, chart, log), then its model on the models page. Screenshots land in /tmp/job-shots and
+/// it succeeds (state, chart, log), then its model on the models page, then inference with it in all four modes on the
+/// split's test part until its results show. Screenshots land in /tmp/job-shots and
 /// artifacts/e2e/jobs.</summary>
 public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
 {
@@ -83,8 +84,34 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Expect(page.GetByTestId("model-download")).ToHaveCountAsync(1);
         await ShotAsync(page, "5-models.png");
 
+        // Inference with the new model: the models page opens the inference form with the model and its split chosen.
+        await page.GetByTestId("model-infer").ClickAsync();
+        await page.WaitForURLAsync(url => url.Contains("/jobs/new?kind=infer"));
+        await WaitForInteractiveAsync(page);
+        await Expect(page.GetByTestId("new-job-title")).ToHaveTextAsync("New inference job");
+        await Expect(page.GetByTestId("job-model-version")).ToContainTextAsync("sdpm-tiny on Demo split");
+        await Expect(page.GetByTestId("job-split")).ToContainTextAsync("Demo split");
+        await Expect(page.GetByTestId("job-subset")).ToContainTextAsync("test");
+        var modes = page.GetByTestId("job-modes").Locator("input[type=checkbox]");
+        await Expect(modes).ToHaveCountAsync(4);
+        for (var i = 0; i < 4; i++) await Expect(modes.Nth(i)).ToBeCheckedAsync();
+        await Expect(page.GetByTestId("job-modes")).ToContainTextAsync("avg");
+        await Expect(page.GetByTestId("job-protocol")).ToContainTextAsync("network passes per slice");
+        await ShotAsync(page, "8-new-inference.png");
+        await page.GetByTestId("job-submit").ClickAsync();
+        await page.WaitForURLAsync(url => Regex.IsMatch(url, @"/jobs/\d+$"));
+        await Expect(page.GetByTestId("job-title")).ToContainTextAsync("Inference · sdpm-tiny on Demo split · test part of Demo split");
+        await Expect(page.GetByTestId("job-settings")).ToContainTextAsync("modes avg,sal,infer,all");
+        await Expect(state).ToHaveTextAsync("succeeded", new() { Timeout = 240_000 });
+        await Expect(page.GetByTestId("job-result-row")).ToHaveCountAsync(4);
+        await Expect(page.GetByTestId("job-result-table")).ToContainTextAsync("infer");
+        await Expect(page.GetByTestId("job-prediction-table")).ToBeVisibleAsync();
+        await page.WaitForTimeoutAsync(300);
+        await ShotAsync(page, "9-inference-succeeded.png");
+
         await page.GetByTestId("nav-jobs").ClickAsync();
         await Expect(page.GetByTestId("job-table")).ToContainTextAsync("20 / 20");
+        await Expect(page.GetByTestId("job-link")).ToHaveCountAsync(2);
         await ShotAsync(page, "6-jobs.png");
         await page.GotoAsync("/");
         await WaitForInteractiveAsync(page);

@@ -197,6 +197,28 @@ public class InferenceJobTests(TrainedWorld trained) : IClassFixture<TrainedWorl
         Assert.Equal(World.CaseIds[1], rows[1].CaseId);
     }
 
+    [Fact]
+    public async Task AFineTuningJobStartsFromItsParentsVerifiedWeightsAndRecordsTheParent()
+    {
+        var job = JobsWorld.TrainJob(World.CaseIds, steps: 3);
+        job.InputModelVersionId = trained.Model.Id;
+        var submitted = await World.SubmitAsync(trained.Node, job);
+        var done = await World.WaitAsync(submitted.Id, j => j.Finished, TimeSpan.FromMinutes(3));
+
+        Assert.True(done.State == JobState.Succeeded, $"{done.State}: {done.Error}\n{done.LogTail}");
+        Assert.Contains("checking its SHA-256", done.LogTail);
+        Assert.Contains("starting from the parent model's weights", done.LogTail);
+        await using var db = World.NewContext();
+        var child = await db.ModelVersions.AsNoTracking().SingleAsync(m => m.Id == done.ResultModelVersionId);
+        Assert.Equal(trained.Model.Id, child.ParentId);
+        Assert.NotEqual(trained.Model.CheckpointBlob, child.CheckpointBlob);
+        // Started from the parent: the first loss is about the parent's last, not a random network's first.
+        var parentFirst = await db.JobPoints.Where(p => p.JobId == trained.Model.JobId).OrderBy(p => p.Step).Select(p => p.Loss).FirstAsync();
+        var childFirst = await db.JobPoints.Where(p => p.JobId == submitted.Id).OrderBy(p => p.Step).Select(p => p.Loss).FirstAsync();
+        Assert.NotNull(childFirst);
+        Assert.NotEqual(parentFirst, childFirst);
+    }
+
     [Theory]
     [InlineData("missing")]
     [InlineData("corrupt")]

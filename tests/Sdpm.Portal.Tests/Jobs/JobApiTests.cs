@@ -72,6 +72,27 @@ public class JobApiTests(WorkerPortal portal) : IClassFixture<WorkerPortal>
         var checkpoint = await investigator.GetByteArrayAsync($"/api/models/{modelId}/checkpoint");
         Assert.Equal(model.GetProperty("checkpointSha256").GetString(), Convert.ToHexStringLower(SHA256.HashData(checkpoint)));
 
+        // Inference with the new model on the split's test part, all four modes, then an evaluation of it.
+        var inferred = await FinishedAsync(investigator, await PostJobAsync(investigator,
+            new { kind = "infer", modelVersionId = modelId, splitId, subset = "test", modes = new[] { "avg", "sal", "infer", "all" }, protocol = "fast" }));
+        Assert.True(inferred.GetProperty("state").GetString() == "succeeded", inferred.ToString());
+        Assert.Equal(modelId, inferred.GetProperty("inputModelVersionId").GetInt32());
+        Assert.Equal("test", inferred.GetProperty("subset").GetString());
+        var testCases = split.GetProperty("test").GetArrayLength();
+        Assert.Equal(testCases, inferred.GetProperty("total").GetInt32());
+        var modes = inferred.GetProperty("result").GetProperty("modes").EnumerateArray().Select(m => m.GetProperty("mode").GetString()).ToList();
+        Assert.Equal(["avg", "sal", "infer", "all"], modes);
+        var predictions = await investigator.GetFromJsonAsync<JsonElement>($"/api/jobs/{inferred.GetProperty("id").GetInt32()}/predictions");
+        Assert.Equal(testCases * 4, predictions.GetArrayLength());
+        Assert.All(predictions.EnumerateArray(), p => Assert.Equal(JsonValueKind.Number, p.GetProperty("dice").ValueKind)); // the cases have references
+        var ofModel = await investigator.GetFromJsonAsync<JsonElement>($"/api/models/{modelId}/predictions");
+        Assert.Equal(testCases * 4, ofModel.GetArrayLength());
+        var evaluated = await FinishedAsync(investigator, await PostJobAsync(investigator, new { kind = "evaluate", modelVersionId = modelId, splitId, subset = "test" }));
+        Assert.True(evaluated.GetProperty("state").GetString() == "succeeded", evaluated.ToString());
+        var dice = evaluated.GetProperty("result").GetProperty("modes")[0].GetProperty("dice").GetProperty("mean").GetDouble();
+        var expected = predictions.EnumerateArray().Where(p => p.GetProperty("mode").GetString() == "avg").Average(p => p.GetProperty("dice").GetDouble());
+        Assert.Equal(expected, dice, 9);
+
         // A checkpoint changed on disk is refused with a clear message, not handed out.
         var path = Directory.GetFiles(Path.Combine(portal.DataFolder, "blobs"), model.GetProperty("checkpointSha256").GetString()!, SearchOption.AllDirectories).Single();
         var bytes = await File.ReadAllBytesAsync(path);
@@ -85,6 +106,25 @@ public class JobApiTests(WorkerPortal portal) : IClassFixture<WorkerPortal>
         // The annotator of the site sees no job (investigators only).
         using var annotator = portal.As("annotator");
         Assert.Equal(HttpStatusCode.Forbidden, (await annotator.GetAsync($"/api/jobs/{jobId}")).StatusCode);
+    }
+
+    private static async Task<int> PostJobAsync(HttpClient client, object body)
+    {
+        var posted = await client.PostAsJsonAsync("/api/jobs", body);
+        Assert.True(posted.StatusCode == HttpStatusCode.Created, await posted.Content.ReadAsStringAsync());
+        return (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt32();
+    }
+
+    private static async Task<JsonElement> FinishedAsync(HttpClient client, int jobId)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(4);
+        while (true)
+        {
+            var job = await client.GetFromJsonAsync<JsonElement>($"/api/jobs/{jobId}");
+            if (job.GetProperty("state").GetString() is "succeeded" or "failed" or "cancelled") return job;
+            Assert.True(DateTime.UtcNow < deadline, $"job {jobId} has not finished after 4 minutes: {job}");
+            await Task.Delay(500);
+        }
     }
 
     [Fact]
@@ -105,6 +145,30 @@ public class JobApiTests(WorkerPortal portal) : IClassFixture<WorkerPortal>
         Assert.Contains("learning-rate", await Refused(new { kind = "train", splitId, preset = "tiny", steps = 5, device = "cpu", settings = new Dictionary<string, string> { ["learning-rate"] = "1" } }));
         Assert.Contains("kind", await Refused(new { splitId, preset = "tiny" }));
         Assert.Contains("splitId", await Refused(new { kind = "train", preset = "tiny" }));
+        Assert.Contains("modelVersionId", await Refused(new { kind = "infer", splitId, subset = "test" }));
+        Assert.Contains("modelVersionId", await Refused(new { kind = "evaluate", splitId }));
+
+        // With a model version (a row with any checkpoint: nothing here runs), the inference settings are checked.
+        int modelId;
+        await using (var db = await portal.Service<IDbContextFactory<Sdpm.Data.PortalDbContext>>().CreateDbContextAsync())
+        {
+            var site = await db.Sites.Where(s => s.Name == "North").Select(s => s.Id).SingleAsync();
+            var model = new Sdpm.Data.Entities.ModelVersion
+            {
+                Name = "refusals", Model = "sdpm", Preset = "tiny", CheckpointBlob = new string('a', 64), SiteKey = $",{site},", CreatedByName = "test", CreatedAt = DateTimeOffset.UtcNow,
+            };
+            db.ModelVersions.Add(model);
+            await db.SaveChangesAsync();
+            modelId = model.Id;
+        }
+        Assert.Contains("modes", await Refused(new { kind = "infer", modelVersionId = modelId, splitId, modes = new[] { "avg", "median" } }));
+        Assert.Contains("protocol", await Refused(new { kind = "infer", modelVersionId = modelId, splitId, protocol = "slow" }));
+        Assert.Contains("subset", await Refused(new { kind = "infer", modelVersionId = modelId, splitId, subset = "holdout" }));
+        Assert.Contains("either a split", await Refused(new { kind = "infer", modelVersionId = modelId }));
+        Assert.Contains("device", await Refused(new { kind = "infer", modelVersionId = modelId, splitId, device = "tpu" }));
+        Assert.Contains("kind and preset", await Refused(new { kind = "train", splitId, preset = "small", parentModelVersionId = modelId }));
+        var missing = await investigator.PostAsJsonAsync("/api/jobs", new { kind = "infer", modelVersionId = 999_999, splitId });
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
 
         var split = await investigator.GetFromJsonAsync<JsonElement>($"/api/splits/{splitId}");
         Assert.False(split.GetProperty("frozen").GetBoolean()); // nothing was queued, so nothing froze it

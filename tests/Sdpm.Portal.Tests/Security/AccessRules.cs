@@ -202,10 +202,12 @@ public static class AccessRules
         ["GET /api/jobs/{jobId:int}"] = Rule(Access.JobInvestigator, Ok),
         ["GET /api/jobs/{jobId:int}/curve"] = Rule(Access.JobInvestigator, Ok),
         ["GET /api/jobs/{jobId:int}/log"] = Rule(Access.JobInvestigator, Ok),
+        ["GET /api/jobs/{jobId:int}/predictions"] = Rule(Access.JobInvestigator, Ok),
         ["POST /api/jobs/{jobId:int}/cancel"] = Rule(Access.JobInvestigator, Ok, Conflict),
         ["GET /api/models"] = Rule(Access.InvestigatorRole, Ok),
         ["GET /api/models/{modelId:int}"] = Rule(Access.JobInvestigator, Ok),
         ["GET /api/models/{modelId:int}/checkpoint"] = Rule(Access.JobInvestigator, Ok),
+        ["GET /api/models/{modelId:int}/predictions"] = Rule(Access.JobInvestigator, Ok),
     };
 
     private static Expectation Rule(Access access, params int[] allowed) => new(access, allowed);

@@ -26,6 +26,31 @@ public sealed partial class AuthorizationMatrixTests
     }
 
     [Fact]
+    public async Task AnInvestigatorCannotStartAJobOnTheModelSplitOrCohortOfASiteNotTheirsNamedInTheBody()
+    {
+        // The demo investigator is one of North and South, not of Closed.
+        var sites = await portal.SitesAsync();
+        var (north, south) = (sites["North"], sites["Closed"]);
+        using var client = portal.BearerClient(portal.Tokens["investigator"]);
+        await using var db = await portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
+        var before = await db.Jobs.CountAsync();
+        object[] bodies =
+        [
+            new { kind = "infer", modelVersionId = south.ModelId, splitId = north.JobSplitId, subset = "train" },
+            new { kind = "infer", modelVersionId = north.ModelId, splitId = south.JobSplitId, subset = "train" },
+            new { kind = "infer", modelVersionId = north.ModelId, cohortId = south.CohortId },
+            new { kind = "evaluate", modelVersionId = south.ModelId, cohortId = north.CohortId },
+            new { kind = "train", splitId = north.JobSplitId, preset = "tiny", steps = 2, parentModelVersionId = south.ModelId },
+        ];
+        foreach (var body in bodies)
+        {
+            using var response = await client.PostAsJsonAsync("/api/jobs", body);
+            Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{System.Text.Json.JsonSerializer.Serialize(body)}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+        Assert.Equal(before, await db.Jobs.CountAsync());
+    }
+
+    [Fact]
     public async Task AMemberOfADeactivatedSiteCannotReachItsDataAndDoesNotSeeItListed()
     {
         var sites = await portal.SitesAsync();

@@ -198,7 +198,7 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
         string? subset = null;
         SplitDetail? split = null;
         var sites = new List<int>(SitesOf(model.SiteKey));
-        string scope;
+        string scope, shortScope;
         if (splitId is { } sid)
         {
             split = await splits.GetAsync(sid, ct);
@@ -216,6 +216,7 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
             if (caseIds.Count == 0) return JobResult.Fail(JobError.Invalid, $"The {subset} part of split \"{split.Name}\" holds no case.");
             sites.AddRange(split.Cohorts.Select(c => c.SiteId));
             scope = $"the {subset} part of split \"{split.Name}\" ({caseIds.Count} cases)";
+            shortScope = $"{subset} part of {split.Name}";
         }
         else
         {
@@ -227,8 +228,9 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
             if (caseIds.Count == 0) return JobResult.Fail(JobError.Invalid, $"Cohort \"{cohort.Name}\" holds no case.");
             sites.Add(cohort.SiteId);
             scope = $"cohort \"{cohort.Name}\" ({caseIds.Count} cases)";
+            shortScope = $"cohort {cohort.Name}";
         }
-        var name = string.IsNullOrWhiteSpace(label) ? $"{(kind == JobKind.Infer ? "Inference" : "Evaluation")} of {model.Name} on {scope}" : label.Trim();
+        var name = string.IsNullOrWhiteSpace(label) ? $"{(kind == JobKind.Infer ? "Inference" : "Evaluation")} · {model.Name} · {shortScope}" : label.Trim();
         if (name.Length > 300) name = name[..299] + "…";
         var job = new Job
         {
