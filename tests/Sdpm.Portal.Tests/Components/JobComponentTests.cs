@@ -190,6 +190,96 @@ public class JobPageTests : PortalComponentTest
         Assert.Contains("879 KB", cut.Find("[data-testid=model-download]").TextContent);
     }
 
+    /// <summary>A succeeded inference job of the model with two committed predictions of a case, and its outcome.</summary>
+    private async Task<int> InferenceJobAsync(int modelId)
+    {
+        var site = await NorthAsync();
+        await using var db = await Portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
+        var cohort = new Cohort { SiteId = site, Name = "bunit inference", NormalizedName = "BUNIT INFERENCE", LesionType = CohortLesionType.Mixed, CreatedAt = DateTimeOffset.UtcNow };
+        db.Cohorts.Add(cohort);
+        await db.SaveChangesAsync();
+        var c = new Case
+        {
+            CohortId = cohort.Id, SiteId = site, PseudoId = "NOR-0901", PatientPseudoId = "NOR-P0901", DimX = 4, DimY = 4, DimZ = 1, SpacingX = 1, SpacingY = 1, SpacingZ = 1,
+            ImageBlob = new string('b', 64), ReferenceBlob = new string('c', 64), SourceFormat = "nifti-1", CreatedAt = DateTimeOffset.UtcNow,
+        };
+        db.Cases.Add(c);
+        await db.SaveChangesAsync();
+        var outcome = Sdpm.Jobs.JobOutcome.From(
+            [new("NOR-0901", "avg", 12.5, 0.8, 10), new("NOR-0901", "infer", 14, 0.7, 10)], ["avg", "infer"], 1, []);
+        var job = new Job
+        {
+            Kind = JobKind.Infer, State = JobState.Succeeded, Device = "cpu", SiteKey = $",{site},", CreatedByName = "investigator", CreatedAt = DateTimeOffset.UtcNow,
+            InputModelVersionId = modelId, Step = 1, Total = 1, ResultJson = outcome.ToJson(),
+            RequestJson = new Sdpm.Jobs.JobRequest(new Dictionary<string, string> { ["modes"] = "avg,infer", ["protocol"] = "fast" }, [c.Id], null, "bunit inference", cohort.Id).ToJson(),
+        };
+        db.Jobs.Add(job);
+        await db.SaveChangesAsync();
+        foreach (var (mode, ml, sd, dice, stale) in new[] { ("avg", 12.5, 0.0, 0.8, false), ("infer", 14.0, 1.25, 0.7, true) })
+        {
+            db.Predictions.Add(new Prediction
+            {
+                JobId = job.Id, ModelVersionId = modelId, CaseId = c.Id, Mode = mode, Protocol = "fast", MaskBlob = new string('d', 64), ProbabilityBlob = new string('e', 64),
+                UncertaintyBlob = new string('f', 64), VolumeMl = ml, VolumeSdMl = sd, Dice = dice, VolumeRefMl = 10,
+                MetricsReferenceBlob = stale ? new string('9', 64) : c.ReferenceBlob, Committed = true, CreatedAt = DateTimeOffset.UtcNow,
+            });
+        }
+        // An uncommitted row (a job still running elsewhere) is never shown.
+        db.Predictions.Add(new Prediction
+        {
+            JobId = job.Id, ModelVersionId = modelId, CaseId = c.Id, Mode = "sal", Protocol = "fast", MaskBlob = new string('d', 64), ProbabilityBlob = new string('e', 64),
+            UncertaintyBlob = new string('f', 64), VolumeMl = 99, Committed = false, CreatedAt = DateTimeOffset.UtcNow,
+        });
+        await db.SaveChangesAsync();
+        return job.Id;
+    }
+
+    [Fact]
+    public async Task ASucceededInferenceJobShowsItsModesScoresAndPerCasePredictionsAndNoLossChart()
+    {
+        var (_, modelId) = await JobAsync(JobState.Succeeded, points: 2, name: "inferring model");
+        var jobId = await InferenceJobAsync(modelId!.Value);
+        await SignInAsAsync("investigator", Policies.JobInvestigator);
+
+        var cut = Render<JobPage>(p => p.Add(x => x.JobId, jobId));
+
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("[data-testid=job-result-row]").Count));
+        var rows = cut.FindAll("[data-testid=job-result-row]").Select(r => r.TextContent).ToList();
+        Assert.Contains("avg", rows[0]);
+        Assert.Contains("12.50", rows[0]);
+        Assert.Contains("0.800", rows[0]); // Dice of the one scored case
+        Assert.Contains("VC is undefined", rows[0]);
+        Assert.Contains("0.250", rows[0]); // VDP |12.5 - 10| / 10
+        Assert.Contains("Case 1 of 1", cut.Find("[data-testid=job-steps]").TextContent);
+        Assert.Contains("modes avg,infer", cut.Find("[data-testid=job-settings]").TextContent);
+        Assert.Contains($"models?highlight={modelId}", cut.Find("[data-testid=job-input-model]").GetAttribute("href"));
+        var table = cut.Find("[data-testid=job-prediction-table]").TextContent;
+        Assert.Contains("NOR-0901", table);
+        Assert.Contains("14.00 ± 1.25", table);
+        Assert.DoesNotContain("99.00", table);
+        Assert.Single(cut.FindAll("[data-testid=job-prediction-table] .mud-icon-root"), e => e.Closest("td") is not null); // the stale one's mark
+        Assert.Empty(cut.FindComponents<CurveChart>());
+    }
+
+    [Fact]
+    public async Task TheInferenceFormPreselectsTheModelAndItsSplitAndCountsThePassesOfTheChosenModes()
+    {
+        var (_, modelId) = await JobAsync(JobState.Succeeded, points: 1, optionsJson: """{"DiffusionSteps":500}""", name: "model to infer with");
+        await SignInAsAsync("investigator");
+        var navigation = Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        navigation.NavigateTo($"jobs/new?kind=infer&model={modelId}");
+
+        var cut = Render<NewJobPage>();
+
+        cut.WaitForAssertion(() => Assert.Equal("New inference job", cut.Find("[data-testid=new-job-title]").TextContent));
+        Assert.Contains("model to infer with", cut.Find("[data-testid=job-model-version]").TextContent);
+        // fast with T = 500: Ti = 250, stride 25. avg 1 pass; sal 10 timesteps (0 shared with avg) x 4 repeats;
+        // infer 10 steps 250 -> 0 x 4 repeats: 1 + 36 + 40.
+        Assert.Contains("77 network passes per slice", cut.Find("[data-testid=job-protocol]").TextContent);
+        Assert.Equal("Start inference", cut.Find("[data-testid=job-submit]").TextContent.Trim());
+        Assert.Equal(4, cut.FindAll("[data-testid=job-modes] input[type=checkbox]").Count(i => i.HasAttribute("checked")));
+    }
+
     [Theory]
     [InlineData("investigator", true)]
     [InlineData("coordinator", false)]

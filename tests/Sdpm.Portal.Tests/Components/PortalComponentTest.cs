@@ -37,6 +37,7 @@ public abstract class PortalComponentTest : IAsyncLifetime
         Context.Services.AddSingleton(Portal.Service<Sdpm.Portal.Features.Jobs.JobService>());
         Context.Services.AddSingleton(Portal.Service<IBlobStore>());
         Context.Services.AddSingleton(Portal.Service<TimeProvider>());
+        Context.Services.AddSingleton(Portal.Service<Microsoft.EntityFrameworkCore.IDbContextFactory<Sdpm.Data.PortalDbContext>>());
         Context.Services.AddSingleton(Portal.Service<Microsoft.Extensions.Options.IOptions<UploadOptions>>());
     }
 
