@@ -1,4 +1,5 @@
 using Sdpm.Portal.Features.Jobs;
+using Sdpm.Portal.Features.Leaderboards;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Sdpm.Portal.Components;
@@ -46,6 +47,7 @@ public static class Pipeline
         app.MapAnnotationApi();
         app.MapSplitApi();
         app.MapJobApi();
+        app.MapLeaderboardApi();
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = WriteHealthAsync }).AllowAnonymous();
         return app;

@@ -6,6 +6,7 @@ using Sdpm.Portal.Features.Annotations;
 using Sdpm.Portal.Features.Audit;
 using Sdpm.Portal.Features.Cohorts;
 using Sdpm.Portal.Features.Jobs;
+using Sdpm.Portal.Features.Leaderboards;
 using Sdpm.Portal.Features.Tokens;
 using Sdpm.Portal.Features.Sites;
 using Sdpm.Portal.Features.Splits;
@@ -30,6 +31,7 @@ public static class UiRegistration
         builder.Services.AddAnnotations();
         builder.Services.AddSplits();
         builder.AddJobs();
+        builder.AddLeaderboards();
         // Scripts read enums as words ("infarct", "imported"), and the API is described at /openapi/v1.json.
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocument>());

@@ -94,6 +94,10 @@ public static class AccessRules
         ["GET /models"] = Rule(Access.InvestigatorRole, Ok),
         ["POST /models"] = Rule(Access.InvestigatorRole, BadRequest),
         ["GET /models/compare"] = Rule(Access.InvestigatorRole, Ok),
+        ["GET /leaderboards"] = Rule(Access.InvestigatorRole, Ok),
+        ["POST /leaderboards"] = Rule(Access.InvestigatorRole, BadRequest),
+        ["GET /leaderboards/{SplitId:int}"] = Rule(Access.SplitInvestigator, Ok),
+        ["POST /leaderboards/{SplitId:int}"] = Rule(Access.SplitInvestigator, BadRequest),
         ["POST /models/compare"] = Rule(Access.InvestigatorRole, BadRequest),
 
         // The sign-out form post: without its antiforgery token (the sample) it is refused and signs nobody out.
@@ -208,6 +212,12 @@ public static class AccessRules
         ["GET /api/models/{modelId:int}"] = Rule(Access.JobInvestigator, Ok),
         ["GET /api/models/{modelId:int}/checkpoint"] = Rule(Access.JobInvestigator, Ok),
         ["GET /api/models/{modelId:int}/predictions"] = Rule(Access.JobInvestigator, Ok),
+        ["GET /api/models/{modelId:int}/predictions/{caseId:int}/{mode}.nii.gz"] = Rule(Access.JobInvestigator, Ok),
+        ["GET /api/leaderboards/{splitId:int}"] = Rule(Access.SplitInvestigator, Ok),
+        ["GET /api/leaderboards/{splitId:int}.csv"] = Rule(Access.SplitInvestigator, Ok),
+        ["GET /api/leaderboards/{splitId:int}/cases"] = Rule(Access.SplitInvestigator, Ok),
+        ["GET /api/leaderboards/{splitId:int}/cases.csv"] = Rule(Access.SplitInvestigator, Ok),
+        ["GET /api/leaderboards/{splitId:int}/compare"] = Rule(Access.SplitInvestigator, BadRequest),
     };
 
     private static Expectation Rule(Access access, params int[] allowed) => new(access, allowed);

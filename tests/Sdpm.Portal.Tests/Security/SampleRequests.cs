@@ -36,6 +36,7 @@ public static partial class SampleRequests
             "jobid" => Need(site).JobId.ToString(),
             "modelid" => Need(site).ModelId.ToString(),
             "z" => "0",
+            "mode" => "avg",
             "sessionid" => Guid.NewGuid().ToString("N"),
             "tokenid" => portal.OutsiderTokenId.ToString(),
             "documentname" => "v1",

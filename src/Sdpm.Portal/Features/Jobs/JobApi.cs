@@ -100,8 +100,8 @@ public static class JobApi
             await jobs.ModelAsync(modelId, ct) is { } m ? Results.Ok(m) : Results.NotFound())
             .RequireAuthorization(Policies.JobInvestigator).WithSummary("A model version: kind, preset, recipe, every resolved option, checkpoint hash, split, parent, job.");
 
-        api.MapGet("/models/{modelId:int}/predictions", async (int modelId, JobService jobs, CancellationToken ct) =>
-            await jobs.ModelAsync(modelId, ct) is null ? Results.NotFound() : Results.Ok(await jobs.PredictionsOfModelAsync(modelId, ct)))
+        api.MapGet("/models/{modelId:int}/predictions", async (int modelId, ClaimsPrincipal user, JobService jobs, CancellationToken ct) =>
+            await jobs.ModelAsync(modelId, ct) is null ? Results.NotFound() : Results.Ok(await jobs.PredictionsOfModelAsync(modelId, UserId(user), ct)))
             .RequireAuthorization(Policies.JobInvestigator)
             .WithSummary("The model version's current predictions (the latest successful inference job's per case and mode), with their metrics; stale: the reference changed since.");
 

@@ -329,11 +329,14 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
         return await Rows(db, db.Predictions.Where(p => p.JobId == jobId && p.Committed), ct);
     }
 
-    /// <summary>A model version's current (committed) predictions, by case then mode.</summary>
-    public async Task<IReadOnlyList<PredictionRow>> PredictionsOfModelAsync(int modelId, CancellationToken ct = default)
+    /// <summary>A model version's current (committed) predictions of cases of the user's sites (a model may have
+    /// predicted a cohort of a site the user is not an investigator of), by case then mode.</summary>
+    public async Task<IReadOnlyList<PredictionRow>> PredictionsOfModelAsync(int modelId, string userId, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
-        return await Rows(db, db.Predictions.Where(p => p.ModelVersionId == modelId && p.Committed), ct);
+        var mine = (await InvestigatorSitesAsync(db, userId, ct)).ToList();
+        return await Rows(db, db.Predictions.Where(p => p.ModelVersionId == modelId && p.Committed
+                                                        && db.Cases.Any(c => c.Id == p.CaseId && mine.Contains(c.SiteId))), ct);
     }
 
     private static async Task<IReadOnlyList<PredictionRow>> Rows(PortalDbContext db, IQueryable<Prediction> predictions, CancellationToken ct)
@@ -362,7 +365,7 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
         return await db.ModelVersions.AsNoTracking().SingleOrDefaultAsync(m => m.Id == modelId, ct) is { } m ? Model(m) : null;
     }
 
-    private static async Task<HashSet<int>> InvestigatorSitesAsync(PortalDbContext db, string userId, CancellationToken ct)
+    internal static async Task<HashSet<int>> InvestigatorSitesAsync(PortalDbContext db, string userId, CancellationToken ct)
     {
         var investigator = await db.Roles.Where(r => r.Name == Roles.Investigator).Select(r => r.Id).SingleAsync(ct);
         if (!await db.UserRoles.AnyAsync(r => r.UserId == userId && r.RoleId == investigator, ct)) return [];
@@ -373,7 +376,7 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
     public static IReadOnlyList<int> SitesOf(string siteKey) =>
         siteKey.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
 
-    private static bool Covered(string siteKey, HashSet<int> sites) => SitesOf(siteKey) is { Count: > 0 } of && of.All(sites.Contains);
+    internal static bool Covered(string siteKey, HashSet<int> sites) => SitesOf(siteKey) is { Count: > 0 } of && of.All(sites.Contains);
 
     private static JobSummary Summary(Job j)
     {

@@ -1,0 +1,223 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Sdpm.Data;
+using Sdpm.Data.Entities;
+using Sdpm.Engine.Contracts.Metrics;
+using Sdpm.Jobs;
+using Sdpm.Portal.Features.Jobs;
+
+namespace Sdpm.Portal.Features.Leaderboards;
+
+/// <summary>How a leaderboard's rows are broken down besides model version and mode.</summary>
+public enum LeaderboardBreakdown
+{
+    None,
+    Site,
+    Lesion,
+}
+
+/// <summary>One row: a model version in one mode (and, broken down, one site or lesion type) over the split part's cases
+/// it has current scores for. Dice mean ± SD, VC and VDP, each with a bootstrap 95 % CI.</summary>
+/// <param name="NoLesionExcluded">Cases whose reference is empty: in Dice and VC, left out of VDP.</param>
+/// <param name="Stale">Predictions of the part whose reference changed since they were scored (left out until the
+/// portal scores them again, within a minute).</param>
+/// <param name="Missing">Cases of the part (of this site or lesion type) this model has no prediction of in this mode.</param>
+public sealed record LeaderboardRow(int ModelVersionId, string ModelName, string Model, string Preset, string Mode, string? Group, int N, int NoLesionExcluded,
+    OutcomeStatistic Dice, OutcomeStatistic Vc, OutcomeStatistic Vdp, int Stale, int Missing)
+{
+    /// <summary>Identifies the row within its leaderboard ("3:sal" or "3:sal:North").</summary>
+    public string Key => Group is null ? $"{ModelVersionId}:{Mode}" : $"{ModelVersionId}:{Mode}:{Group}";
+}
+
+/// <summary>One case's scores in one row.</summary>
+public sealed record LeaderboardCase(int CaseId, string Case, string Site, string LesionType, int ModelVersionId, string Mode, double Dice, double VolumePredMl,
+    double VolumeRefMl);
+
+public sealed record Leaderboard(int SplitId, string SplitName, string Subset, int SubsetCases, LeaderboardBreakdown Breakdown, IReadOnlyList<LeaderboardRow> Rows,
+    int StalePredictions);
+
+/// <summary>A paired comparison of two rows on the cases both scored: the mean Dice difference (A − B) with a paired
+/// bootstrap 95 % CI, and the cases each wins (ties within 1e-9 counted apart).</summary>
+public sealed record PairedComparison(string A, string B, int Common, double? MeanDifference, double? CiLow, double? CiHigh, int WinsA, int WinsB, int Ties);
+
+/// <summary>
+/// Leaderboards of a split part from the stored per-case metrics of committed predictions. Aggregates (bootstrap CIs)
+/// are cached by the content of the per-case rows they come from (case ids, Dice and both volumes), so a cached entry
+/// can never be stale: a new prediction or a changed reference changes the content and so the key; warm entries make a
+/// leaderboard over many rows a read of the rows and a hash. Only model versions the user may use are listed.
+/// </summary>
+public sealed class LeaderboardService(IDbContextFactory<PortalDbContext> contexts)
+{
+    public const int Resamples = 2000;
+    public const ulong Seed = 20240601;
+
+    private readonly ConcurrentDictionary<string, SetMetrics> cache = new(StringComparer.Ordinal);
+
+    /// <summary>How many aggregates are cached (for tests and the benchmark).</summary>
+    public int CachedAggregates => cache.Count;
+
+    /// <exception cref="ArgumentException">An unknown subset.</exception>
+    public async Task<Leaderboard?> GetAsync(int splitId, string subset, LeaderboardBreakdown breakdown, string userId, CancellationToken ct = default)
+    {
+        var data = await LoadAsync(splitId, subset, userId, ct);
+        if (data is null) return null;
+        var rows = new List<LeaderboardRow>();
+        foreach (var group in data.Scored.GroupBy(s => (s.ModelVersionId, s.Mode, Group: GroupOf(s, breakdown))))
+        {
+            var model = data.Models[group.Key.ModelVersionId];
+            var cases = group.OrderBy(s => s.CaseId).ToList();
+            var metrics = Aggregate(cases.Select(c => new CaseMetrics(c.Case, c.Dice, c.VolumePredMl, c.VolumeRefMl)).ToList());
+            var inGroup = data.Cases.Values.Count(c => group.Key.Group is null || GroupOf(c, breakdown) == group.Key.Group);
+            var stale = data.Stale.Count(s => s.ModelVersionId == group.Key.ModelVersionId && s.Mode == group.Key.Mode
+                                               && (group.Key.Group is null || GroupOf(data.Cases[s.CaseId], breakdown) == group.Key.Group));
+            rows.Add(new LeaderboardRow(model.Id, model.Name, model.Model, model.Preset, group.Key.Mode, group.Key.Group, metrics.N, metrics.VdpExcluded,
+                OutcomeStatistic.Of(metrics.Dice), OutcomeStatistic.Of(metrics.Vc), OutcomeStatistic.Of(metrics.Vdp), stale, Math.Max(0, inGroup - metrics.N - stale)));
+        }
+        var ordered = rows.OrderByDescending(r => r.Dice.Mean ?? -1).ThenBy(r => r.ModelVersionId).ThenBy(r => ModeOrder(r.Mode)).ThenBy(r => r.Group, StringComparer.Ordinal).ToList();
+        return new Leaderboard(splitId, data.SplitName, data.Subset, data.Cases.Count, breakdown, ordered, data.Stale.Count);
+    }
+
+    /// <summary>The per-case scores behind the leaderboard (current ones only), by case then model then mode.</summary>
+    public async Task<IReadOnlyList<LeaderboardCase>?> CasesAsync(int splitId, string subset, string userId, CancellationToken ct = default)
+    {
+        var data = await LoadAsync(splitId, subset, userId, ct);
+        return data?.Scored.OrderBy(s => s.Case, StringComparer.Ordinal).ThenBy(s => s.ModelVersionId).ThenBy(s => ModeOrder(s.Mode)).ToList();
+    }
+
+    /// <summary>Two rows (keys as <see cref="LeaderboardRow.Key"/>) compared on their common cases.</summary>
+    public async Task<PairedComparison?> CompareAsync(int splitId, string subset, string a, string b, string userId, CancellationToken ct = default)
+    {
+        var data = await LoadAsync(splitId, subset, userId, ct);
+        if (data is null) return null;
+        IReadOnlyDictionary<int, double> Of(string key)
+        {
+            var parts = key.Split(':');
+            if (parts.Length < 2 || !int.TryParse(parts[0], out var model)) return new Dictionary<int, double>();
+            var breakdown = parts.Length < 3 ? LeaderboardBreakdown.None : data.Cases.Values.Any(c => c.Site == parts[2]) ? LeaderboardBreakdown.Site : LeaderboardBreakdown.Lesion;
+            return data.Scored.Where(s => s.ModelVersionId == model && s.Mode == parts[1] && (parts.Length < 3 || GroupOf(s, breakdown) == parts[2]))
+                .ToDictionary(s => s.CaseId, s => s.Dice);
+        }
+        var left = Of(a);
+        var right = Of(b);
+        var common = left.Keys.Intersect(right.Keys).Order().ToList();
+        var differences = common.Select(id => left[id] - right[id]).ToArray();
+        var (lo, hi) = BootstrapMeanCi(differences);
+        return new PairedComparison(a, b, common.Count, differences.Length > 0 ? differences.Average() : null, lo, hi,
+            differences.Count(d => d > 1e-9), differences.Count(d => d < -1e-9), differences.Count(d => Math.Abs(d) <= 1e-9));
+    }
+
+    /// <summary>Aggregates a set of per-case metrics, from the cache when the same rows were aggregated before.</summary>
+    public SetMetrics Aggregate(IReadOnlyList<CaseMetrics> cases)
+    {
+        var key = Fingerprint(cases);
+        return cache.GetOrAdd(key, _ => SegmentationMetrics.Aggregate(cases, Resamples, Seed));
+    }
+
+    /// <summary>Computes every aggregate of the split's parts (all, per site, per lesion type) for the given user so that
+    /// the first page view is fast; called when an inference or evaluation job finishes.</summary>
+    public async Task WarmAsync(int splitId, string userId, CancellationToken ct = default)
+    {
+        foreach (var subset in new[] { "test", "validation", "train" })
+        foreach (var breakdown in Enum.GetValues<LeaderboardBreakdown>())
+            await GetAsync(splitId, subset, breakdown, userId, ct);
+    }
+
+    private static string Fingerprint(IReadOnlyList<CaseMetrics> cases)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Span<byte> buffer = stackalloc byte[24];
+        foreach (var c in cases)
+        {
+            sha.AppendData(Encoding.UTF8.GetBytes(c.CaseId));
+            BitConverter.TryWriteBytes(buffer[..8], c.Dice);
+            BitConverter.TryWriteBytes(buffer[8..16], c.VolumePredMl);
+            BitConverter.TryWriteBytes(buffer[16..], c.VolumeRefMl);
+            sha.AppendData(buffer);
+        }
+        return Convert.ToHexString(sha.GetHashAndReset());
+    }
+
+    private static (double? Low, double? High) BootstrapMeanCi(double[] values)
+    {
+        if (values.Length < 2) return (null, null);
+        var rng = new Random(unchecked((int)Seed));
+        var means = new double[Resamples];
+        for (var r = 0; r < Resamples; r++)
+        {
+            double sum = 0;
+            for (var i = 0; i < values.Length; i++) sum += values[rng.Next(values.Length)];
+            means[r] = sum / values.Length;
+        }
+        Array.Sort(means);
+        return (means[(int)Math.Floor(0.025 * (Resamples - 1))], means[(int)Math.Ceiling(0.975 * (Resamples - 1))]);
+    }
+
+    private static int ModeOrder(string mode) => mode switch { "avg" => 0, "sal" => 1, "infer" => 2, "all" => 3, _ => 4 };
+
+    private static string? GroupOf(LeaderboardCase s, LeaderboardBreakdown breakdown) => breakdown switch
+    {
+        LeaderboardBreakdown.Site => s.Site,
+        LeaderboardBreakdown.Lesion => s.LesionType,
+        _ => null,
+    };
+
+    private static string? GroupOf(CaseInfo c, LeaderboardBreakdown breakdown) => breakdown switch
+    {
+        LeaderboardBreakdown.Site => c.Site,
+        LeaderboardBreakdown.Lesion => c.LesionType,
+        _ => null,
+    };
+
+    public static string LesionName(CaseLesionType type) => type switch
+    {
+        CaseLesionType.Infarct => "infarct",
+        CaseLesionType.Haemorrhage => "haemorrhage",
+        CaseLesionType.None => "no lesion",
+        _ => "unspecified",
+    };
+
+    private async Task<Data?> LoadAsync(int splitId, string subsetName, string userId, CancellationToken ct)
+    {
+        var subset = subsetName switch
+        {
+            "train" => SplitSubset.Train,
+            "validation" => SplitSubset.Validation,
+            "test" => SplitSubset.Test,
+            _ => throw new ArgumentException($"subset must be train, validation or test, got \"{subsetName}\"."),
+        };
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var split = await db.DatasetSplits.AsNoTracking().Where(s => s.Id == splitId).Select(s => new { s.Id, s.Name }).SingleOrDefaultAsync(ct);
+        if (split is null) return null;
+        var cases = await db.DatasetSplitCases.AsNoTracking().Where(sc => sc.SplitId == splitId && sc.Subset == subset && sc.CaseId != null)
+            .Join(db.Cases, sc => sc.CaseId, c => c.Id, (sc, c) => new { c.Id, c.PseudoId, Site = c.Cohort!.Site!.Name, c.LesionType, c.ReferenceBlob })
+            .ToListAsync(ct);
+        var caseInfo = cases.ToDictionary(c => c.Id, c => new CaseInfo(c.Id, c.PseudoId, c.Site, LesionName(c.LesionType), c.ReferenceBlob));
+        var ids = caseInfo.Keys.ToList();
+        var predictions = await db.Predictions.AsNoTracking().Where(p => p.Committed && ids.Contains(p.CaseId))
+            .Select(p => new { p.ModelVersionId, p.CaseId, p.Mode, p.Dice, p.VolumeMl, p.VolumeRefMl, p.MetricsReferenceBlob })
+            .ToListAsync(ct);
+        var modelIds = predictions.Select(p => p.ModelVersionId).Distinct().ToList();
+        var mine = await JobService.InvestigatorSitesAsync(db, userId, ct);
+        var models = (await db.ModelVersions.AsNoTracking().Where(m => modelIds.Contains(m.Id)).ToListAsync(ct))
+            .Where(m => JobService.Covered(m.SiteKey, mine)).ToDictionary(m => m.Id);
+        var scored = new List<LeaderboardCase>();
+        var stale = new List<LeaderboardCase>();
+        foreach (var p in predictions)
+        {
+            if (!models.ContainsKey(p.ModelVersionId)) continue;
+            var c = caseInfo[p.CaseId];
+            var current = p.MetricsReferenceBlob is not null && p.MetricsReferenceBlob == c.ReferenceBlob && p.Dice is not null && p.VolumeRefMl is not null;
+            var s = new LeaderboardCase(p.CaseId, c.Case, c.Site, c.LesionType, p.ModelVersionId, p.Mode, p.Dice ?? 0, p.VolumeMl, p.VolumeRefMl ?? 0);
+            if (current) scored.Add(s);
+            else if (c.ReferenceBlob is not null) stale.Add(s);
+        }
+        return new Data(split.Name, subsetName, caseInfo, models, scored, stale);
+    }
+
+    private sealed record CaseInfo(int Id, string Case, string Site, string LesionType, string? ReferenceBlob);
+
+    private sealed record Data(string SplitName, string Subset, IReadOnlyDictionary<int, CaseInfo> Cases, IReadOnlyDictionary<int, ModelVersion> Models,
+        IReadOnlyList<LeaderboardCase> Scored, IReadOnlyList<LeaderboardCase> Stale);
+}
