@@ -67,7 +67,7 @@ public sealed class LeaderboardService(IDbContextFactory<PortalDbContext> contex
         foreach (var group in data.Scored.GroupBy(s => (s.ModelVersionId, s.Mode, Group: GroupOf(s, breakdown))))
         {
             var model = data.Models[group.Key.ModelVersionId];
-            var cases = group.OrderBy(s => s.CaseId).ToList();
+            var cases = group.OrderBy(s => s.Case, StringComparer.Ordinal).ToList(); // the order sdpm eval reads files in: equal bootstrap draws
             var metrics = Aggregate(cases.Select(c => new CaseMetrics(c.Case, c.Dice, c.VolumePredMl, c.VolumeRefMl)).ToList());
             var inGroup = data.Cases.Values.Count(c => group.Key.Group is null || GroupOf(c, breakdown) == group.Key.Group);
             var stale = data.Stale.Count(s => s.ModelVersionId == group.Key.ModelVersionId && s.Mode == group.Key.Mode
