@@ -109,6 +109,24 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await page.WaitForTimeoutAsync(300);
         await ShotAsync(page, "9-inference-succeeded.png");
 
+        // The leaderboard of the split's test part: a row with numbers for each of the four modes, a row's volumes and cases.
+        await page.GetByTestId("job-leaderboard-link").ClickAsync();
+        await page.WaitForURLAsync(url => url.Contains("/leaderboards/"));
+        await WaitForInteractiveAsync(page);
+        await Expect(page.GetByTestId("leaderboard-table")).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        var modeCells = page.GetByTestId("row-mode");
+        await Expect(modeCells).ToHaveCountAsync(4);
+        Assert.Equal(["all", "avg", "infer", "sal"], (await modeCells.AllTextContentsAsync()).Select(t => t.Trim()).Order());
+        foreach (var dice in await page.GetByTestId("row-dice").AllTextContentsAsync()) Assert.Matches(@"\d\.\d{3}", dice);
+        await Expect(page.GetByTestId("published-label")).ToContainTextAsync("not comparable");
+        await Expect(page.GetByTestId("test-discipline")).ToContainTextAsync("validation part");
+        await page.GetByTestId("row-mode").Filter(new() { HasText = "sal" }).ClickAsync();
+        await Expect(page.GetByTestId("row-detail")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("volume-scatter").Locator(".main-svg").First).ToBeAttachedAsync(new() { Timeout = 20_000 });
+        await Expect(page.GetByTestId("row-cases").Locator("[data-testid=case-open]")).ToHaveCountAsync(2);
+        await page.WaitForTimeoutAsync(500);
+        await ShotAsync(page, "10-leaderboard.png");
+
         await page.GetByTestId("nav-jobs").ClickAsync();
         await Expect(page.GetByTestId("job-table")).ToContainTextAsync("20 / 20");
         await Expect(page.GetByTestId("job-link")).ToHaveCountAsync(2);
