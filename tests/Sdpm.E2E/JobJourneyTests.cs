@@ -28,6 +28,29 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Expect(page.Locator(".mud-popover-open .mud-list-item")).ToHaveCountAsync(0);
     }
 
+    /// <summary>A hash of the viewer canvas's pixels.</summary>
+    private static Task<long> CanvasHashAsync(IPage page) => page.EvaluateAsync<long>("""
+        () => {
+            const c = document.querySelector('[data-testid=viewer-canvas]');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let h = 0;
+            for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) % 2147483647;
+            return h;
+        }
+        """);
+
+    /// <summary>The canvas hash once it differs from <paramref name="before"/> (or after 10 s).</summary>
+    private static async Task<long> ChangedCanvasAsync(IPage page, long before)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var now = await CanvasHashAsync(page);
+            if (now != before || DateTime.UtcNow > deadline) return now;
+            await page.WaitForTimeoutAsync(100);
+        }
+    }
+
     [Fact]
     public Task AnInvestigatorTrainsOnTheDemoSplitAndFollowsTheJobUntilItsModelIsListed() => RunAsync("job-journey", async page =>
     {
@@ -120,12 +143,38 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
         foreach (var dice in await page.GetByTestId("row-dice").AllTextContentsAsync()) Assert.Matches(@"\d\.\d{3}", dice);
         await Expect(page.GetByTestId("published-label")).ToContainTextAsync("not comparable");
         await Expect(page.GetByTestId("test-discipline")).ToContainTextAsync("validation part");
-        await page.GetByTestId("row-mode").Filter(new() { HasText = "sal" }).ClickAsync();
+        await page.GetByTestId("row-mode").Filter(new() { HasText = "infer" }).ClickAsync();
         await Expect(page.GetByTestId("row-detail")).ToBeVisibleAsync();
         await Expect(page.GetByTestId("volume-scatter").Locator(".main-svg").First).ToBeAttachedAsync(new() { Timeout = 20_000 });
         await Expect(page.GetByTestId("row-cases").Locator("[data-testid=case-open]")).ToHaveCountAsync(2);
         await page.WaitForTimeoutAsync(500);
         await ShotAsync(page, "10-leaderboard.png");
+
+        // Drill down to a case: the viewer opens with that row's prediction over the scan; the uncertainty map and the
+        // difference view change the drawn pixels. (The infer mode: a 20-step model's sal masks are empty.)
+        await page.GetByTestId("row-cases").Locator("[data-testid=case-open]").First.ClickAsync();
+        await page.WaitForURLAsync(url => url.Contains("/cases/") && url.Contains("mode=infer"));
+        await WaitForInteractiveAsync(page);
+        await Expect(page.GetByTestId("predictions-panel")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("prediction-infer").Locator("input[type=checkbox]")).ToBeCheckedAsync(new() { Timeout = 15_000 });
+        await Expect(page.GetByTestId("prediction-reference")).ToContainTextAsync("reference");
+        var withPrediction = await CanvasHashAsync(page);
+        await page.GetByTestId("prediction-infer").Locator("input[type=checkbox]").ClickAsync();
+        var withoutPrediction = await ChangedCanvasAsync(page, withPrediction);
+        Assert.NotEqual(withPrediction, withoutPrediction);
+        await PickAsync(page, "predictions-uncertainty", "infer: SD");
+        await Expect(page.GetByTestId("uncertainty-legend")).ToBeVisibleAsync();
+        var withUncertainty = await ChangedCanvasAsync(page, withoutPrediction);
+        Assert.NotEqual(withoutPrediction, withUncertainty);
+        await page.WaitForTimeoutAsync(300);
+        await ShotAsync(page, "11-case-uncertainty.png");
+        await PickAsync(page, "predictions-uncertainty", "off");
+        await PickAsync(page, "predictions-difference", "infer vs reference");
+        await Expect(page.GetByTestId("difference-legend")).ToContainTextAsync("false negative");
+        await page.WaitForTimeoutAsync(300);
+        await ShotAsync(page, "12-case-difference.png");
+        await Expect(page.GetByTestId("viewer-error")).ToHaveCountAsync(0);
+        await Expect(page.GetByTestId("predictions-error")).ToHaveCountAsync(0);
 
         await page.GetByTestId("nav-jobs").ClickAsync();
         await Expect(page.GetByTestId("job-table")).ToContainTextAsync("20 / 20");

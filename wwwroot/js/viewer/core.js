@@ -3,7 +3,8 @@
 
 import { SliceStore } from "./slices.js";
 import { Renderer } from "./renderer.js";
-import { OverlayLayer } from "./overlays.js";
+import { OverlayLayer, HeatLayer, differenceVolume } from "./overlays.js";
+import { MaskVolume, maskToRuns } from "./srle.js";
 import { defaultTools } from "./tools.js";
 import { ViewerUi, DEFAULT_LABELS, format } from "./ui.js";
 import { Annotator } from "./annotate.js";
@@ -218,7 +219,7 @@ class Viewer {
     async addOverlay(def) {
         this.ensureAlive();
         if (!this.volume) throw new Error("addOverlay() needs a loaded volume; call load() first");
-        const layer = new OverlayLayer(def, this.volume.dims);
+        const layer = def?.kind === "heat" ? new HeatLayer(def, this.volume.dims) : new OverlayLayer(def, this.volume.dims);
         const i = this.overlays.findIndex((o) => o.id === layer.id);
         if (i >= 0) {
             this.overlays[i].dispose();
@@ -236,6 +237,20 @@ class Viewer {
             if (!this.disposed && this.overlays.includes(layer)) this.overlaysChanged();
         }
         return layer.state();
+    }
+
+    /**
+     * Adds an overlay of the voxels in overlay `a` but not in overlay `b` (both loaded): with a prediction and the
+     * reference, its false positives (a = prediction) or false negatives (a = reference).
+     * @param {object} def { id, name, color, a, b, opacity?, visible?, outline? }
+     */
+    async addDifference(def) {
+        this.ensureAlive();
+        const a = this.overlay(def.a);
+        const b = this.overlay(def.b);
+        if (a.status !== "ready" || b.status !== "ready") throw new Error(`"${def.a}" and "${def.b}" must be loaded first`);
+        const mask = differenceVolume(a.volume, b.volume, MaskVolume, maskToRuns);
+        return this.addOverlay({ id: def.id, name: def.name, color: def.color, opacity: def.opacity, visible: def.visible, outline: def.outline, mask });
     }
 
     setOverlay(id, props) {

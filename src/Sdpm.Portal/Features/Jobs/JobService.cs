@@ -339,6 +339,17 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
                                                         && db.Cases.Any(c => c.Id == p.CaseId && mine.Contains(c.SiteId))), ct);
     }
 
+    /// <summary>The committed predictions of one case by the model versions the user may use, by model then mode.</summary>
+    public async Task<IReadOnlyList<PredictionRow>> PredictionsOfCaseAsync(int caseId, string userId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var mine = await InvestigatorSitesAsync(db, userId, ct);
+        var models = (await db.ModelVersions.AsNoTracking().Where(m => db.Predictions.Any(p => p.CaseId == caseId && p.ModelVersionId == m.Id && p.Committed))
+            .Select(m => new { m.Id, m.SiteKey }).ToListAsync(ct)).Where(m => Covered(m.SiteKey, mine)).Select(m => m.Id).ToList();
+        return (await Rows(db, db.Predictions.Where(p => p.CaseId == caseId && p.Committed && models.Contains(p.ModelVersionId)), ct))
+            .OrderByDescending(r => r.ModelVersionId).ThenBy(r => ModeOrder(r.Mode)).ToList();
+    }
+
     private static async Task<IReadOnlyList<PredictionRow>> Rows(PortalDbContext db, IQueryable<Prediction> predictions, CancellationToken ct)
     {
         var rows = await predictions.AsNoTracking()

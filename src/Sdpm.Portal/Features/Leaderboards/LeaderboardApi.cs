@@ -117,7 +117,54 @@ public static class LeaderboardApi
             }
         }).RequireAuthorization(Policies.JobInvestigator)
           .WithSummary("A model version's prediction of a case in one mode (avg, sal, infer, all) as NIfTI-1 (uint8, 0/1) on the same grid as the case's image.nii.gz.");
+        // For the viewer: the mask as run-length data, the probability and SD maps as raw uint8 voxels (canonical order).
+        api.MapGet("/models/{modelId:int}/predictions/{caseId:int}/{mode}.rle", async (int modelId, int caseId, string mode, ClaimsPrincipal user,
+            IAuthorizationService authorization, IDbContextFactory<PortalDbContext> contexts, IBlobStore blobs, CancellationToken ct) =>
+        {
+            var (problem, p) = await PredictionAsync(modelId, caseId, mode, user, authorization, contexts, ct);
+            if (problem is not null) return problem;
+            try
+            {
+                return Results.Bytes(blobs.ReadMaskRunLength(p!.MaskBlob), "application/octet-stream");
+            }
+            catch (Exception e) when (e is BlobNotFoundException or ImagingException)
+            {
+                return Results.Problem(statusCode: 409, title: $"The stored {mode} prediction cannot be read ({e.Message}); run the inference job again to replace it.");
+            }
+        }).RequireAuthorization(Policies.JobInvestigator).WithSummary("A prediction's mask, run-length encoded (SRLE), for the viewer.");
+
+        api.MapGet("/models/{modelId:int}/predictions/{caseId:int}/{mode}/{map}.u8", async (int modelId, int caseId, string mode, string map, ClaimsPrincipal user,
+            IAuthorizationService authorization, IDbContextFactory<PortalDbContext> contexts, IBlobStore blobs, CancellationToken ct) =>
+        {
+            if (map is not ("probability" or "uncertainty")) return Results.Problem(statusCode: 404, title: "The maps are probability and uncertainty.");
+            var (problem, p) = await PredictionAsync(modelId, caseId, mode, user, authorization, contexts, ct);
+            if (problem is not null) return problem;
+            var blob = map == "probability" ? p!.ProbabilityBlob : p!.UncertaintyBlob;
+            try
+            {
+                var volume = blobs.ReadVolume<byte>(blob, ct);
+                return Results.Bytes(volume.Voxels, "application/octet-stream");
+            }
+            catch (Exception e) when (e is BlobNotFoundException or ImagingException)
+            {
+                return Results.Problem(statusCode: 409, title: $"The stored {map} map cannot be read ({e.Message}); run the inference job again to replace it.");
+            }
+        }).RequireAuthorization(Policies.JobInvestigator)
+          .WithSummary("A prediction's probability (value / 255) or uncertainty (SD over the repeats, value / 510) map as raw uint8 voxels, x fastest, on the canonical grid the slices use.");
         return app;
+    }
+
+    private static async Task<(IResult? Problem, Sdpm.Data.Entities.Prediction? Prediction)> PredictionAsync(int modelId, int caseId, string mode, ClaimsPrincipal user,
+        IAuthorizationService authorization, IDbContextFactory<PortalDbContext> contexts, CancellationToken ct)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var site = await db.Cases.Where(c => c.Id == caseId).Select(c => (int?)c.SiteId).SingleOrDefaultAsync(ct);
+        if (site is null) return (Results.NotFound(), null);
+        if (!(await authorization.AuthorizeAsync(user, site.Value, Policies.JobInvestigator)).Succeeded) return (Results.Forbid(), null);
+        var p = await db.Predictions.AsNoTracking().SingleOrDefaultAsync(p => p.ModelVersionId == modelId && p.CaseId == caseId && p.Mode == mode && p.Committed, ct);
+        return p is null
+            ? (Results.Problem(statusCode: 404, title: $"Model version {modelId} has no {mode} prediction of case {caseId}: run an inference job on it."), null)
+            : (null, p);
     }
 
     private static LeaderboardBreakdown? Breakdown(string? by) => by?.Trim().ToLowerInvariant() switch
