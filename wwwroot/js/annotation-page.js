@@ -8,7 +8,7 @@ const DEBOUNCE_MS = 1500;
 export function attach(viewer, dotNet, options) {
   const { caseId, dims, readOnly } = options;
   const state = { version: options.version ?? null, pending: new Set(), saving: null, timer: null, stopped: false,
-                  startFromReference: !!options.startFromReference, lastSavedAt: null, error: null };
+                  startFrom: options.startFromReference ? 'startFromReference=true' : null, lastSavedAt: null, error: null };
   const annotator = viewer.startAnnotation({ overlayId: 'mine', name: 'My annotation', color: '#00d1ff', opacity: 0.45 });
 
   const report = () => dotNet.invokeMethodAsync('OnAutosave', {
@@ -63,7 +63,7 @@ export function attach(viewer, dotNet, options) {
         const body = await gzip(patch(zs));
         const headers = { 'Content-Type': 'application/octet-stream' };
         if (state.version !== null) headers['If-Match'] = `"${state.version}"`;
-        const query = state.version === null && state.startFromReference ? '?startFromReference=true' : '';
+        const query = state.version === null && state.startFrom ? `?${state.startFrom}` : '';
         const res = await fetch(`/api/cases/${caseId}/annotations/mine/slices${query}`,
           { method: 'PATCH', body, headers, credentials: 'same-origin', keepalive: keepalive && body.length < 60000 });
         if (res.ok) {
@@ -116,14 +116,15 @@ export function attach(viewer, dotNet, options) {
       annotator.loadMask(new Uint8Array(await res.arrayBuffer()));
       annotator.takeDirtySlices(); // what was loaded is saved already (or is the reference it starts from)
     },
-    // Model-assisted seam: the draft starts from a given mask (the case's reference now), recorded on the first save.
-    async startFrom(url) {
+    // Model-assisted: the draft starts from a given mask (the case's reference or a prediction), recorded on the first
+    // save; `origin` is the query the first save carries (startFromReference=true, startFromModel=N&startFromMode=M).
+    async startFrom(url, origin) {
       if (state.version !== null) throw new Error('Your annotation exists already: it cannot start over from another mask.');
       const res = await fetch(url, { credentials: 'same-origin' });
       if (!res.ok) throw new Error(`The mask to start from could not be loaded (${res.status}).`);
       annotator.loadMask(new Uint8Array(await res.arrayBuffer()));
       annotator.takeDirtySlices();
-      state.startFromReference = true;
+      state.startFrom = origin || 'startFromReference=true';
       return annotator.getVoxelCount();
     },
     flush: () => flush(false),

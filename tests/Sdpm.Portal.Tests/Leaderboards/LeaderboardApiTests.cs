@@ -224,3 +224,100 @@ public class LeaderboardApiTests(CohortPortal portal) : IClassFixture<CohortPort
         Assert.Contains("cannot be read", await gone.Content.ReadAsStringAsync());
     }
 }
+
+/// <summary>Model-assisted annotation: an annotator starts a draft from a prediction (never one of a test-part case), and
+/// the annotation records where it started from.</summary>
+public class StartFromPredictionTests(CohortPortal portal) : IClassFixture<CohortPortal>
+{
+    [Fact]
+    public async Task AnAnnotatorStartsADraftFromAPredictionOfACaseOutsideTheTestPartAndItsOriginIsKept()
+    {
+        using var files = new TestCases();
+        for (var i = 0; i < 4; i++) files.WriteNifti("cases", $"case{i}", TestCases.Case(i, 83));
+        var cohort = await portal.CreateCohortAsync("Start from prediction");
+        Assert.Equal(HttpStatusCode.OK, (await portal.UploadAsync(cohort, files.Zip("cases", "cases.zip"))).Status);
+        using var investigator = portal.As("investigator");
+        var created = await investigator.PostAsJsonAsync("/api/splits",
+            new { name = "Start from prediction", cohortIds = new[] { cohort }, fractions = new { train = 0.5, validation = 0.0, test = 0.5 }, seed = 3 });
+        var splitId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt32();
+
+        var blobs = portal.Service<IBlobStore>();
+        int trainCase, testCase, modelId;
+        Volume<byte> predicted;
+        await using (var db = await portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync())
+        {
+            trainCase = await db.DatasetSplitCases.Where(c => c.SplitId == splitId && c.Subset == Sdpm.Data.Entities.SplitSubset.Train).Select(c => c.CaseId!.Value).FirstAsync();
+            testCase = await db.DatasetSplitCases.Where(c => c.SplitId == splitId && c.Subset == Sdpm.Data.Entities.SplitSubset.Test).Select(c => c.CaseId!.Value).FirstAsync();
+            var site = await db.Sites.Where(s => s.Name == "North").Select(s => s.Id).SingleAsync();
+            var job = new Job { Kind = JobKind.Infer, State = JobState.Succeeded, SiteKey = $",{site},", CreatedByName = "test", CreatedAt = DateTimeOffset.UtcNow };
+            var model = new ModelVersion { Name = "assisting model", Model = "sdpm", Preset = "tiny", CheckpointBlob = new string('a', 64), SiteKey = $",{site},", CreatedByName = "test", CreatedAt = DateTimeOffset.UtcNow };
+            db.Jobs.Add(job);
+            db.ModelVersions.Add(model);
+            await db.SaveChangesAsync();
+            modelId = model.Id;
+            foreach (var id in new[] { trainCase, testCase })
+            {
+                var grid = blobs.ReadVolumeHeader(await db.Cases.Where(c => c.Id == id).Select(c => c.ImageBlob).SingleAsync()).Geometry;
+                var mask = new Volume<byte>(grid);
+                for (var v = 1000; v < 1400; v++) mask.Voxels[v] = 1;
+                if (id == trainCase) predicted = mask;
+                var blob = await blobs.PutMaskAsync(mask);
+                db.Predictions.Add(new Prediction
+                {
+                    JobId = job.Id, ModelVersionId = model.Id, CaseId = id, Mode = "avg", Protocol = "fast", MaskBlob = blob.Hash, ProbabilityBlob = blob.Hash,
+                    UncertaintyBlob = blob.Hash, VolumeMl = 1, Committed = true, CreatedAt = DateTimeOffset.UtcNow,
+                });
+            }
+            await db.SaveChangesAsync();
+            predicted = blobs.ReadMask(await db.Predictions.Where(p => p.CaseId == trainCase).Select(p => p.MaskBlob).SingleAsync(),
+                blobs.ReadVolumeHeader(await db.Cases.Where(c => c.Id == trainCase).Select(c => c.ImageBlob).SingleAsync()).Geometry);
+        }
+
+        using var annotator = portal.As("annotator");
+        var offered = await annotator.GetFromJsonAsync<JsonElement>($"/api/cases/{trainCase}/annotations/starting-points");
+        Assert.Equal(1, offered.GetArrayLength());
+        Assert.Equal(modelId, offered[0].GetProperty("modelVersionId").GetInt32());
+        var hidden = await annotator.GetFromJsonAsync<JsonElement>($"/api/cases/{testCase}/annotations/starting-points");
+        Assert.Equal(0, hidden.GetArrayLength()); // a test-part case: its predictions are for investigators only
+        Assert.Equal(HttpStatusCode.NotFound, (await annotator.GetAsync($"/api/cases/{testCase}/annotations/starting-points/{modelId}/avg.rle")).StatusCode);
+        var rle = await annotator.GetByteArrayAsync($"/api/cases/{trainCase}/annotations/starting-points/{modelId}/avg.rle");
+        Assert.Equal(blobs.ReadMaskRunLength((await PredictionBlobAsync(trainCase))), rle);
+
+        // The first autosave of a draft started from the prediction: the edited slice over the prediction's mask.
+        var service = portal.Service<Sdpm.Portal.Features.Annotations.AnnotationService>();
+        Assert.True((await service.AssignAsync(trainCase, "annotator", Sdpm.Portal.Features.Audit.Actor.System)).Succeeded);
+        var userId = await UserIdAsync("annotator");
+        var sliceLength = predicted!.Dims.SliceLength;
+        var lastSlice = predicted.Dims.Z - 1;
+        var edited = new byte[sliceLength];
+        edited[5] = 1;
+        var saved = await service.SaveSlicesAsync(trainCase, userId, new("x", "annotator"), new Dictionary<int, byte[]> { [lastSlice] = edited }, null, false,
+            default, (modelId, "avg"));
+        Assert.True(saved.Error == Sdpm.Portal.Features.Annotations.AnnotationError.None, saved.Message);
+        await using (var db = await portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync())
+        {
+            var annotation = await db.Annotations.SingleAsync(a => a.CaseId == trainCase && a.AnnotatorId == userId);
+            Assert.Equal($"prediction: model version {modelId} (assisting model), avg", annotation.StartedFrom);
+            var mask = blobs.ReadMask(annotation.MaskBlob!, predicted.Geometry);
+            Assert.Equal(predicted.Voxels.AsSpan(0, lastSlice * sliceLength).ToArray(), mask.Voxels.AsSpan(0, lastSlice * sliceLength).ToArray());
+            Assert.Equal(edited, mask.Voxels.AsSpan(lastSlice * sliceLength).ToArray());
+        }
+        // Not from a test-part case's prediction.
+        Assert.True((await service.AssignAsync(testCase, "annotator", Sdpm.Portal.Features.Audit.Actor.System)).Succeeded);
+        var refused = await service.SaveSlicesAsync(testCase, userId, new("x", "annotator"), new Dictionary<int, byte[]> { [0] = new byte[sliceLength] }, null, false,
+            default, (modelId, "avg"));
+        Assert.Equal(Sdpm.Portal.Features.Annotations.AnnotationError.Invalid, refused.Error);
+    }
+
+    private async Task<string> PredictionBlobAsync(int caseId)
+    {
+        await using var db = await portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
+        return await db.Predictions.Where(p => p.CaseId == caseId).Select(p => p.MaskBlob).SingleAsync();
+    }
+
+    private async Task<string> UserIdAsync(string name)
+    {
+        await using var db = await portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
+        return await db.Users.Where(u => u.UserName == name).Select(u => u.Id).SingleAsync();
+    }
+}

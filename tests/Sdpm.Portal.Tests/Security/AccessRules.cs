@@ -182,6 +182,9 @@ public static class AccessRules
         ["GET /api/cases/{caseId:int}/annotations"] = Rule(Access.SiteMember, Ok),
         ["PUT /api/cases/{caseId:int}/annotations/mine"] = Rule(Access.SiteAnnotator, BadRequest),
         ["PATCH /api/cases/{caseId:int}/annotations/mine/slices"] = Rule(Access.SiteAnnotator, BadRequest),
+        ["GET /api/cases/{caseId:int}/annotations/starting-points"] = Rule(Access.SiteAnnotator, Ok),
+        // The matrix case may sit in its split's test part, where no prediction is offered: 404 then.
+        ["GET /api/cases/{caseId:int}/annotations/starting-points/{modelId:int}/{mode}.rle"] = Rule(Access.SiteAnnotator, Ok, NotFound),
         ["POST /api/cases/{caseId:int}/annotations/mine/submit"] = Rule(Access.SiteAnnotator, Ok, Conflict),
         ["POST /api/annotations/{annotationId:int}/review"] = Rule(Access.SiteReviewer, Ok, Conflict),
         ["GET /api/annotations/{annotationId:int}/mask.rle"] = Rule(Access.SiteMember, Ok),
@@ -213,6 +216,8 @@ public static class AccessRules
         ["GET /api/models/{modelId:int}/checkpoint"] = Rule(Access.JobInvestigator, Ok),
         ["GET /api/models/{modelId:int}/predictions"] = Rule(Access.JobInvestigator, Ok),
         ["GET /api/models/{modelId:int}/predictions/{caseId:int}/{mode}.nii.gz"] = Rule(Access.JobInvestigator, Ok),
+        ["GET /api/models/{modelId:int}/predictions/{caseId:int}/{mode}.rle"] = Rule(Access.JobInvestigator, Ok),
+        ["GET /api/models/{modelId:int}/predictions/{caseId:int}/{mode}/{map}.u8"] = Rule(Access.JobInvestigator, Ok),
         ["GET /api/leaderboards/{splitId:int}"] = Rule(Access.SplitInvestigator, Ok),
         ["GET /api/leaderboards/{splitId:int}.csv"] = Rule(Access.SplitInvestigator, Ok),
         ["GET /api/leaderboards/{splitId:int}/cases"] = Rule(Access.SplitInvestigator, Ok),

@@ -122,11 +122,13 @@ public sealed class MatrixPortal() : PortalFactory(new Dictionary<string, string
         // A committed avg prediction of the case (an empty mask on its grid), for the prediction download.
         var blobs = Service<IBlobStore>();
         var image = await db.Cases.Where(c => c.Id == caseId).Select(c => c.ImageBlob).SingleAsync();
-        var mask = await blobs.PutMaskAsync(new Sdpm.Imaging.Volumes.Volume<byte>(blobs.ReadVolumeHeader(image).Geometry));
+        var grid = blobs.ReadVolumeHeader(image).Geometry;
+        var mask = await blobs.PutMaskAsync(new Sdpm.Imaging.Volumes.Volume<byte>(grid));
+        var map = await blobs.PutVolumeAsync(new Sdpm.Imaging.Volumes.Volume<byte>(grid));
         db.Predictions.Add(new Prediction
         {
-            JobId = job.Id, ModelVersionId = model.Id, CaseId = caseId, Mode = "avg", Protocol = "fast", MaskBlob = mask.Hash, ProbabilityBlob = mask.Hash,
-            UncertaintyBlob = mask.Hash, Committed = true, CreatedAt = DateTimeOffset.UtcNow,
+            JobId = job.Id, ModelVersionId = model.Id, CaseId = caseId, Mode = "avg", Protocol = "fast", MaskBlob = mask.Hash, ProbabilityBlob = map.Hash,
+            UncertaintyBlob = map.Hash, Committed = true, CreatedAt = DateTimeOffset.UtcNow,
         });
         await db.SaveChangesAsync();
         return (job.Id, model.Id);

@@ -37,6 +37,7 @@ public static partial class SampleRequests
             "modelid" => Need(site).ModelId.ToString(),
             "z" => "0",
             "mode" => "avg",
+            "map" => "uncertainty",
             "sessionid" => Guid.NewGuid().ToString("N"),
             "tokenid" => portal.OutsiderTokenId.ToString(),
             "documentname" => "v1",

@@ -66,7 +66,27 @@ public static class AnnotationApi
           .WithSummary("Saves your whole mask: a NIfTI body on the case's grid, as image.nii.gz and reference.nii.gz give it (or on the stored grid, the "
               + "same voxels in LPS order); another grid gets 400. If-Match: the version it replaces (none on the first save); the new version comes back as the ETag.");
 
-        api.MapPatch("/cases/{caseId:int}/annotations/mine/slices", async (int caseId, bool? startFromReference, HttpContext http,
+        api.MapGet("/cases/{caseId:int}/annotations/starting-points", async (int caseId, AnnotationService annotations, CancellationToken ct) =>
+            Results.Ok((await annotations.PredictionsToStartFromAsync(caseId, ct)).Select(p => new { p.ModelVersionId, p.ModelName, p.Mode, p.VolumeMl })))
+            .RequireAuthorization(Policies.SiteAnnotator)
+            .WithSummary("The predictions an annotator may start a draft from (none for a case in a split's test part): modelVersionId, modelName, mode, volumeMl.");
+
+        api.MapGet("/cases/{caseId:int}/annotations/starting-points/{modelId:int}/{mode}.rle", async (int caseId, int modelId, string mode, AnnotationService annotations,
+            IBlobStore blobs, CancellationToken ct) =>
+        {
+            var chosen = (await annotations.PredictionsToStartFromAsync(caseId, ct)).FirstOrDefault(p => p.ModelVersionId == modelId && p.Mode == mode);
+            if (chosen is null) return Results.Problem(statusCode: 404, title: $"Model version {modelId} offers no {mode} prediction of this case to start from.");
+            try
+            {
+                return Results.Bytes(blobs.ReadMaskRunLength(chosen.MaskBlob), "application/octet-stream");
+            }
+            catch (Exception e) when (e is BlobNotFoundException or ImagingException)
+            {
+                return Results.Problem(statusCode: 409, title: $"The stored prediction cannot be read ({e.Message}).");
+            }
+        }).RequireAuthorization(Policies.SiteAnnotator).WithSummary("A prediction to start from, run-length encoded (SRLE), for the annotation page.");
+
+        api.MapPatch("/cases/{caseId:int}/annotations/mine/slices", async (int caseId, bool? startFromReference, int? startFromModel, string? startFromMode, HttpContext http,
             AnnotationService annotations, IDbContextFactory<PortalDbContext> contexts, IBlobStore blobs) =>
         {
             if (IfMatch(http) is { Valid: false }) return Results.Problem(statusCode: 400, title: "If-Match must be the version as the ETag gave it, e.g. \"3\".");
@@ -85,10 +105,12 @@ public static class AnnotationApi
                     return Results.Problem(statusCode: 400, title: $"The autosave could not be read: {e.Message}");
                 }
             }
+            (int, string)? fromPrediction = startFromModel is { } m && !string.IsNullOrWhiteSpace(startFromMode) ? (m, startFromMode) : null;
             return Answer(http, await annotations.SaveSlicesAsync(caseId, UserId(http.User), Actor.From(http.User), slices, IfMatch(http)?.Version,
-                startFromReference == true, http.RequestAborted));
+                startFromReference == true, http.RequestAborted, fromPrediction));
         }).RequireAuthorization(Policies.SiteAnnotator)
-          .WithSummary("Autosave: the changed slices of your mask (gzipped SRLP body), applied to your current version (If-Match), as a new version.");
+          .WithSummary("Autosave: the changed slices of your mask (gzipped SRLP body), applied to your current version (If-Match), as a new version. "
+              + "On the first save, startFromReference=true or startFromModel=N&startFromMode=avg starts the draft from the reference or a prediction (recorded as where it started from).");
 
         api.MapPost("/cases/{caseId:int}/annotations/mine/submit", async (int caseId, HttpContext http, AnnotationService annotations) =>
         {

@@ -188,7 +188,7 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
     /// <summary>Applies changed slices (an autosave from the browser) to the caller's current mask, or to an empty one
     /// (or the case's reference when <paramref name="startFromReference"/>) on the first save, as a new version.</summary>
     public async Task<AnnotationResult> SaveSlicesAsync(int caseId, string userId, Actor actor, IReadOnlyDictionary<int, byte[]> slices, int? expectedVersion,
-        bool startFromReference, CancellationToken ct = default)
+        bool startFromReference, CancellationToken ct = default, (int ModelId, string Mode)? startFromPrediction = null)
     {
         VolumeGeometry grid;
         string? basis;
@@ -201,6 +201,15 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
             var existing = await db.Annotations.AsNoTracking().SingleOrDefaultAsync(a => a.CaseId == caseId && a.AnnotatorId == userId, ct);
             basis = existing?.MaskBlob ?? (startFromReference ? row.ReferenceBlob : null);
             startedFrom = existing?.StartedFrom ?? (startFromReference && row.ReferenceBlob is not null ? "reference" : "empty");
+            if (existing is null && startFromPrediction is { } from)
+            {
+                var offered = await PredictionsToStartFromAsync(db, caseId, ct);
+                var chosen = offered.FirstOrDefault(o => o.ModelVersionId == from.ModelId && o.Mode == from.Mode);
+                if (chosen is null)
+                    return AnnotationResult.Fail(AnnotationError.Invalid, $"Model version {from.ModelId} offers no {from.Mode} prediction of this case to start from.");
+                basis = chosen.MaskBlob;
+                startedFrom = $"prediction: model version {from.ModelId} ({chosen.ModelName}), {from.Mode}";
+            }
         }
         var mask = basis is null ? new Volume<byte>(grid) : blobs.ReadMask(basis, grid);
         foreach (var (z, voxels) in slices)
@@ -212,6 +221,27 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
             voxels.CopyTo(mask.Slice(z));
         }
         return await SaveMineAsync(caseId, userId, actor, mask, expectedVersion, ct, startedFrom);
+    }
+
+    /// <summary>A prediction an annotator may start a draft from.</summary>
+    public sealed record StartingPrediction(int ModelVersionId, string ModelName, string Mode, double VolumeMl, string MaskBlob);
+
+    /// <summary>The committed predictions of the case an annotator may start from: none when the case is in the test part
+    /// of a split (test-part predictions are for investigators only, and a reference drawn from one would not be
+    /// independent of the model it is meant to judge).</summary>
+    public async Task<IReadOnlyList<StartingPrediction>> PredictionsToStartFromAsync(int caseId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await PredictionsToStartFromAsync(db, caseId, ct);
+    }
+
+    private static async Task<IReadOnlyList<StartingPrediction>> PredictionsToStartFromAsync(PortalDbContext db, int caseId, CancellationToken ct)
+    {
+        if (await db.DatasetSplitCases.AnyAsync(sc => sc.CaseId == caseId && sc.Subset == SplitSubset.Test, ct)) return [];
+        var rows = await db.Predictions.AsNoTracking().Where(p => p.CaseId == caseId && p.Committed)
+            .Join(db.ModelVersions, p => p.ModelVersionId, m => m.Id, (p, m) => new StartingPrediction(m.Id, m.Name, p.Mode, p.VolumeMl, p.MaskBlob))
+            .ToListAsync(ct);
+        return rows.OrderByDescending(r => r.ModelVersionId).ThenBy(r => r.Mode switch { "avg" => 0, "sal" => 1, "infer" => 2, _ => 3 }).ToList();
     }
 
     public async Task<AnnotationResult> SubmitMineAsync(int caseId, string userId, Actor actor, int? expectedVersion, CancellationToken ct = default)
