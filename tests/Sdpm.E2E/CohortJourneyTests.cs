@@ -29,14 +29,16 @@ public class CohortJourneyTests(BrowserFixture fixture) : Journey(fixture)
             await page.GetByTestId("new-cohort").ClickAsync();
             await Field(page, "cohort-name").FillAsync("Browser upload");
             await page.GetByTestId("cohort-save").ClickAsync();
-            await page.WaitForURLAsync(url => url.Contains("/cohorts/") && !url.EndsWith("/cohorts"));
+            await page.WaitForURLAsync(url => url.Contains("/cohorts/") && !url.EndsWith("/cohorts"), new() { WaitUntil = WaitUntilState.Commit });
             await Expect(page.GetByTestId("cohort-title")).ToHaveTextAsync("Browser upload");
 
             // Upload a zip of cases and a DICOM series folder whose files identify the patient
             await page.GetByRole(AriaRole.Tab, new() { Name = "Upload" }).ClickAsync();
             await Expect(page.GetByTestId("mask-rule")).ToContainTextAsync("CASE_mask.nii.gz");
+            await Expect(page.GetByTestId("drop-zone")).ToHaveAttributeAsync("data-ready", "true", new() { Timeout = 30_000 });
             await page.GetByTestId("upload-files").SetInputFilesAsync(zip);
             await Expect(page.GetByTestId("upload-item")).ToHaveCountAsync(1, new() { Timeout = 15_000 }); // as a user picks one, then the other
+            await Expect(page.GetByTestId("drop-zone")).ToHaveAttributeAsync("data-ready", "true", new() { Timeout = 30_000 });
             await page.GetByTestId("upload-folder").SetInputFilesAsync(dicomDir);
             await Expect(page.GetByTestId("upload-item")).ToHaveCountAsync(2, new() { Timeout = 15_000 });
             await page.GetByTestId("upload-start").ClickAsync();
@@ -61,7 +63,7 @@ public class CohortJourneyTests(BrowserFixture fixture) : Journey(fixture)
             await Expect(page.GetByTestId("case-grid").Locator("tbody tr")).ToHaveCountAsync(4);
             var row = page.GetByTestId("case-grid").Locator("tbody tr").Filter(new() { HasText = lesionCase.Volume });
             await row.First.ClickAsync();
-            await page.WaitForURLAsync(url => url.Contains("/cases/"));
+            await page.WaitForURLAsync(url => url.Contains("/cases/"), new() { WaitUntil = WaitUntilState.Commit });
             await WaitForInteractiveAsync(page);
             var canvas = page.GetByTestId("viewer-canvas");
             // The viewer opens on the slice with the most reference lesion.
@@ -131,6 +133,8 @@ public class CohortJourneyTests(BrowserFixture fixture) : Journey(fixture)
             await page.GotoAsync("/cohorts/1?tab=upload");
             await WaitForInteractiveAsync(page);
 
+            await Expect(page.GetByTestId("drop-zone")).ToHaveAttributeAsync("data-ready", "true", new() { Timeout = 30_000 });
+
             await page.GetByTestId("upload-files").SetInputFilesAsync(file);
             await page.GetByTestId("upload-start").ClickAsync();
 
@@ -165,11 +169,14 @@ public class CohortJourneyTests(BrowserFixture fixture) : Journey(fixture)
             await page.GotoAsync("/cohorts/1?tab=upload");
             await WaitForInteractiveAsync(page);
 
+            await Expect(page.GetByTestId("drop-zone")).ToHaveAttributeAsync("data-ready", "true", new() { Timeout = 30_000 });
+
             await page.GetByTestId("upload-folder").SetInputFilesAsync(dicomDir);
             await page.GetByTestId("upload-start").ClickAsync();
             await Expect(page.GetByTestId("refused-count")).ToHaveTextAsync("1 refused", new() { Timeout = 60_000 });
 
             // The coordinator moves on without the gate's second step: the refused series is not imported again.
+            await Expect(page.GetByTestId("drop-zone")).ToHaveAttributeAsync("data-ready", "true", new() { Timeout = 30_000 });
             await page.GetByTestId("upload-files").SetInputFilesAsync(clean);
             await page.GetByTestId("upload-start").ClickAsync();
             await Expect(page.GetByTestId("imported-count")).ToHaveTextAsync("1 imported", new() { Timeout = 60_000 });

@@ -55,7 +55,7 @@ public class ReviewJourneyTests(BrowserFixture fixture) : Journey(fixture)
 
         // It opens in the side-by-side layout: the submitted annotation, the reference, the other annotator.
         await first.ClickAsync();
-        await page.WaitForURLAsync(url => url.Contains($"/cases/{disputed}?layout=side"));
+        await page.WaitForURLAsync(url => url.Contains($"/cases/{disputed}?layout=side"), new() { WaitUntil = WaitUntilState.Commit });
         var panels = page.GetByTestId("review-panel");
         await Expect(panels).ToHaveCountAsync(3);
         await Expect(panels.Nth(0).GetByTestId("review-panel-label")).ToContainTextAsync("annotator");
@@ -113,7 +113,7 @@ public class ReviewJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Expect(page.GetByTestId("pairwise-matrix")).ToBeVisibleAsync();
         await Expect(page.GetByTestId("annotation-row").Filter(new() { HasText = "reader2" })).ToContainTextAsync("draft");
         await page.GetByTestId("layout-overlay").ClickAsync();
-        await page.WaitForURLAsync(url => url.EndsWith($"/cases/{disputed}"));
+        await page.WaitForURLAsync(url => url.EndsWith($"/cases/{disputed}"), new() { WaitUntil = WaitUntilState.Commit });
         await Expect(page.GetByTestId("review-panel")).ToHaveCountAsync(0);
         await Expect(page.GetByTestId("viewer-overlays")).ToContainTextAsync("reader2");
         await Expect(page.Locator("[data-testid=viewer-slider]:not([disabled])")).ToBeVisibleAsync(new() { Timeout = 20_000 });
@@ -144,7 +144,7 @@ public class ReviewJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await reader.FillAsync("#new", "Reader-Two-2026!");
         await reader.FillAsync("#confirm", "Reader-Two-2026!");
         await reader.ClickAsync("[data-testid=change-password-submit]");
-        await reader.WaitForURLAsync(url => !url.Contains("/Account/"));
+        await reader.WaitForURLAsync(url => !url.Contains("/Account/"), new() { WaitUntil = WaitUntilState.Commit });
         await reader.GotoAsync("/profile");
         await WaitForInteractiveAsync(reader);
         await Field(reader, "token-name").FillAsync("review journey");
