@@ -32,12 +32,21 @@ public sealed record DispatchFigures(int Jobs, int Steps, Latency Post, Latency 
 /// <param name="EngineStartSeconds">Portal: sending the POST to the engine process's start (<c>/proc</c>).</param>
 /// <param name="EngineSeconds">Portal: the engine process's life, start to exit (exit seen within 0.1 s).</param>
 /// <param name="FinishSeconds">Portal: the engine's exit to <c>finishedAt</c> (checkpoint to the blob store, model version).</param>
+/// <param name="TrainCpuSeconds">CPU time (user + system) of the training process, the engine or sdpm, last read within 0.1 s
+/// of its exit.</param>
+/// <param name="WebCpuSeconds">Portal: CPU time of the web process (with its worker) during the run.</param>
+/// <param name="LoadAtStart">The 1-minute load average when the run started: other work on the machine slows training.</param>
 /// <param name="FirstLoss">The total loss of step 1: the same on both paths when they train on the same cases.</param>
 public sealed record OverheadRun(int Round, string Via, int? JobId, double Seconds, double? EngineStartSeconds, double? EngineSeconds,
-    double? FinishSeconds, double? FirstLoss, double? LastLoss);
+    double? FinishSeconds, double? TrainCpuSeconds, double? WebCpuSeconds, double LoadAtStart, double? FirstLoss, double? LastLoss);
 
+/// <param name="OverheadPercent">(median portal − median CLI) / median CLI: the issue's figure.</param>
+/// <param name="RoundPercents">The same for the two runs of each round, which ran minutes apart at most.</param>
+/// <param name="OwnSeconds">The median of the portal's own part of a run: POST to the engine's start, plus the engine's exit to
+/// finishedAt. It does not depend on how fast the training ran.</param>
 public sealed record OverheadFigures(int Steps, int Rounds, IReadOnlyList<OverheadRun> Runs, double PortalMedianSeconds, double CliMedianSeconds,
-    double OverheadPercent, string CliCommand, double ExportSeconds, bool SameFirstLoss);
+    double OverheadPercent, IReadOnlyList<double> RoundPercents, double RoundMedianPercent, double OwnSeconds, double OwnPercent, double EngineMedianSeconds,
+    string CliCommand, double ExportSeconds, bool SameFirstLoss);
 
 /// <summary>The web process's RSS, sampled every second during one longer training job; MB = 10^6 bytes.</summary>
 /// <param name="SlopeMbPerMinute">Least-squares slope of the samples against time.</param>
@@ -71,7 +80,9 @@ public static class JobsBench
     public const int CaseSlices = 16;
     public const string Preset = "tiny";
 
-    private static readonly TimeSpan JobPoll = TimeSpan.FromMilliseconds(250);
+    /// <summary>How often the bench asks for a job's state while waiting for it to end. No figure depends on it (they use
+    /// the row's timestamps and /proc), and fewer requests leave the portal's cores to the job.</summary>
+    private static readonly TimeSpan JobPoll = TimeSpan.FromMilliseconds(500);
 
     public static async Task RunAsync(PortalProcess portal, string root, int siteId, BenchOptions options, string workFolder, JobsFigures figures)
     {
@@ -220,7 +231,7 @@ public static class JobsBench
                     runs.Add(run);
                     Progress.Say($"jobs: overhead round {round}/{rounds}, {via}: {run.Seconds:0.00} s"
                         + (run.EngineStartSeconds is { } s ? $" (engine started after {s:0.00} s, ran {run.EngineSeconds:0.00} s, finished {run.FinishSeconds:0.00} s after it)" : "")
-                        + $", step-1 loss {run.FirstLoss?.ToString("R", CultureInfo.InvariantCulture) ?? "-"}");
+                        + $", training CPU {run.TrainCpuSeconds:0.0} s, load {run.LoadAtStart:0.00} at the start, step-1 loss {run.FirstLoss?.ToString("R", CultureInfo.InvariantCulture) ?? "-"}");
                 }
             }
         }
@@ -228,31 +239,44 @@ public static class JobsBench
         {
             if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
         }
-        var portalMedian = Latency.Median(runs.Where(r => r.Via == "portal").Select(r => r.Seconds).ToList());
+        var viaPortal = runs.Where(r => r.Via == "portal").ToList();
+        var portalMedian = Latency.Median(viaPortal.Select(r => r.Seconds).ToList());
         var cliMedian = Latency.Median(runs.Where(r => r.Via == "cli").Select(r => r.Seconds).ToList());
+        var perRound = runs.GroupBy(r => r.Round).Select(g => (g.Single(r => r.Via == "portal").Seconds / g.Single(r => r.Via == "cli").Seconds - 1) * 100)
+            .Select(p => Math.Round(p, 1)).ToList();
+        var own = Latency.Median(viaPortal.Where(r => r is { EngineStartSeconds: not null, FinishSeconds: not null })
+            .Select(r => r.EngineStartSeconds!.Value + r.FinishSeconds!.Value).ToList());
+        var engineMedian = Latency.Median(viaPortal.Where(r => r.EngineSeconds is not null).Select(r => r.EngineSeconds!.Value).ToList());
         var losses = runs.Select(r => r.FirstLoss).Distinct().ToList();
         var command = "LD_PRELOAD=<tcmalloc, as the worker sets it> dotnet " + string.Join(' ', args.Select(a => a == data ? "<exported cohort>" : a == cli ? "src/Sdpm.Cli/bin/Release/net10.0/sdpm.dll" : a));
         return new OverheadFigures(steps, rounds, runs, Math.Round(portalMedian, 2), Math.Round(cliMedian, 2),
-            Math.Round((portalMedian - cliMedian) / cliMedian * 100, 1), command, Math.Round(export.Elapsed.TotalSeconds, 1),
+            Math.Round((portalMedian - cliMedian) / cliMedian * 100, 1), perRound, Math.Round(Latency.Median(perRound), 1), Math.Round(own, 2),
+            Math.Round(own / cliMedian * 100, 1), Math.Round(engineMedian, 2), command, Math.Round(export.Elapsed.TotalSeconds, 1),
             losses.Count == 1 && losses[0] is not null);
     }
 
     private static async Task<OverheadRun> PortalRunAsync(PortalProcess portal, HttpClient http, int splitId, int steps, ulong seed, int round)
     {
+        var load = LoadAverage1();
+        var web = portal.CpuTime();
         var submitted = await SubmitAsync(http, splitId, steps, seed, $"bench overhead {round}");
         await using var engine = EngineWatch.Start(portal.Pid, submitted.Id);
         var job = await WaitAsync(http, submitted.Id, TimeSpan.FromSeconds(180 + steps * 5));
         await engine.StopAsync();
+        var webCpu = (portal.CpuTime() - web).TotalSeconds;
         var curve = await CurveAsync(http, submitted.Id);
         var seconds = (job.FinishedAt!.Value - submitted.Sent).TotalSeconds;
         double? start = engine.StartUptime is { } s ? s - submitted.SentUptime : null;
         double? life = engine is { StartUptime: { } a, ExitUptime: { } b } ? b - a : null;
         double? finish = engine.ExitUptime is { } e ? (job.FinishedAt.Value - submitted.Sent).TotalSeconds - (e - submitted.SentUptime) : null;
-        return new OverheadRun(round, "portal", submitted.Id, Math.Round(seconds, 2), R(start), R(life), R(finish),
+        return new OverheadRun(round, "portal", submitted.Id, Math.Round(seconds, 2), R(start), R(life), R(finish), R(engine.CpuSeconds), R(webCpu), load,
             curve.FirstOrDefault(p => p.Step == 1)?.Loss, curve.LastOrDefault()?.Loss);
     }
 
-    private static double? R(double? v) => v is { } x ? Math.Round(x, 2) : null;
+    private static double? R(double? v) => v is { } x ? Math.Round(x, 2) + 0.0 : null; // + 0.0: no "-0.00"
+
+    private static double LoadAverage1() =>
+        double.TryParse(MachineInfo.LoadAverage().Split(' ')[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var load) ? load : double.NaN;
 
     /// <summary>Runs <c>sdpm train</c> as the worker runs its engine: dotnet on the built dll, tcmalloc preloaded unless
     /// SDPM_NO_TCMALLOC is set, workstation GC; the wall clock from the process's start to its exit.</summary>
@@ -279,8 +303,10 @@ public static class JobsBench
             info.Environment["DOTNET_gcServer"] = "0";
             double? first = null, last = null;
             var errors = new Queue<string>();
+            var load = LoadAverage1();
             var watch = Stopwatch.StartNew();
             using var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start sdpm train.");
+            await using var sampler = EngineWatch.Of(process.Id, Environment.ProcessId);
             process.OutputDataReceived += (_, e) =>
             {
                 if (!EngineProgressJson.TryParse(e.Data, out var p) || p is not { Kind: ProgressKind.Step, Terms: { } terms }) return;
@@ -311,11 +337,12 @@ public static class JobsBench
             }
             watch.Stop();
             process.WaitForExit(); // drains the output handlers
+            await sampler.StopAsync();
             if (process.ExitCode != 0)
             {
                 lock (errors) throw new InvalidOperationException($"sdpm train ended with exit code {process.ExitCode}:\n{string.Join('\n', errors)}");
             }
-            return new OverheadRun(round, "cli", null, Math.Round(watch.Elapsed.TotalSeconds, 2), null, null, null, first, last);
+            return new OverheadRun(round, "cli", null, Math.Round(watch.Elapsed.TotalSeconds, 2), null, null, null, R(sampler.CpuSeconds), null, load, first, last);
         }
         finally
         {
@@ -492,9 +519,9 @@ public static class JobsBench
     public static double Uptime() => double.Parse(File.ReadAllText("/proc/uptime").Split(' ')[0], CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// Watches for a job's engine process, the portal's child whose command line holds <c>--job N</c>, every 100 ms: its
-    /// start time from /proc/PID/stat (clock ticks since boot, 100 a second), its RSS and VmHWM while it lives, and the
-    /// first poll that finds it gone (or a zombie) as its exit.
+    /// Watches for a job's engine process, the portal's child whose command line holds <c>--job N</c> (or a process of
+    /// known id), every 100 ms: its start time from /proc/PID/stat (clock ticks since boot, 100 a second), its CPU time, its
+    /// RSS and VmHWM while it lives, and the first poll that finds it gone (or a zombie) as its exit.
     /// </summary>
     private sealed class EngineWatch : IAsyncDisposable
     {
@@ -512,6 +539,7 @@ public static class JobsBench
         }
 
         public double? StartUptime { get; private set; }
+        public double? CpuSeconds { get; private set; }
         public double? ExitUptime { get; private set; }
         public long PeakRss { get; private set; }
         public long PeakHwm { get; private set; }
@@ -519,6 +547,22 @@ public static class JobsBench
         public static EngineWatch Start(int parent, int jobId)
         {
             var watch = new EngineWatch(parent, jobId);
+            watch.loop = Task.Run(watch.RunAsync);
+            return watch;
+        }
+
+        /// <summary>Watches a process this one started (sdpm train).</summary>
+        public static EngineWatch Of(int pid, int parent)
+        {
+            var watch = new EngineWatch(parent, 0) { pid = pid };
+            try
+            {
+                watch.StartUptime = long.Parse(StatFields(pid)[19], CultureInfo.InvariantCulture) / 100.0;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // already gone
+            }
             watch.loop = Task.Run(watch.RunAsync);
             return watch;
         }
@@ -537,7 +581,11 @@ public static class JobsBench
                     ExitUptime = Uptime();
                     return;
                 }
-                else if (Environment.TickCount64 - lastSample >= 1000)
+                else
+                {
+                    ReadCpu(pid.Value);
+                }
+                if (pid is not null && Environment.TickCount64 - lastSample >= 1000)
                 {
                     lastSample = Environment.TickCount64;
                     PeakRss = Math.Max(PeakRss, Status(pid.Value, "VmRSS:"));
@@ -582,6 +630,20 @@ public static class JobsBench
         {
             var stat = File.ReadAllText($"/proc/{pid}/stat");
             return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        }
+
+        /// <summary>utime + stime (fields 14 and 15, clock ticks) while the process lives; a zombie's are left alone.</summary>
+        private void ReadCpu(int id)
+        {
+            try
+            {
+                var fields = StatFields(id);
+                if (fields[0] is "Z" or "X") return;
+                CpuSeconds = (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            {
+            }
         }
 
         private bool Alive(int id)

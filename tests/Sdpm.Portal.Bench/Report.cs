@@ -176,14 +176,18 @@ public sealed class BenchReport
             if (jobs.Overhead is { } o)
             {
                 t.AppendLine($"  b. The same {o.Steps}-step training as a portal job (POST to finishedAt) and as sdpm train (process start to exit), {o.Rounds} rounds alternating (s)");
-                Row(t, "round, via", "seconds", "engine start", "engine ran", "finish", "step-1 loss");
+                Row(t, "round, via", "seconds", "engine at", "engine ran", "finish", "train CPU", "web CPU", "load", "step-1 loss");
                 foreach (var r in o.Runs)
                 {
-                    Row(t, $"{r.Round}, {r.Via}", F(r.Seconds, "0.00"), S(r.EngineStartSeconds), S(r.EngineSeconds), S(r.FinishSeconds),
-                        r.FirstLoss?.ToString("0.######", CultureInfo.InvariantCulture) ?? "-");
+                    Row(t, $"{r.Round}, {r.Via}", F(r.Seconds, "0.00"), S(r.EngineStartSeconds), S(r.EngineSeconds), S(r.FinishSeconds), S(r.TrainCpuSeconds),
+                        S(r.WebCpuSeconds), F(r.LoadAtStart, "0.00"), r.FirstLoss?.ToString("0.######", CultureInfo.InvariantCulture) ?? "-");
                 }
                 Row(t, "median portal, cli", $"{F(o.PortalMedianSeconds, "0.00")} s, {F(o.CliMedianSeconds, "0.00")} s: overhead {F(o.OverheadPercent, "0.0")} %");
-                t.AppendLine($"  (the same cases: the portal's export; {(o.SameFirstLoss ? "every run had the same step-1 loss" : "the step-1 losses differ")}; export took {F(o.ExportSeconds, "0.0")} s)");
+                Row(t, "overhead per round", $"{string.Join(", ", o.RoundPercents.Select(p => $"{F(p, "0.0")} %"))} (median {F(o.RoundMedianPercent, "0.0")} %)");
+                Row(t, "portal's own part", $"{F(o.OwnSeconds, "0.00")} s = {F(o.OwnPercent, "0.0")} % of the CLI median (POST to engine start + engine exit to finishedAt, median)");
+                Row(t, "engine process ran", $"{F(o.EngineMedianSeconds, "0.00")} s (median), against {F(o.CliMedianSeconds, "0.00")} s for sdpm train");
+                t.AppendLine($"  (the same cases: the portal's export; {(o.SameFirstLoss ? "every run had the same step-1 loss" : "the step-1 losses differ")}; "
+                    + "engine at: POST sent to engine start (/proc); finish: engine exit (seen within 0.1 s) to finishedAt; load: 1-min load average at the run's start)");
             }
             if (jobs.Memory is { } jm)
             {
