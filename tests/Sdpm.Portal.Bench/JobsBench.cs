@@ -50,10 +50,14 @@ public sealed record OverheadFigures(int Steps, int Rounds, IReadOnlyList<Overhe
 
 /// <summary>The web process's RSS, sampled every second during one longer training job; MB = 10^6 bytes.</summary>
 /// <param name="SlopeMbPerMinute">Least-squares slope of the samples against time.</param>
+/// <param name="LateSlopeMbPerMinute">The same over the second half of the job: a process that is still warming up (JIT
+/// tiering, the GC sizing its heaps) rises early and then levels off; one that grows with the job does not.</param>
+/// <param name="Series">Every sample: seconds after the POST, RSS in MB.</param>
 /// <param name="EnginePeakJob">The job row's peakMemoryBytes (the engine's VmRSS, sampled by the worker at each heartbeat).</param>
 /// <param name="EnginePeakKernel">The engine process's VmHWM, last read by the bench before the process ended.</param>
 public sealed record JobMemoryFigures(int Steps, int JobId, double Seconds, int Samples, long StartRss, long PeakRss, long EndRss, double SlopeMbPerMinute,
-    double PortalCpuSeconds, long? EnginePeakJob, long EnginePeakSampled, long EnginePeakKernel);
+    double LateSlopeMbPerMinute, double PortalCpuSeconds, long? EnginePeakJob, long EnginePeakSampled, long EnginePeakKernel, double PortalUpSeconds,
+    IReadOnlyList<double[]> Series);
 
 /// <summary>Figure 6 and its parts, filled in as they are measured (a run that breaks off keeps the parts before).</summary>
 public sealed class JobsFigures
@@ -417,6 +421,7 @@ public static class JobsBench
     private static async Task<JobMemoryFigures> MemoryAsync(PortalProcess portal, HttpClient http, int splitId, int steps, ulong seed)
     {
         var samples = new List<(double Minutes, long Rss)>();
+        var up = portal.UpTime().TotalSeconds;
         var cpu = portal.CpuTime();
         var watch = Stopwatch.StartNew();
         var submitted = await SubmitAsync(http, splitId, steps, seed + 2000, "bench memory");
@@ -436,9 +441,12 @@ public static class JobsBench
         EnsureSucceeded(job);
         var cpuUsed = (portal.CpuTime() - cpu).TotalSeconds;
         var figures = new JobMemoryFigures(steps, submitted.Id, Math.Round(watch.Elapsed.TotalSeconds, 1), samples.Count, samples[0].Rss, samples.Max(s => s.Rss),
-            samples[^1].Rss, Math.Round(Slope(samples), 2), Math.Round(cpuUsed, 1), job.PeakMemoryBytes, engine.PeakRss, engine.PeakHwm);
+            samples[^1].Rss, Math.Round(Slope(samples), 2), Math.Round(Slope(samples.Skip(samples.Count / 2).ToList()), 2), Math.Round(cpuUsed, 1),
+            job.PeakMemoryBytes, engine.PeakRss, engine.PeakHwm, Math.Round(up, 0),
+            samples.Select(s => new[] { Math.Round(s.Minutes * 60, 1), Units.Mb(s.Rss) }).ToList());
         Progress.Say($"jobs: memory: job {figures.JobId}, {figures.Samples} samples over {figures.Seconds:0} s: web RSS {Units.Mb(figures.StartRss)} MB at the start, "
-            + $"peak {Units.Mb(figures.PeakRss)} MB, {Units.Mb(figures.EndRss)} MB at the end, slope {figures.SlopeMbPerMinute:0.00} MB/min; engine peak "
+            + $"peak {Units.Mb(figures.PeakRss)} MB, {Units.Mb(figures.EndRss)} MB at the end, slope {figures.SlopeMbPerMinute:0.00} MB/min "
+            + $"({figures.LateSlopeMbPerMinute:0.00} over the second half); engine peak "
             + $"{Units.Mb(figures.EnginePeakKernel)} MB (VmHWM), job row {Units.Mb(figures.EnginePeakJob ?? 0)} MB");
         return figures;
     }

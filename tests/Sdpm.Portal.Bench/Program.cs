@@ -155,9 +155,9 @@ public sealed record BenchOptions
           --job-cases      128x128x16 cases (each with a mask) of the jobs cohort, all in the split's train part (6)
           --dispatch-jobs  tiny training jobs submitted one after another for the dispatch latency (10; 0 skips it)
           --dispatch-steps steps of each of them (2)
-          --job-steps      steps of the training run timed through the portal and through sdpm train (400)
+          --job-steps      steps of the training run timed through the portal and through sdpm train (800)
           --job-rounds     rounds of that comparison, each one portal job and one sdpm train (3; 0 skips it)
-          --memory-steps   steps of the job during which the web process's RSS is sampled (600; 0 skips it)
+          --memory-steps   steps of the job during which the web process's RSS is sampled (1500; 0 skips it)
           --keep-data      keep the temporary data folder
         """;
 
@@ -178,9 +178,9 @@ public sealed record BenchOptions
     public int JobCases { get; init; } = 6;
     public int DispatchJobs { get; init; } = 10;
     public int DispatchSteps { get; init; } = 2;
-    public int JobSteps { get; init; } = 400;
+    public int JobSteps { get; init; } = 800;
     public int JobRounds { get; init; } = 3;
-    public int MemorySteps { get; init; } = 600;
+    public int MemorySteps { get; init; } = 1500;
     public ulong Seed { get; init; } = 42;
 
     public bool Runs(string figure) => Only.Count == 0 || Only.Contains(figure);

@@ -191,9 +191,10 @@ public sealed class BenchReport
             }
             if (jobs.Memory is { } jm)
             {
-                t.AppendLine($"  c. Web process RSS (VmRSS) every second during a {jm.Steps}-step job ({F(jm.Seconds, "0")} s, {jm.Samples} samples; MB = 10^6 bytes)");
+                t.AppendLine($"  c. Web process RSS (VmRSS) every second during a {jm.Steps}-step job ({F(jm.Seconds, "0")} s, {jm.Samples} samples; "
+                    + $"the portal had been up {F(jm.PortalUpSeconds, "0")} s; MB = 10^6 bytes)");
                 Row(t, "web RSS start, peak, end", $"{Units.Mb(jm.StartRss)} MB, {Units.Mb(jm.PeakRss)} MB, {Units.Mb(jm.EndRss)} MB");
-                Row(t, "web RSS slope", $"{F(jm.SlopeMbPerMinute, "0.00")} MB/min (least squares)");
+                Row(t, "web RSS slope", $"{F(jm.SlopeMbPerMinute, "0.00")} MB/min (least squares), {F(jm.LateSlopeMbPerMinute, "0.00")} MB/min over the second half");
                 Row(t, "web process CPU", $"{F(jm.PortalCpuSeconds, "0.0")} s during the job");
                 Row(t, "engine process peak", $"{Units.Mb(jm.EnginePeakKernel)} MB (VmHWM); job row peakMemoryBytes {(jm.EnginePeakJob is { } p ? $"{Units.Mb(p)} MB" : "-")}");
             }
