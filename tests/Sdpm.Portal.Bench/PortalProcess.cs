@@ -83,6 +83,9 @@ public sealed class PortalProcess : IDisposable
     /// <summary>Resident set size of the portal process now (VmRSS), in bytes.</summary>
     public long Rss() => StatusField("VmRSS:");
 
+    /// <summary>How long the portal process has been running.</summary>
+    public TimeSpan UpTime() => DateTime.Now - process.StartTime;
+
     /// <summary>CPU time (user + system) the portal process has used so far.</summary>
     public TimeSpan CpuTime()
     {

@@ -88,6 +88,12 @@ try
         var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-export");
         report.Export = await ExportBench.RunAsync(portal, cohort, options.ExportCases, options.Seed + 2, work);
     }
+    cancel.Token.ThrowIfCancellationRequested();
+    if (options.Runs("jobs"))
+    {
+        report.Jobs = new JobsFigures();
+        await JobsBench.RunAsync(portal, root, north, options, work, report.Jobs);
+    }
 }
 catch (Exception e)
 {
@@ -132,9 +138,10 @@ return report.Error is null ? 0 : 1;
 public sealed record BenchOptions
 {
     public const string Usage = """
-        usage: scripts/bench-portal.sh [--json] [--only import,slices,annotation,stroke,memory,list,export] [--import-cases N]
+        usage: scripts/bench-portal.sh [--json] [--only import,slices,annotation,stroke,memory,list,export,jobs] [--import-cases N]
                                        [--clients N] [--requests N] [--warmup-seconds N] [--saves N] [--strokes N] [--zip-mib N]
-                                       [--list-cases N] [--list-requests N] [--export-cases N] [--seed N] [--keep-data]
+                                       [--list-cases N] [--list-requests N] [--export-cases N] [--job-cases N] [--dispatch-jobs N]
+                                       [--dispatch-steps N] [--job-steps N] [--job-rounds N] [--memory-steps N] [--seed N] [--keep-data]
           --json           print the report as JSON on stdout (the table goes to stderr)
           --only           run only these figures (slices, annotation and stroke need import, so they run it too)
           --import-cases   512x512x40 cases to import one by one (5)
@@ -145,6 +152,12 @@ public sealed record BenchOptions
           --zip-mib        size of the big upload in MiB (1024)
           --list-cases     case rows of the list cohort (10000); --list-requests: requests per query (30)
           --export-cases   512x512x30 cases (each with a reference) of the exported cohort (100)
+          --job-cases      128x128x16 cases (each with a mask) of the jobs cohort, all in the split's train part (6)
+          --dispatch-jobs  tiny training jobs submitted one after another for the dispatch latency (10; 0 skips it)
+          --dispatch-steps steps of each of them (2)
+          --job-steps      steps of the training run timed through the portal and through sdpm train (800)
+          --job-rounds     rounds of that comparison, each one portal job and one sdpm train (3; 0 skips it)
+          --memory-steps   steps of the job during which the web process's RSS is sampled (1500; 0 skips it)
           --keep-data      keep the temporary data folder
         """;
 
@@ -162,6 +175,12 @@ public sealed record BenchOptions
     public int ListCases { get; init; } = 10_000;
     public int ListRequests { get; init; } = 30;
     public int ExportCases { get; init; } = 100;
+    public int JobCases { get; init; } = 6;
+    public int DispatchJobs { get; init; } = 10;
+    public int DispatchSteps { get; init; } = 2;
+    public int JobSteps { get; init; } = 800;
+    public int JobRounds { get; init; } = 3;
+    public int MemorySteps { get; init; } = 1500;
     public ulong Seed { get; init; } = 42;
 
     public bool Runs(string figure) => Only.Count == 0 || Only.Contains(figure);
@@ -191,6 +210,12 @@ public sealed record BenchOptions
                 "--list-cases" => o with { ListCases = Count(50, 100_000) },
                 "--list-requests" => o with { ListRequests = Count(1, 1000) },
                 "--export-cases" => o with { ExportCases = Count(1, 1000) },
+                "--job-cases" => o with { JobCases = Count(1, 200) },
+                "--dispatch-jobs" => o with { DispatchJobs = Count(0, 1000) },
+                "--dispatch-steps" => o with { DispatchSteps = Count(1, 10_000) },
+                "--job-steps" => o with { JobSteps = Count(1, 100_000) },
+                "--job-rounds" => o with { JobRounds = Count(0, 50) },
+                "--memory-steps" => o with { MemorySteps = Count(0, 1_000_000) },
                 "--seed" => o with { Seed = (ulong)Count(0, int.MaxValue) },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
@@ -201,7 +226,7 @@ public sealed record BenchOptions
     private static HashSet<string> Figures(string list)
     {
         var set = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
-        var unknown = set.Except(["import", "slices", "annotation", "stroke", "memory", "list", "export"]).ToList();
+        var unknown = set.Except(["import", "slices", "annotation", "stroke", "memory", "list", "export", "jobs"]).ToList();
         return unknown.Count == 0 ? set : throw new ArgumentException($"unknown figure(s) {string.Join(", ", unknown)}");
     }
 

@@ -12,6 +12,8 @@ public sealed class BenchReport
     public const double SliceTargetMs = 50;
     public const double MemoryTargetMb = 300;
     public const double ListTargetMs = 200;
+    public const double DispatchTargetMs = 2000;
+    public const double OverheadTargetPercent = 5;
 
     public required MachineInfo Machine { get; init; }
     public required BenchOptions Options { get; init; }
@@ -22,6 +24,7 @@ public sealed class BenchReport
     public MemoryFigures? Memory { get; set; }
     public ListFigures? List { get; set; }
     public ExportFigures? Export { get; set; }
+    public JobsFigures? Jobs { get; set; }
     public string? Error { get; set; }
     public string LoadAtStart { get; set; } = "";
     public string LoadAtEnd { get; set; } = "";
@@ -54,6 +57,16 @@ public sealed class BenchReport
         foreach (var q in List?.Queries ?? [])
         {
             checks.Add(new($"case list {List!.Cases}: {q.Query}", $"p95 < {ListTargetMs} ms", $"{Units.Ms(q.Latency.P95)} ms", q.Latency.P95 < ListTargetMs));
+        }
+        if (Jobs?.Dispatch is { } d)
+        {
+            checks.Add(new($"job dispatch, POST to engine process ({d.Jobs} jobs)", $"p95 < {DispatchTargetMs / 1000:0} s", $"{Units.Ms(d.EngineStart.P95)} ms",
+                d.EngineStart.P95 < DispatchTargetMs));
+        }
+        if (Jobs?.Overhead is { } o)
+        {
+            checks.Add(new($"portal job vs sdpm train, {o.Steps} tiny steps", $"overhead < {OverheadTargetPercent:0} %", $"{F(o.OverheadPercent, "0.0")} %",
+                o.OverheadPercent < OverheadTargetPercent));
         }
         return checks;
     }
@@ -142,12 +155,60 @@ public sealed class BenchReport
             Row(t, "first image", $"{e.ExportedOrientation} (the uploaded grid)");
             Row(t, "import before it", $"{F(e.ImportSeconds, "0.0")} s (not part of the figure)");
         }
+        if (Jobs is { } jobs)
+        {
+            t.AppendLine();
+            t.AppendLine($"6. Engine jobs: sdpm/{JobsBench.Preset} training on cpu, {jobs.Cases} cases of {jobs.CaseShape} with masks (split all train)");
+            if (jobs.Config is { } c)
+            {
+                Row(t, "portal Jobs options", $"QueuePoll {F(c.QueuePollSeconds, "0.###")} s (an idle worker's queue poll), Heartbeat {F(c.HeartbeatSeconds, "0.###")} s, devices {c.Devices}");
+            }
+            if (jobs.Dispatch is { } d)
+            {
+                t.AppendLine($"  a. Dispatch: {d.Jobs} jobs of {d.Steps} steps one after another, ms after the client had the POST /api/jobs answer");
+                Row(t, "", "p50", "p95", "max");
+                Row(t, "POST /api/jobs itself", Units.Ms(d.Post.P50), Units.Ms(d.Post.P95), Units.Ms(d.Post.Max));
+                Row(t, "row claimed (startedAt)", Units.Ms(d.Claim.P50), Units.Ms(d.Claim.P95), Units.Ms(d.Claim.Max));
+                Row(t, "engine process started (/proc)", Units.Ms(d.EngineStart.P50), Units.Ms(d.EngineStart.P95), Units.Ms(d.EngineStart.Max));
+                Row(t, "first step reported (curve)", Units.Ms(d.FirstStep.P50), Units.Ms(d.FirstStep.P95), Units.Ms(d.FirstStep.Max));
+                t.AppendLine("  (engine process started: its start time in /proc/PID/stat, 10 ms ticks, against /proc/uptime when the answer came)");
+            }
+            if (jobs.Overhead is { } o)
+            {
+                t.AppendLine($"  b. The same {o.Steps}-step training as a portal job (POST to finishedAt) and as sdpm train (process start to exit), {o.Rounds} rounds alternating (s)");
+                Row(t, "round, via", "seconds", "engine at", "engine ran", "finish", "train CPU", "web CPU", "load", "step-1 loss");
+                foreach (var r in o.Runs)
+                {
+                    Row(t, $"{r.Round}, {r.Via}", F(r.Seconds, "0.00"), S(r.EngineStartSeconds), S(r.EngineSeconds), S(r.FinishSeconds), S(r.TrainCpuSeconds),
+                        S(r.WebCpuSeconds), F(r.LoadAtStart, "0.00"), r.FirstLoss?.ToString("0.######", CultureInfo.InvariantCulture) ?? "-");
+                }
+                Row(t, "median portal, cli", $"{F(o.PortalMedianSeconds, "0.00")} s, {F(o.CliMedianSeconds, "0.00")} s: overhead {F(o.OverheadPercent, "0.0")} %");
+                Row(t, "overhead per round", $"{string.Join(", ", o.RoundPercents.Select(p => $"{F(p, "0.0")} %"))} (median {F(o.RoundMedianPercent, "0.0")} %)");
+                Row(t, "portal's own part", $"{F(o.OwnSeconds, "0.00")} s = {F(o.OwnPercent, "0.0")} % of the CLI median (POST to engine start + engine exit to finishedAt, median)");
+                Row(t, "engine process ran", $"{F(o.EngineMedianSeconds, "0.00")} s (median), against {F(o.CliMedianSeconds, "0.00")} s for sdpm train");
+                t.AppendLine($"  (the same cases: the portal's export; {(o.SameFirstLoss ? "every run had the same step-1 loss" : "the step-1 losses differ")}; "
+                    + "engine at: POST sent to engine start (/proc); finish: engine exit (seen within 0.1 s) to finishedAt; load: 1-min load average at the run's start)");
+            }
+            if (jobs.Memory is { } jm)
+            {
+                t.AppendLine($"  c. Web process RSS (VmRSS) every second during a {jm.Steps}-step job ({F(jm.Seconds, "0")} s, {jm.Samples} samples; "
+                    + $"the portal had been up {F(jm.PortalUpSeconds, "0")} s; MB = 10^6 bytes)");
+                Row(t, "web RSS start, peak, end", $"{Units.Mb(jm.StartRss)} MB, {Units.Mb(jm.PeakRss)} MB, {Units.Mb(jm.EndRss)} MB");
+                Row(t, "web RSS slope", $"{F(jm.SlopeMbPerMinute, "0.00")} MB/min (least squares), {F(jm.LateSlopeMbPerMinute, "0.00")} MB/min over the second half");
+                Row(t, "web process CPU", $"{F(jm.PortalCpuSeconds, "0.0")} s during the job");
+                Row(t, "engine process peak", $"{Units.Mb(jm.EnginePeakKernel)} MB (VmHWM); job row peakMemoryBytes {(jm.EnginePeakJob is { } p ? $"{Units.Mb(p)} MB" : "-")}");
+            }
+        }
         t.AppendLine();
         t.AppendLine("Summary");
         foreach (var c in Targets) t.AppendLine($"  {(c.Met ? "MET" : "MISSED"),-7} {c.Name,-48} {c.Target,-24} {c.Measured}");
         if (Export is { } x)
         {
             t.AppendLine($"  {"FIGURE",-7} {$"export.zip of {x.Cases} cases",-48} {"no target",-24} {F(x.Seconds, "0.0")} s, {F(x.ZipMBps, "0.0")} MB/s, {Units.Mb(x.ZipBytes)} MB");
+        }
+        if (Jobs?.Memory is { } js)
+        {
+            t.AppendLine($"  {"FIGURE",-7} {$"web RSS during a {js.Steps}-step job",-48} {"no target",-24} slope {F(js.SlopeMbPerMinute, "0.00")} MB/min, peak - start {Units.Mb(js.PeakRss - js.StartRss)} MB");
         }
         if (Error is not null) t.AppendLine($"INCOMPLETE: {Error}");
         var met = Targets.Count(c => c.Met);
@@ -176,4 +237,6 @@ public sealed class BenchReport
     }
 
     private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+
+    private static string S(double? seconds) => seconds is { } s ? F(s, "0.00") : "-";
 }
