@@ -89,6 +89,12 @@ try
         report.Export = await ExportBench.RunAsync(portal, cohort, options.ExportCases, options.Seed + 2, work);
     }
     cancel.Token.ThrowIfCancellationRequested();
+    if (options.Runs("leaderboard"))
+    {
+        var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-leaderboard");
+        report.Leaderboard = await LeaderboardBench.RunAsync(portal, cohort, north, options.LeaderboardCases, options.LeaderboardModels, options.ListRequests);
+    }
+    cancel.Token.ThrowIfCancellationRequested();
     if (options.Runs("jobs"))
     {
         report.Jobs = new JobsFigures();
@@ -138,7 +144,7 @@ return report.Error is null ? 0 : 1;
 public sealed record BenchOptions
 {
     public const string Usage = """
-        usage: scripts/bench-portal.sh [--json] [--only import,slices,annotation,stroke,memory,list,export,jobs] [--import-cases N]
+        usage: scripts/bench-portal.sh [--json] [--only import,slices,annotation,stroke,memory,list,export,leaderboard,jobs] [--import-cases N]
                                        [--clients N] [--requests N] [--warmup-seconds N] [--saves N] [--strokes N] [--zip-mib N]
                                        [--list-cases N] [--list-requests N] [--export-cases N] [--job-cases N] [--dispatch-jobs N]
                                        [--dispatch-steps N] [--job-steps N] [--job-rounds N] [--memory-steps N] [--seed N] [--keep-data]
@@ -152,6 +158,8 @@ public sealed record BenchOptions
           --zip-mib        size of the big upload in MiB (1024)
           --list-cases     case rows of the list cohort (10000); --list-requests: requests per query (30)
           --export-cases   512x512x30 cases (each with a reference) of the exported cohort (100)
+          --leaderboard-cases  test-part cases of the leaderboard split (5000); --leaderboard-models: model versions, each
+                           scored in 4 modes on every case (5; 5000 x 5 x 4 = 100 000 per-case rows)
           --job-cases      128x128x16 cases (each with a mask) of the jobs cohort, all in the split's train part (6)
           --dispatch-jobs  tiny training jobs submitted one after another for the dispatch latency (10; 0 skips it)
           --dispatch-steps steps of each of them (2)
@@ -175,6 +183,8 @@ public sealed record BenchOptions
     public int ListCases { get; init; } = 10_000;
     public int ListRequests { get; init; } = 30;
     public int ExportCases { get; init; } = 100;
+    public int LeaderboardCases { get; init; } = 5000;
+    public int LeaderboardModels { get; init; } = 5;
     public int JobCases { get; init; } = 6;
     public int DispatchJobs { get; init; } = 10;
     public int DispatchSteps { get; init; } = 2;
@@ -208,6 +218,8 @@ public sealed record BenchOptions
                 "--saves" => o with { Saves = Count(10, 10_000) },
                 "--strokes" => o with { Strokes = Count(1, 10_000) },
                 "--list-cases" => o with { ListCases = Count(50, 100_000) },
+                "--leaderboard-cases" => o with { LeaderboardCases = Count(10, 100_000) },
+                "--leaderboard-models" => o with { LeaderboardModels = Count(1, 50) },
                 "--list-requests" => o with { ListRequests = Count(1, 1000) },
                 "--export-cases" => o with { ExportCases = Count(1, 1000) },
                 "--job-cases" => o with { JobCases = Count(1, 200) },
@@ -226,7 +238,7 @@ public sealed record BenchOptions
     private static HashSet<string> Figures(string list)
     {
         var set = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
-        var unknown = set.Except(["import", "slices", "annotation", "stroke", "memory", "list", "export", "jobs"]).ToList();
+        var unknown = set.Except(["import", "slices", "annotation", "stroke", "memory", "list", "export", "leaderboard", "jobs"]).ToList();
         return unknown.Count == 0 ? set : throw new ArgumentException($"unknown figure(s) {string.Join(", ", unknown)}");
     }
 

@@ -12,6 +12,7 @@ public sealed class BenchReport
     public const double SliceTargetMs = 50;
     public const double MemoryTargetMb = 300;
     public const double ListTargetMs = 200;
+    public const double LeaderboardTargetMs = 200;
     public const double DispatchTargetMs = 2000;
     public const double OverheadTargetPercent = 5;
 
@@ -23,6 +24,7 @@ public sealed class BenchReport
     public StrokeFigures? Stroke { get; set; }
     public MemoryFigures? Memory { get; set; }
     public ListFigures? List { get; set; }
+    public LeaderboardFigures? Leaderboard { get; set; }
     public ExportFigures? Export { get; set; }
     public JobsFigures? Jobs { get; set; }
     public string? Error { get; set; }
@@ -57,6 +59,11 @@ public sealed class BenchReport
         foreach (var q in List?.Queries ?? [])
         {
             checks.Add(new($"case list {List!.Cases}: {q.Query}", $"p95 < {ListTargetMs} ms", $"{Units.Ms(q.Latency.P95)} ms", q.Latency.P95 < ListTargetMs));
+        }
+        foreach (var q in Leaderboard?.Queries ?? [])
+        {
+            checks.Add(new($"leaderboard over {Leaderboard!.PredictionRows} per-case rows: {q.Query}, warm", $"p95 < {LeaderboardTargetMs} ms", $"{Units.Ms(q.Warm.P95)} ms",
+                q.Warm.P95 < LeaderboardTargetMs));
         }
         if (Jobs?.Dispatch is { } d)
         {
@@ -154,6 +161,17 @@ public sealed class BenchReport
             Row(t, "portal RSS", $"peak {Units.Mb(e.PeakRss)} MB, idle {Units.Mb(e.IdleRss)} MB, peak - idle {Units.Mb(e.PeakOverIdle)} MB");
             Row(t, "first image", $"{e.ExportedOrientation} (the uploaded grid)");
             Row(t, "import before it", $"{F(e.ImportSeconds, "0.0")} s (not part of the figure)");
+        }
+        if (Leaderboard is { } lb)
+        {
+            t.AppendLine();
+            t.AppendLine($"5b. GET /api/leaderboards/{{id}} over {lb.PredictionRows} per-case rows ({lb.Cases} test cases x {lb.Models} models x {lb.Modes} modes, "
+                + $"written in {F(lb.InsertSeconds, "0.0")} s); first request computes every row's bootstrap, then warm requests (ms)");
+            Row(t, "query", "rows", "first", "p50", "p95", "max");
+            foreach (var q in lb.Queries)
+            {
+                Row(t, q.Query, q.Rows.ToString(CultureInfo.InvariantCulture), Units.Ms(q.ColdMs), Units.Ms(q.Warm.P50), Units.Ms(q.Warm.P95), Units.Ms(q.Warm.Max));
+            }
         }
         if (Jobs is { } jobs)
         {

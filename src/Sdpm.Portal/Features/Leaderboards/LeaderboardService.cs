@@ -54,6 +54,8 @@ public sealed class LeaderboardService(IDbContextFactory<PortalDbContext> contex
     public const ulong Seed = 20240601;
 
     private readonly ConcurrentDictionary<string, SetMetrics> cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(int, string), (string Version, List<PredictionScore> Rows)> rowCache = new();
+    private readonly ConcurrentDictionary<(int, string, LeaderboardBreakdown, string), Leaderboard> boards = new();
 
     /// <summary>How many aggregates are cached (for tests and the benchmark).</summary>
     public int CachedAggregates => cache.Count;
@@ -63,6 +65,16 @@ public sealed class LeaderboardService(IDbContextFactory<PortalDbContext> contex
     {
         var data = await LoadAsync(splitId, subset, userId, ct);
         if (data is null) return null;
+        var boardKey = (splitId, subset, breakdown, data.Version);
+        if (boards.TryGetValue(boardKey, out var known)) return known;
+        var board = Build(splitId, breakdown, data);
+        if (boards.Count > 256) boards.Clear();
+        boards[boardKey] = board;
+        return board;
+    }
+
+    private Leaderboard Build(int splitId, LeaderboardBreakdown breakdown, Data data)
+    {
         var rows = new List<LeaderboardRow>();
         foreach (var group in data.Scored.GroupBy(s => (s.ModelVersionId, s.Mode, Group: GroupOf(s, breakdown))))
         {
@@ -126,17 +138,18 @@ public sealed class LeaderboardService(IDbContextFactory<PortalDbContext> contex
 
     private static string Fingerprint(IReadOnlyList<CaseMetrics> cases)
     {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Span<byte> buffer = stackalloc byte[24];
+        // One buffer, one hash: case id and the three numbers of every row.
+        var buffer = new List<byte>(cases.Count * 40);
+        Span<byte> numbers = stackalloc byte[24];
         foreach (var c in cases)
         {
-            sha.AppendData(Encoding.UTF8.GetBytes(c.CaseId));
-            BitConverter.TryWriteBytes(buffer[..8], c.Dice);
-            BitConverter.TryWriteBytes(buffer[8..16], c.VolumePredMl);
-            BitConverter.TryWriteBytes(buffer[16..], c.VolumeRefMl);
-            sha.AppendData(buffer);
+            buffer.AddRange(Encoding.UTF8.GetBytes(c.CaseId));
+            BitConverter.TryWriteBytes(numbers[..8], c.Dice);
+            BitConverter.TryWriteBytes(numbers[8..16], c.VolumePredMl);
+            BitConverter.TryWriteBytes(numbers[16..], c.VolumeRefMl);
+            foreach (var b in numbers) buffer.Add(b);
         }
-        return Convert.ToHexString(sha.GetHashAndReset());
+        return Convert.ToHexString(SHA256.HashData(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(buffer)));
     }
 
     private static (double? Low, double? High) BootstrapMeanCi(double[] values)
@@ -194,30 +207,56 @@ public sealed class LeaderboardService(IDbContextFactory<PortalDbContext> contex
             .Join(db.Cases, sc => sc.CaseId, c => c.Id, (sc, c) => new { c.Id, c.PseudoId, Site = c.Cohort!.Site!.Name, c.LesionType, c.ReferenceBlob })
             .ToListAsync(ct);
         var caseInfo = cases.ToDictionary(c => c.Id, c => new CaseInfo(c.Id, c.PseudoId, c.Site, LesionName(c.LesionType), c.ReferenceBlob));
-        var ids = caseInfo.Keys.ToList();
-        var predictions = await db.Predictions.AsNoTracking().Where(p => p.Committed && ids.Contains(p.CaseId))
-            .Select(p => new { p.ModelVersionId, p.CaseId, p.Mode, p.Dice, p.VolumeMl, p.VolumeRefMl, p.MetricsReferenceBlob })
-            .ToListAsync(ct);
+        // The part's predictions joined in SQL, whether their metrics are current decided there too: no blob names
+        // cross into .NET for 100 000 rows.
+        var query = db.Predictions.AsNoTracking().Where(p => p.Committed)
+            .Join(db.DatasetSplitCases.Where(sc => sc.SplitId == splitId && sc.Subset == subset), p => (int?)p.CaseId, sc => sc.CaseId, (p, sc) => p)
+            .Join(db.Cases, p => p.CaseId, c => c.Id, (p, c) => new
+            {
+                p.Id, p.ModelVersionId, p.CaseId, p.Mode, p.Dice, p.VolumeMl, p.VolumeRefMl,
+                Fresh = p.MetricsReferenceBlob != null && p.MetricsReferenceBlob == c.ReferenceBlob && p.Dice != null && p.VolumeRefMl != null,
+                HasReference = c.ReferenceBlob != null,
+            });
+        // What the rows are now, summed up in SQL: a new or replaced prediction moves the count or the highest id, a
+        // rescore the sums, a changed reference the count of current rows. The rows are read again only when it moves.
+        var token = await query.GroupBy(_ => 1).Select(g => new
+        {
+            Count = g.Count(), MaxId = g.Max(x => x.Id), Fresh = g.Count(x => x.Fresh), Dice = g.Sum(x => x.Dice ?? 0), Volume = g.Sum(x => x.VolumeMl),
+        }).SingleOrDefaultAsync(ct);
+        var version = token is null ? "empty" : $"{token.Count}|{token.MaxId}|{token.Fresh}|{token.Dice:R}|{token.Volume:R}|{cases.Count}";
+        var rowsKey = (splitId, subsetName);
+        List<PredictionScore> predictions;
+        if (rowCache.TryGetValue(rowsKey, out var cached) && cached.Version == version)
+        {
+            predictions = cached.Rows;
+        }
+        else
+        {
+            predictions = await query.Select(x => new PredictionScore(x.Id, x.ModelVersionId, x.CaseId, x.Mode, x.Dice, x.VolumeMl, x.VolumeRefMl, x.Fresh, x.HasReference))
+                .ToListAsync(ct);
+            if (rowCache.Count > 64) rowCache.Clear();
+            rowCache[rowsKey] = (version, predictions);
+        }
         var modelIds = predictions.Select(p => p.ModelVersionId).Distinct().ToList();
         var mine = await JobService.InvestigatorSitesAsync(db, userId, ct);
         var models = (await db.ModelVersions.AsNoTracking().Where(m => modelIds.Contains(m.Id)).ToListAsync(ct))
             .Where(m => JobService.Covered(m.SiteKey, mine)).ToDictionary(m => m.Id);
-        var scored = new List<LeaderboardCase>();
+        var scored = new List<LeaderboardCase>(predictions.Count);
         var stale = new List<LeaderboardCase>();
         foreach (var p in predictions)
         {
-            if (!models.ContainsKey(p.ModelVersionId)) continue;
-            var c = caseInfo[p.CaseId];
-            var current = p.MetricsReferenceBlob is not null && p.MetricsReferenceBlob == c.ReferenceBlob && p.Dice is not null && p.VolumeRefMl is not null;
+            if (!models.ContainsKey(p.ModelVersionId) || !caseInfo.TryGetValue(p.CaseId, out var c)) continue;
             var s = new LeaderboardCase(p.CaseId, c.Case, c.Site, c.LesionType, p.ModelVersionId, p.Mode, p.Dice ?? 0, p.VolumeMl, p.VolumeRefMl ?? 0);
-            if (current) scored.Add(s);
-            else if (c.ReferenceBlob is not null) stale.Add(s);
+            if (p.Fresh) scored.Add(s);
+            else if (p.HasReference) stale.Add(s);
         }
-        return new Data(split.Name, subsetName, caseInfo, models, scored, stale);
+        return new Data(split.Name, subsetName, caseInfo, models, scored, stale, $"{version}|{string.Join(',', models.Keys.Order())}");
     }
 
     private sealed record CaseInfo(int Id, string Case, string Site, string LesionType, string? ReferenceBlob);
 
+    private sealed record PredictionScore(long Id, int ModelVersionId, int CaseId, string Mode, double? Dice, double VolumeMl, double? VolumeRefMl, bool Fresh, bool HasReference);
+
     private sealed record Data(string SplitName, string Subset, IReadOnlyDictionary<int, CaseInfo> Cases, IReadOnlyDictionary<int, ModelVersion> Models,
-        IReadOnlyList<LeaderboardCase> Scored, IReadOnlyList<LeaderboardCase> Stale);
+        IReadOnlyList<LeaderboardCase> Scored, IReadOnlyList<LeaderboardCase> Stale, string Version);
 }
