@@ -3,7 +3,6 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Sdpm.Data;
 using Sdpm.Data.Entities;
-using Sdpm.Engine.Contracts.Metrics;
 using Sdpm.Engine.Contracts.Progress;
 using Sdpm.Engine.Contracts.Sampling;
 using Sdpm.Engine.Contracts.Training;
@@ -172,18 +171,9 @@ internal static class RunCommand
             ct.ThrowIfCancellationRequested();
             var p = predictions[i];
             var c = cases[p.CaseId];
-            if (p.MetricsReferenceBlob != c.ReferenceBlob || (c.ReferenceBlob is not null && p.Dice is null))
+            if (PredictionScoring.IsStale(p, c.ReferenceBlob))
             {
-                if (c.ReferenceBlob is null)
-                {
-                    (p.MetricsReferenceBlob, p.Dice, p.VolumeRefMl) = (null, null, null);
-                }
-                else
-                {
-                    var grid = blobs.ReadVolumeHeader(c.ImageBlob).Geometry;
-                    var metrics = SegmentationMetrics.Case(c.PseudoId, blobs.ReadMask(p.MaskBlob, grid), blobs.ReadMask(c.ReferenceBlob, grid));
-                    (p.MetricsReferenceBlob, p.Dice, p.VolumeRefMl) = (c.ReferenceBlob, metrics.Dice, metrics.VolumeRefMl);
-                }
+                PredictionScoring.Rescore(blobs, p, c.ImageBlob, c.ReferenceBlob, c.PseudoId);
                 refreshed++;
             }
             progress.Report(new EngineProgress(ProgressKind.Case, "cpu", i + 1, predictions.Count, CaseId: c.PseudoId));

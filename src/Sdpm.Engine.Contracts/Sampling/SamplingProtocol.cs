@@ -17,6 +17,9 @@ public static class SamplingModes
 
     public static string Name(SamplingMode m) => m.ToString().ToLowerInvariant();
 
+    /// <summary>Where a mode's name sorts in <see cref="Every"/>'s order (avg, sal, infer, all); other names last.</summary>
+    public static int Order(string name) => Every.Select(Name).ToList().IndexOf(name) is var i and >= 0 ? i : Every.Count;
+
     /// <summary>Parses "avg,sal,infer,all" (any subset, any order).</summary>
     public static IReadOnlyList<SamplingMode> ParseList(string text)
     {

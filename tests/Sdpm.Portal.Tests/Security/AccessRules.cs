@@ -183,7 +183,9 @@ public static class AccessRules
         ["PUT /api/cases/{caseId:int}/annotations/mine"] = Rule(Access.SiteAnnotator, BadRequest),
         ["PATCH /api/cases/{caseId:int}/annotations/mine/slices"] = Rule(Access.SiteAnnotator, BadRequest),
         ["GET /api/cases/{caseId:int}/annotations/starting-points"] = Rule(Access.SiteAnnotator, Ok),
-        // The matrix case may sit in its split's test part, where no prediction is offered: 404 then.
+        // Whether the matrix case is in a split's test part (no prediction offered to annotators: 404) depends on which
+        // split edits of the matrix ran before (200 otherwise); the others always get 403. The offered and the withheld
+        // case are each asserted in StartFromPredictionTests.
         ["GET /api/cases/{caseId:int}/annotations/starting-points/{modelId:int}/{mode}.rle"] = Rule(Access.SiteAnnotator, Ok, NotFound),
         ["POST /api/cases/{caseId:int}/annotations/mine/submit"] = Rule(Access.SiteAnnotator, Ok, Conflict),
         ["POST /api/annotations/{annotationId:int}/review"] = Rule(Access.SiteReviewer, Ok, Conflict),

@@ -241,7 +241,7 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
         var rows = await db.Predictions.AsNoTracking().Where(p => p.CaseId == caseId && p.Committed)
             .Join(db.ModelVersions, p => p.ModelVersionId, m => m.Id, (p, m) => new StartingPrediction(m.Id, m.Name, p.Mode, p.VolumeMl, p.MaskBlob))
             .ToListAsync(ct);
-        return rows.OrderByDescending(r => r.ModelVersionId).ThenBy(r => r.Mode switch { "avg" => 0, "sal" => 1, "infer" => 2, _ => 3 }).ToList();
+        return rows.OrderByDescending(r => r.ModelVersionId).ThenBy(r => Sdpm.Engine.Contracts.Sampling.SamplingModes.Order(r.Mode)).ToList();
     }
 
     public async Task<AnnotationResult> SubmitMineAsync(int caseId, string userId, Actor actor, int? expectedVersion, CancellationToken ct = default)

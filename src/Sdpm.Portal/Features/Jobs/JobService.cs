@@ -205,14 +205,13 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
             if (split is null) return JobResult.Fail(JobError.NotFound, "The split does not exist.");
             if (!split.Cohorts.All(c => mine.Contains(c.SiteId))) return JobResult.Fail(JobError.Forbidden, "You can use only splits of sites where you are an investigator.");
             subset = string.IsNullOrWhiteSpace(subsetName) ? "test" : subsetName.Trim().ToLowerInvariant();
-            caseIds = subset switch
+            switch (subset)
             {
-                "train" => split.Train,
-                "validation" => split.Validation,
-                "test" => split.Test,
-                _ => [],
-            };
-            if (subset is not ("train" or "validation" or "test")) return JobResult.Fail(JobError.Invalid, $"subset must be train, validation or test, got \"{subsetName}\".");
+                case "train": caseIds = split.Train; break;
+                case "validation": caseIds = split.Validation; break;
+                case "test": caseIds = split.Test; break;
+                default: return JobResult.Fail(JobError.Invalid, $"subset must be train, validation or test, got \"{subsetName}\".");
+            }
             if (caseIds.Count == 0) return JobResult.Fail(JobError.Invalid, $"The {subset} part of split \"{split.Name}\" holds no case.");
             sites.AddRange(split.Cohorts.Select(c => c.SiteId));
             scope = $"the {subset} part of split \"{split.Name}\" ({caseIds.Count} cases)";
@@ -347,7 +346,7 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
         var models = (await db.ModelVersions.AsNoTracking().Where(m => db.Predictions.Any(p => p.CaseId == caseId && p.ModelVersionId == m.Id && p.Committed))
             .Select(m => new { m.Id, m.SiteKey }).ToListAsync(ct)).Where(m => Covered(m.SiteKey, mine)).Select(m => m.Id).ToList();
         return (await Rows(db, db.Predictions.Where(p => p.CaseId == caseId && p.Committed && models.Contains(p.ModelVersionId)), ct))
-            .OrderByDescending(r => r.ModelVersionId).ThenBy(r => ModeOrder(r.Mode)).ToList();
+            .OrderByDescending(r => r.ModelVersionId).ThenBy(r => SamplingModes.Order(r.Mode)).ToList();
     }
 
     private static async Task<IReadOnlyList<PredictionRow>> Rows(PortalDbContext db, IQueryable<Prediction> predictions, CancellationToken ct)
@@ -357,10 +356,8 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
             .ToListAsync(ct);
         return rows.Select(r => new PredictionRow(r.p.Id, r.p.JobId, r.p.ModelVersionId, r.p.CaseId, r.PseudoId, r.p.Mode, r.p.Protocol, r.p.VolumeMl, r.p.VolumeSdMl,
                 r.p.Dice, r.p.VolumeRefMl, r.p.MetricsReferenceBlob != r.ReferenceBlob, r.p.CreatedAt))
-            .OrderBy(r => r.Case, StringComparer.Ordinal).ThenBy(r => ModeOrder(r.Mode)).ToList();
+            .OrderBy(r => r.Case, StringComparer.Ordinal).ThenBy(r => SamplingModes.Order(r.Mode)).ToList();
     }
-
-    private static int ModeOrder(string mode) => mode switch { "avg" => 0, "sal" => 1, "infer" => 2, "all" => 3, _ => 4 };
 
     public async Task<IReadOnlyList<ModelSummary>> ModelsAsync(string userId, CancellationToken ct = default)
     {

@@ -97,18 +97,12 @@ public static class LeaderboardApi
         api.MapGet("/models/{modelId:int}/predictions/{caseId:int}/{mode}.nii.gz", async (int modelId, int caseId, string mode, ClaimsPrincipal user,
             IAuthorizationService authorization, IDbContextFactory<PortalDbContext> contexts, CaseService cases, IBlobStore blobs, CancellationToken ct) =>
         {
-            await using var db = await contexts.CreateDbContextAsync(ct);
-            var site = await db.Cases.Where(c => c.Id == caseId).Select(c => (int?)c.SiteId).SingleOrDefaultAsync(ct);
-            if (site is null) return Results.NotFound();
-            // The model's sites are checked by the policy; the case's site here (a model may have predicted another site's cohort).
-            if (!(await authorization.AuthorizeAsync(user, site.Value, Policies.JobInvestigator)).Succeeded) return Results.Forbid();
-            var blob = await db.Predictions.AsNoTracking().Where(p => p.ModelVersionId == modelId && p.CaseId == caseId && p.Mode == mode && p.Committed)
-                .Select(p => p.MaskBlob).SingleOrDefaultAsync(ct);
-            if (blob is null) return Results.Problem(statusCode: 404, title: $"Model version {modelId} has no {mode} prediction of case {caseId}: run an inference job on it.");
+            var (problem, p) = await PredictionAsync(modelId, caseId, mode, user, authorization, contexts, ct);
+            if (problem is not null) return problem;
             if (await cases.BlobsOfAsync(caseId, ct) is not { } c) return Results.NotFound();
             try
             {
-                var mask = CaseFiles.ReadMask(blobs, c, blob);
+                var mask = CaseFiles.ReadMask(blobs, c, p!.MaskBlob);
                 return CaseFiles.Download(mask, CaseFiles.FileName(c.PseudoId, $"model{modelId}-{mode}"), $"Sdpm {c.PseudoId} model {modelId} {mode}");
             }
             catch (Exception e) when (e is BlobNotFoundException or ImagingException)
@@ -154,6 +148,9 @@ public static class LeaderboardApi
         return app;
     }
 
+    /// <summary>The committed prediction of a case by a model in a mode, for a user who is an investigator of the case's
+    /// site too (the policy checks the model's sites; a model may have predicted another site's cohort); or the answer
+    /// that says why not.</summary>
     private static async Task<(IResult? Problem, Sdpm.Data.Entities.Prediction? Prediction)> PredictionAsync(int modelId, int caseId, string mode, ClaimsPrincipal user,
         IAuthorizationService authorization, IDbContextFactory<PortalDbContext> contexts, CancellationToken ct)
     {

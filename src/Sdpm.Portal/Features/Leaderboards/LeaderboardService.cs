@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Sdpm.Data;
 using Sdpm.Data.Entities;
 using Sdpm.Engine.Contracts.Metrics;
+using Sdpm.Engine.Contracts.Sampling;
 using Sdpm.Jobs;
 using Sdpm.Portal.Features.Jobs;
 
@@ -87,7 +88,7 @@ public sealed class LeaderboardService(IDbContextFactory<PortalDbContext> contex
             rows.Add(new LeaderboardRow(model.Id, model.Name, model.Model, model.Preset, group.Key.Mode, group.Key.Group, metrics.N, metrics.VdpExcluded,
                 OutcomeStatistic.Of(metrics.Dice), OutcomeStatistic.Of(metrics.Vc), OutcomeStatistic.Of(metrics.Vdp), stale, Math.Max(0, inGroup - metrics.N - stale)));
         }
-        var ordered = rows.OrderByDescending(r => r.Dice.Mean ?? -1).ThenBy(r => r.ModelVersionId).ThenBy(r => ModeOrder(r.Mode)).ThenBy(r => r.Group, StringComparer.Ordinal).ToList();
+        var ordered = rows.OrderByDescending(r => r.Dice.Mean ?? -1).ThenBy(r => r.ModelVersionId).ThenBy(r => SamplingModes.Order(r.Mode)).ThenBy(r => r.Group, StringComparer.Ordinal).ToList();
         return new Leaderboard(splitId, data.SplitName, data.Subset, data.Cases.Count, breakdown, ordered, data.Stale.Count);
     }
 
@@ -95,7 +96,7 @@ public sealed class LeaderboardService(IDbContextFactory<PortalDbContext> contex
     public async Task<IReadOnlyList<LeaderboardCase>?> CasesAsync(int splitId, string subset, string userId, CancellationToken ct = default)
     {
         var data = await LoadAsync(splitId, subset, userId, ct);
-        return data?.Scored.OrderBy(s => s.Case, StringComparer.Ordinal).ThenBy(s => s.ModelVersionId).ThenBy(s => ModeOrder(s.Mode)).ToList();
+        return data?.Scored.OrderBy(s => s.Case, StringComparer.Ordinal).ThenBy(s => s.ModelVersionId).ThenBy(s => SamplingModes.Order(s.Mode)).ToList();
     }
 
     /// <summary>Two rows (keys as <see cref="LeaderboardRow.Key"/>) compared on their common cases.</summary>
@@ -124,7 +125,9 @@ public sealed class LeaderboardService(IDbContextFactory<PortalDbContext> contex
     public SetMetrics Aggregate(IReadOnlyList<CaseMetrics> cases)
     {
         var key = Fingerprint(cases);
-        return cache.GetOrAdd(key, _ => SegmentationMetrics.Aggregate(cases, Resamples, Seed));
+        if (cache.TryGetValue(key, out var known)) return known;
+        if (cache.Count > 4096) cache.Clear(); // keys are contents: old ones are never asked for again, so the cache is bounded
+        return cache[key] = SegmentationMetrics.Aggregate(cases, Resamples, Seed);
     }
 
     /// <summary>Computes every aggregate of the split's parts (all, per site, per lesion type) for the given user so that
@@ -166,8 +169,6 @@ public sealed class LeaderboardService(IDbContextFactory<PortalDbContext> contex
         Array.Sort(means);
         return (means[(int)Math.Floor(0.025 * (Resamples - 1))], means[(int)Math.Ceiling(0.975 * (Resamples - 1))]);
     }
-
-    private static int ModeOrder(string mode) => mode switch { "avg" => 0, "sal" => 1, "infer" => 2, "all" => 3, _ => 4 };
 
     private static string? GroupOf(LeaderboardCase s, LeaderboardBreakdown breakdown) => breakdown switch
     {

@@ -2,7 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Sdpm.Data;
 using Sdpm.Data.Entities;
-using Sdpm.Engine.Contracts.Metrics;
+using Sdpm.Jobs;
 using Sdpm.Imaging;
 using Sdpm.Storage;
 
@@ -24,7 +24,7 @@ public sealed class LeaderboardOptions
 /// Keeps per-case metrics current and leaderboards warm: a committed prediction whose case's reference changed since it
 /// was scored (an annotation accepted, a reference imported) is scored against the new reference, and the leaderboards of
 /// splits touched by a finished inference or evaluation job, or by a rescored prediction, are computed ahead of the first
-/// page view. The scoring is torch-free: masks from the blob store and <see cref="SegmentationMetrics"/>.
+/// page view. The scoring is torch-free (<see cref="PredictionScoring"/>, as an evaluation job does it).
 /// </summary>
 public sealed class PredictionUpkeep(
     IDbContextFactory<PortalDbContext> contexts,
@@ -61,16 +61,7 @@ public sealed class PredictionUpkeep(
             ct.ThrowIfCancellationRequested();
             try
             {
-                if (x.ReferenceBlob is null)
-                {
-                    (x.p.MetricsReferenceBlob, x.p.Dice, x.p.VolumeRefMl) = (null, null, null);
-                }
-                else
-                {
-                    var grid = blobs.ReadVolumeHeader(x.ImageBlob).Geometry;
-                    var metrics = SegmentationMetrics.Case(x.PseudoId, blobs.ReadMask(x.p.MaskBlob, grid), blobs.ReadMask(x.ReferenceBlob, grid));
-                    (x.p.MetricsReferenceBlob, x.p.Dice, x.p.VolumeRefMl) = (x.ReferenceBlob, metrics.Dice, metrics.VolumeRefMl);
-                }
+                PredictionScoring.Rescore(blobs, x.p, x.ImageBlob, x.ReferenceBlob, x.PseudoId);
             }
             catch (Exception e) when (e is BlobNotFoundException or ImagingException or IOException or ArgumentException)
             {
