@@ -76,7 +76,7 @@ public sealed class EngineJob(
             await db.WorkerNodes.Where(w => w.Name == worker.Name).ExecuteUpdateAsync(s => s.SetProperty(w => w.CurrentJobId, jobId), ct);
             return row;
         }
-        if (row is { CancelRequested: true, State: JobState.Queued }) await FinishAsync(jobId, JobState.Cancelled, null, null, ct);
+        if (row is { CancelRequested: true, State: JobState.Queued }) await FinishAsync(jobId, JobState.Cancelled, null, null, ct, owned: false);
         else if (row.State == JobState.Running) logger.LogInformation("Job {Job} runs on {Worker} already: this delivery ends", jobId, row.WorkerName);
         return null;
     }
@@ -101,7 +101,17 @@ public sealed class EngineJob(
         {
             await Task.WhenAny(exited, Task.Delay(o.Heartbeat, time, CancellationToken.None));
             state.Memory(EngineProcess.ResidentBytes(process.Id));
-            var cancel = await ReportAsync(job.Id, state, CancellationToken.None);
+            var report = await ReportAsync(job.Id, state, CancellationToken.None);
+            if (report == Report.Lost)
+            {
+                // Another worker runs the job now, or it ended without this worker (cancelled while it was queued
+                // again): this engine must not write beside the other one, nor checkpoint into its run folder.
+                logger.LogWarning("Job {Job} is no longer this worker's: its engine is stopped", job.Id);
+                if (!process.HasExited) process.Kill(entireProcessTree: true);
+                await exited;
+                return;
+            }
+            var cancel = report == Report.Cancel;
             if ((cancel || ct.IsCancellationRequested) && stopSent == DateTimeOffset.MinValue)
             {
                 shutdown = !cancel;
@@ -117,7 +127,11 @@ public sealed class EngineJob(
         }
         await exited;
         process.WaitForExit(); // drains the output handlers
-        await ReportAsync(job.Id, state, CancellationToken.None);
+        if (await ReportAsync(job.Id, state, CancellationToken.None) == Report.Lost)
+        {
+            logger.LogWarning("Job {Job} is no longer this worker's: what its engine made is left alone", job.Id);
+            return;
+        }
         var code = process.ExitCode;
         if (shutdown)
         {
@@ -211,38 +225,63 @@ public sealed class EngineJob(
         return model.Id;
     }
 
-    /// <summary>Writes what the engine said since the last report; true when a cancel was requested.</summary>
-    private async Task<bool> ReportAsync(int jobId, RunState state, CancellationToken ct)
+    private enum Report { Running, Cancel, Lost }
+
+    /// <summary>Writes what the engine said since the last report, as the job's owner. A job queued again while its
+    /// engine still runs here (this worker was silent for longer than the lease: a stalled disk, a starved machine) is
+    /// taken back, so that it is not started twice; a job that another worker has taken, or that ended, is lost.</summary>
+    private async Task<Report> ReportAsync(int jobId, RunState state, CancellationToken ct)
     {
         var (step, total, message, points, tail, peak) = state.Take();
         var now = time.GetUtcNow();
         await using var db = await contexts.CreateDbContextAsync(ct);
-        if (points.Count > 0)
-        {
-            foreach (var p in points) p.JobId = jobId;
-            db.JobPoints.AddRange(points);
-            await db.SaveChangesAsync(ct);
-        }
-        await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Running).ExecuteUpdateAsync(s => s
+        var me = worker.Name;
+        var owned = await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Running && j.WorkerName == me).ExecuteUpdateAsync(s => s
             .SetProperty(j => j.HeartbeatAt, now)
             .SetProperty(j => j.Step, j => step ?? j.Step)
             .SetProperty(j => j.Total, j => total ?? j.Total)
             .SetProperty(j => j.Message, j => message ?? j.Message)
             .SetProperty(j => j.LogTail, tail)
             .SetProperty(j => j.PeakMemoryBytes, peak), ct);
-        await db.WorkerNodes.Where(w => w.Name == worker.Name).ExecuteUpdateAsync(s => s.SetProperty(w => w.HeartbeatAt, now), ct);
-        return await db.Jobs.Where(j => j.Id == jobId).Select(j => j.CancelRequested).SingleAsync(ct);
+        if (owned == 0)
+        {
+            owned = await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Queued && j.WorkerName == null && !j.CancelRequested).ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.State, JobState.Running)
+                .SetProperty(j => j.WorkerName, me)
+                .SetProperty(j => j.WaitingReason, (string?)null)
+                .SetProperty(j => j.HeartbeatAt, now)
+                .SetProperty(j => j.Step, j => step ?? j.Step)
+                .SetProperty(j => j.Total, j => total ?? j.Total)
+                .SetProperty(j => j.Message, j => message ?? j.Message)
+                .SetProperty(j => j.LogTail, tail)
+                .SetProperty(j => j.PeakMemoryBytes, peak), ct);
+            if (owned == 0) return Report.Lost;
+            state.Log($"[worker] this worker did not report for longer than the lease ({options.Value.Lease.TotalSeconds:0} s) and the job was queued again while its engine ran here: taken back");
+            logger.LogWarning("Job {Job} was queued again while its engine ran on {Worker} (no report for {Lease}): taken back", jobId, me, options.Value.Lease);
+        }
+        if (points.Count > 0)
+        {
+            foreach (var p in points) p.JobId = jobId;
+            db.JobPoints.AddRange(points);
+            await db.SaveChangesAsync(ct);
+        }
+        await db.WorkerNodes.Where(w => w.Name == me).ExecuteUpdateAsync(s => s.SetProperty(w => w.HeartbeatAt, now), ct);
+        return await db.Jobs.Where(j => j.Id == jobId).Select(j => j.CancelRequested).SingleAsync(ct) ? Report.Cancel : Report.Running;
     }
 
     /// <summary>Ends the job. An inference job's predictions become visible in the same transaction as its success
     /// (replacing the model version's earlier predictions of the same cases and modes); any other end deletes them.</summary>
-    private async Task FinishAsync(int jobId, JobState state, string? error, int? modelVersionId, CancellationToken ct, string? resultJson = null)
+    /// <param name="owned">Ended by the worker that ran it: only while it is still this worker's (or queued again
+    /// without a worker after a lapse of its lease), never a job that another worker has taken meanwhile.</param>
+    private async Task FinishAsync(int jobId, JobState state, string? error, int? modelVersionId, CancellationToken ct, string? resultJson = null, bool owned = true)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var now = time.GetUtcNow();
+        var me = worker.Name;
         if (error is { Length: > Job.ErrorMaxLength }) error = error[..(Job.ErrorMaxLength - 1)] + "…";
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var ended = await db.Jobs.Where(j => j.Id == jobId && j.State != JobState.Succeeded && j.State != JobState.Failed && j.State != JobState.Cancelled)
+            .Where(j => !owned || j.WorkerName == me || (j.State == JobState.Queued && j.WorkerName == null))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(j => j.State, state)
                 .SetProperty(j => j.Error, error)
@@ -258,7 +297,8 @@ public sealed class EngineJob(
     private async Task RequeueAsync(int jobId, string reason)
     {
         await using var db = await contexts.CreateDbContextAsync();
-        await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Running).ExecuteUpdateAsync(s => s
+        var me = worker.Name;
+        await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Running && j.WorkerName == me).ExecuteUpdateAsync(s => s
             .SetProperty(j => j.State, JobState.Queued)
             .SetProperty(j => j.WorkerName, (string?)null)
             .SetProperty(j => j.DispatchId, (string?)null)

@@ -75,4 +75,61 @@ public class EngineJobTests
         Assert.False(await db.ModelVersions.AnyAsync());
         Assert.Contains("cancel requested", cancelled.LogTail);
     }
+    [Fact]
+    public async Task AJobQueuedAgainWhileItsEngineStillRunsHereIsTakenBackNotStartedTwice()
+    {
+        await using var world = await JobsWorld.CreateAsync();
+        var node = await world.StartNodeAsync();
+        var job = await world.SubmitAsync(node, JobsWorld.TrainJob(world.CaseIds, steps: 40));
+        await world.WaitAsync(job.Id, j => j.Step >= 2, TimeSpan.FromMinutes(3));
+
+        // What a reconciling worker does when this worker's reports stall past the lease (a starved machine).
+        await using (var db = world.NewContext())
+        {
+            await db.Jobs.Where(j => j.Id == job.Id).ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.State, JobState.Queued).SetProperty(j => j.WorkerName, (string?)null)
+                .SetProperty(j => j.DispatchId, (string?)null).SetProperty(j => j.WaitingReason, "its worker stopped answering; queued again to resume"));
+        }
+        var done = await world.WaitAsync(job.Id, j => j.Finished, TimeSpan.FromMinutes(4));
+
+        Assert.True(done.State == JobState.Succeeded, $"{done.State}: {done.Error}\n{done.LogTail}");
+        Assert.Equal(1, done.Attempts); // one engine run: the second delivery found the job running here
+        Assert.Equal((40, 40), (done.Step, done.Total));
+        Assert.Contains("taken back", done.LogTail);
+        await using var check = world.NewContext();
+        Assert.Equal(1, await check.ModelVersions.CountAsync());
+        var steps = await check.JobPoints.Where(p => p.JobId == job.Id).Select(p => p.Step).ToListAsync();
+        Assert.Equal(steps.Count, steps.Distinct().Count()); // no step reported twice
+    }
+
+    [Fact]
+    public async Task AJobThatEndedWithoutItsWorkerIsNotFinishedByItAndItsEngineStops()
+    {
+        await using var world = await JobsWorld.CreateAsync();
+        var node = await world.StartNodeAsync();
+        var job = await world.SubmitAsync(node, JobsWorld.TrainJob(world.CaseIds, steps: 400));
+        await world.WaitAsync(job.Id, j => j.Step >= 2, TimeSpan.FromMinutes(3));
+
+        // The job lapsed, was queued again and cancelled there (JobQueue.CancelAsync ends a queued job at once).
+        await using (var db = world.NewContext())
+        {
+            await db.Jobs.Where(j => j.Id == job.Id).ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.State, JobState.Queued).SetProperty(j => j.WorkerName, (string?)null).SetProperty(j => j.DispatchId, (string?)null));
+        }
+        Assert.True(await world.Queue(node).CancelAsync(job.Id));
+        var workerIdle = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (true)
+        {
+            await using var db = world.NewContext();
+            if (await db.WorkerNodes.AllAsync(w => w.CurrentJobId == null)) break;
+            Assert.True(DateTime.UtcNow < workerIdle, "the worker still runs the cancelled job's engine after a minute");
+            await Task.Delay(250);
+        }
+
+        await using var check = world.NewContext();
+        var row = await check.Jobs.AsNoTracking().SingleAsync(j => j.Id == job.Id);
+        Assert.Equal(JobState.Cancelled, row.State);
+        Assert.True(row.Step < 400);
+        Assert.False(await check.ModelVersions.AnyAsync());
+    }
 }
