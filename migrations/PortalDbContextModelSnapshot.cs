@@ -185,7 +185,7 @@ namespace Sdpm.Migrations
 
                     b.Property<string>("StartedFrom")
                         .IsRequired()
-                        .HasMaxLength(64)
+                        .HasMaxLength(200)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("State")

@@ -150,6 +150,15 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await page.WaitForTimeoutAsync(500);
         await ShotAsync(page, "10-leaderboard.png");
 
+        // A paired comparison of two rows (infer against avg): its cases one by one, each opening the viewer with both.
+        await page.GetByTestId("leaderboard-table").Locator("tbody tr", new() { Has = page.Locator("[data-testid=row-mode]", new() { HasText = "infer" }) }).Locator("input[type=checkbox]").ClickAsync();
+        await page.GetByTestId("leaderboard-table").Locator("tbody tr", new() { Has = page.Locator("[data-testid=row-mode]", new() { HasText = "avg" }) }).Locator("input[type=checkbox]").ClickAsync();
+        await Expect(page.GetByTestId("paired-comparison")).ToContainTextAsync("Cases won");
+        await Expect(page.GetByTestId("paired-cases").Locator("[data-testid=paired-case-open]")).ToHaveCountAsync(2);
+        var pairHref = await page.GetByTestId("paired-cases").Locator("[data-testid=paired-case-open]").First.GetAttributeAsync("href");
+        Assert.Matches(@"cases/\d+\?model=\d+&mode=infer&compare=\d+&compareMode=avg", pairHref);
+        await ShotAsync(page, "10b-paired-comparison.png");
+
         // Drill down to a case: the viewer opens with that row's prediction over the scan; the uncertainty map and the
         // difference view change the drawn pixels. (The infer mode: a 20-step model's sal masks are empty.)
         await page.GetByTestId("row-cases").Locator("[data-testid=case-open]").First.ClickAsync();
@@ -175,6 +184,35 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await ShotAsync(page, "12-case-difference.png");
         await Expect(page.GetByTestId("viewer-error")).ToHaveCountAsync(0);
         await Expect(page.GetByTestId("predictions-error")).ToHaveCountAsync(0);
+
+        // The paired comparison's drill-down opens the case with both rows' predictions on.
+        var caseUrl = page.Url;
+        await page.GotoAsync(pairHref!.StartsWith('/') ? pairHref : "/" + pairHref);
+        await WaitForInteractiveAsync(page);
+        await Expect(page.GetByTestId("prediction-infer").Locator("input[type=checkbox]")).ToBeCheckedAsync(new() { Timeout = 15_000 });
+        await Expect(page.GetByTestId("prediction-avg").Locator("input[type=checkbox]")).ToBeCheckedAsync();
+        await Expect(page.GetByTestId("prediction-sal").Locator("input[type=checkbox]")).Not.ToBeCheckedAsync();
+
+        // Pre-annotation: the investigator prepares the annotator's draft from the avg prediction (the case is in the
+        // test part, which the panel points out), and the annotator finds it in their queue, started from that prediction.
+        var caseId = Regex.Match(page.Url, @"/cases/(\d+)").Groups[1].Value;
+        await Expect(page.GetByTestId("prepare-test-warning")).ToContainTextAsync("not independent of that model");
+        await Expect(page.GetByTestId("prepare-mode")).ToContainTextAsync("avg");
+        await Expect(page.GetByTestId("prepare-annotator")).ToContainTextAsync("annotator");
+        await page.GetByTestId("prepare-submit").ClickAsync();
+        await Expect(page.GetByTestId("prepare-result")).ToContainTextAsync("annotator's draft is ready");
+        await ShotAsync(page, "12b-prepared-draft.png");
+        await using (var annotatorContext = await Fixture.Browser.NewContextAsync(new() { BaseURL = Fixture.Server.BaseUrl, ViewportSize = new() { Width = 1400, Height = 900 } }))
+        {
+            var annotator = await annotatorContext.NewPageAsync();
+            await SignInAsync(annotator, "annotator", Fixture.Server.Credentials["annotator"]);
+            await annotator.GotoAsync($"/cases/{caseId}/annotate");
+            await Expect(annotator.GetByTestId("annotation-started-from")).ToContainTextAsync("prediction: model version", new() { Timeout = 20_000 });
+            await Expect(annotator.GetByTestId("annotation-started-from")).ToContainTextAsync("avg; prepared by investigator");
+            await Expect(annotator.GetByTestId("annotation-toolbar")).ToHaveAttributeAsync("data-ready", "true", new() { Timeout = 30_000 });
+            // (A 20-step model's avg mask is empty, so is this draft; StartFromPredictionTests checks a draft's voxels against its prediction.)
+            await ShotAsync(annotator, "12c-annotator-draft-from-avg.png");
+        }
 
         await page.GetByTestId("nav-jobs").ClickAsync();
         await Expect(page.GetByTestId("job-table")).ToContainTextAsync("20 / 20");

@@ -23,7 +23,7 @@ internal sealed class AnnotationConfiguration : IEntityTypeConfiguration<Annotat
         b.Property(a => a.AnnotatorName).HasMaxLength(256);
         b.Property(a => a.State).HasConversion<string>().HasMaxLength(16);
         b.Property(a => a.MaskBlob).HasMaxLength(64);
-        b.Property(a => a.StartedFrom).HasMaxLength(64);
+        b.Property(a => a.StartedFrom).HasMaxLength(Annotation.StartedFromMaxLength);
         b.Property(a => a.ReviewedByName).HasMaxLength(256);
         b.Property(a => a.ReviewComment).HasMaxLength(Annotation.CommentMaxLength);
         b.Property(a => a.Version).IsConcurrencyToken();

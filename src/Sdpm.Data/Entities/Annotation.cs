@@ -43,7 +43,10 @@ public class Annotation
     public string? MaskBlob { get; set; }
     public double VolumeMl { get; set; }
 
-    /// <summary>What the draft started from: "empty", "reference" (the case's reference when it began), later a prediction.</summary>
+    public const int StartedFromMaxLength = 200;
+
+    /// <summary>What the draft started from: "empty", "reference" (the case's reference when it began), or a model's
+    /// prediction ("prediction: model version N (name), mode", and who prepared it when an investigator did).</summary>
     public string StartedFrom { get; set; } = "empty";
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }

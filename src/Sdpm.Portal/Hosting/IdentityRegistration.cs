@@ -85,6 +85,7 @@ public static class IdentityRegistration
             .AddPolicy(Policies.SiteAnnotator, p => p.RequireAuthenticatedUser().AddRequirements(new SiteMemberRequirement(Roles.Annotator)))
             .AddPolicy(Policies.SiteReviewer, p => p.RequireAuthenticatedUser().AddRequirements(new SiteMemberRequirement(Roles.Coordinator, Roles.Investigator)))
             .AddPolicy(Policies.SiteExporter, p => p.RequireAuthenticatedUser().AddRequirements(new SiteMemberRequirement(Roles.Coordinator, Roles.Investigator)))
+            .AddPolicy(Policies.SiteInvestigator, p => p.RequireAuthenticatedUser().AddRequirements(new SiteMemberRequirement(Roles.Investigator)))
             .AddPolicy(Policies.SplitInvestigator, p => p.RequireAuthenticatedUser().AddRequirements(new SiteMemberRequirement(Roles.Investigator)))
             .AddPolicy(Policies.JobInvestigator, p => p.RequireAuthenticatedUser().AddRequirements(new SiteMemberRequirement(Roles.Investigator)));
         services.AddScoped<IAuthorizationHandler, SiteMemberHandler>();

@@ -153,6 +153,19 @@ public class LeaderboardApiTests(CohortPortal portal) : IClassFixture<CohortPort
         Assert.Equal(world.TestCases.Count, comparison.GetProperty("common").GetInt32());
         Assert.Equal(dice.Zip(salDice).Average(x => x.First - x.Second), comparison.GetProperty("meanDifference").GetDouble(), 9);
         Assert.Equal(dice.Zip(salDice).Count(x => x.First - x.Second > 1e-9), comparison.GetProperty("winsA").GetInt32());
+        // Its drill-down: each common case with both Dice, in case-id order, and the rows' model versions and modes to open them with.
+        var pairs = comparison.GetProperty("cases").EnumerateArray().ToList();
+        Assert.Equal(world.TestCases.Select(c => c.Id).Order(), pairs.Select(p => p.GetProperty("caseId").GetInt32()));
+        var byCase = world.TestCases.Select((c, i) => (c.Id, Avg: dice[i], Sal: salDice[i])).ToDictionary(x => x.Id);
+        foreach (var p in pairs)
+        {
+            var expected = byCase[p.GetProperty("caseId").GetInt32()];
+            Assert.Equal(expected.Avg, p.GetProperty("diceA").GetDouble(), 9);
+            Assert.Equal(expected.Sal, p.GetProperty("diceB").GetDouble(), 9);
+            Assert.Equal(expected.Avg - expected.Sal, p.GetProperty("difference").GetDouble(), 9);
+        }
+        Assert.Equal((world.ModelId, "avg", world.ModelId, "sal"), (comparison.GetProperty("modelVersionA").GetInt32(), comparison.GetProperty("modeA").GetString(),
+            comparison.GetProperty("modelVersionB").GetInt32(), comparison.GetProperty("modeB").GetString()));
 
         // Exports.
         var csv = await investigator.GetStringAsync($"/api/leaderboards/{world.SplitId}.csv?subset=test");
@@ -307,6 +320,93 @@ public class StartFromPredictionTests(CohortPortal portal) : IClassFixture<Cohor
         var refused = await service.SaveSlicesAsync(testCase, userId, new("x", "annotator"), new Dictionary<int, byte[]> { [0] = new byte[sliceLength] }, null, false,
             default, (modelId, "avg"));
         Assert.Equal(Sdpm.Portal.Features.Annotations.AnnotationError.Invalid, refused.Error);
+    }
+
+    [Fact]
+    public async Task AnInvestigatorPreparesAnAnnotatorsDraftFromATestPartPredictionAndTheDraftSaysSo()
+    {
+        using var files = new TestCases();
+        for (var i = 0; i < 4; i++) files.WriteNifti("cases", $"case{i}", TestCases.Case(i, 89));
+        var cohort = await portal.CreateCohortAsync("Prepared drafts");
+        Assert.Equal(HttpStatusCode.OK, (await portal.UploadAsync(cohort, files.Zip("cases", "cases.zip"))).Status);
+        using var investigator = portal.As("investigator");
+        var created = await investigator.PostAsJsonAsync("/api/splits",
+            new { name = "Prepared drafts", cohortIds = new[] { cohort }, fractions = new { train = 0.5, validation = 0.0, test = 0.5 }, seed = 5 });
+        var splitId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt32();
+        var blobs = portal.Service<IBlobStore>();
+        int testCase, modelId;
+        Volume<byte> predicted;
+        await using (var db = await portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync())
+        {
+            testCase = await db.DatasetSplitCases.Where(c => c.SplitId == splitId && c.Subset == Sdpm.Data.Entities.SplitSubset.Test).Select(c => c.CaseId!.Value).FirstAsync();
+            var site = await db.Sites.Where(s => s.Name == "North").Select(s => s.Id).SingleAsync();
+            var job = new Job { Kind = JobKind.Infer, State = JobState.Succeeded, SiteKey = $",{site},", CreatedByName = "test", CreatedAt = DateTimeOffset.UtcNow };
+            var model = new ModelVersion { Name = "pre-annotating model", Model = "sdpm", Preset = "tiny", CheckpointBlob = new string('b', 64), SiteKey = $",{site},", CreatedByName = "test", CreatedAt = DateTimeOffset.UtcNow };
+            db.Jobs.Add(job);
+            db.ModelVersions.Add(model);
+            await db.SaveChangesAsync();
+            modelId = model.Id;
+            var grid = blobs.ReadVolumeHeader(await db.Cases.Where(c => c.Id == testCase).Select(c => c.ImageBlob).SingleAsync()).Geometry;
+            predicted = new Volume<byte>(grid);
+            for (var v = 2000; v < 2600; v++) predicted.Voxels[v] = 1;
+            var blob = await blobs.PutMaskAsync(predicted);
+            db.Predictions.Add(new Prediction
+            {
+                JobId = job.Id, ModelVersionId = model.Id, CaseId = testCase, Mode = "avg", Protocol = "fast", MaskBlob = blob.Hash, ProbabilityBlob = blob.Hash,
+                UncertaintyBlob = blob.Hash, VolumeMl = 1, Committed = true, CreatedAt = DateTimeOffset.UtcNow,
+            });
+            await db.SaveChangesAsync();
+        }
+        var url = $"/api/cases/{testCase}/annotations/prepared";
+
+        // Who may: investigators of the case's site only; the annotator cannot serve themselves a test-part prediction this way.
+        using (var annotatorClient = portal.As("annotator"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await annotatorClient.PostAsJsonAsync(url, new { annotator = "annotator", modelVersionId = modelId, mode = "avg" })).StatusCode);
+        }
+        using (var coordinator = portal.As("coordinator"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await coordinator.PostAsJsonAsync(url, new { annotator = "annotator", modelVersionId = modelId, mode = "avg" })).StatusCode);
+        }
+        // Bad requests leave nothing behind.
+        Assert.Equal(HttpStatusCode.BadRequest, (await investigator.PostAsJsonAsync(url, new { annotator = "annotator", modelVersionId = modelId })).StatusCode);
+        var noMode = await investigator.PostAsJsonAsync(url, new { annotator = "annotator", modelVersionId = modelId, mode = "sal" });
+        Assert.Equal(HttpStatusCode.BadRequest, noMode.StatusCode);
+        Assert.Contains("no sal prediction", await noMode.Content.ReadAsStringAsync());
+        var notAnnotator = await investigator.PostAsJsonAsync(url, new { annotator = "coordinator", modelVersionId = modelId, mode = "avg" });
+        Assert.Equal(HttpStatusCode.BadRequest, notAnnotator.StatusCode);
+        Assert.Contains("not an annotator of this case's site", await notAnnotator.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await investigator.PostAsJsonAsync(url, new { annotator = "annotator", modelVersionId = 999_999, mode = "avg" })).StatusCode);
+        var userId = await UserIdAsync("annotator");
+        await using (var db = await portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync())
+        {
+            Assert.False(await db.CaseAssignments.AnyAsync(a => a.CaseId == testCase));
+            Assert.False(await db.Annotations.AnyAsync(a => a.CaseId == testCase));
+        }
+
+        var ok = await investigator.PostAsJsonAsync(url, new { annotator = "annotator", modelVersionId = modelId, mode = "avg" });
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        var summary = await ok.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("annotator", summary.GetProperty("annotator").GetString());
+        Assert.Equal("draft", summary.GetProperty("state").GetString());
+        Assert.Equal($"prediction: model version {modelId}, avg; prepared by investigator", summary.GetProperty("startedFrom").GetString());
+
+        // The annotator finds it assigned, as their draft, with the prediction's voxels, and edits it as their own.
+        using var annotator = portal.As("annotator");
+        var mine = await annotator.GetFromJsonAsync<JsonElement>($"/api/cases/{testCase}/annotations");
+        Assert.Equal(summary.GetProperty("id").GetInt32(), mine[0].GetProperty("id").GetInt32());
+        await using (var db = await portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync())
+        {
+            Assert.True(await db.CaseAssignments.AnyAsync(a => a.CaseId == testCase && a.AnnotatorId == userId));
+            var annotation = await db.Annotations.SingleAsync(a => a.CaseId == testCase);
+            Assert.Equal(userId, annotation.AnnotatorId);
+            Assert.Equal(predicted.Voxels, blobs.ReadMask(annotation.MaskBlob!, predicted.Geometry).Voxels);
+            Assert.True(await db.AuditEvents.AnyAsync(e => e.Action == Sdpm.Portal.Features.Audit.AuditActions.AnnotationPrepared && e.UserName == "investigator"));
+        }
+        // A second one would overwrite their work: refused, and what they have stays.
+        var again = await investigator.PostAsJsonAsync(url, new { annotator = "annotator", modelVersionId = modelId, mode = "avg" });
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Contains("has an annotation of this case already", await again.Content.ReadAsStringAsync());
     }
 
     private async Task<string> PredictionBlobAsync(int caseId)

@@ -21,6 +21,8 @@ public enum Access
     SiteExporter,
     /// <summary>Anyone holding the Investigator role (their splits; cohort ids in a body are checked by the endpoint).</summary>
     InvestigatorRole,
+    /// <summary>A <see cref="Access.SiteMember"/> who also holds the Investigator role.</summary>
+    SiteInvestigator,
     /// <summary>An investigator who is an active member of every site the route's split covers.</summary>
     SplitInvestigator,
     /// <summary>An investigator who is an active member of every site the route's job or model version covers.</summary>
@@ -187,6 +189,8 @@ public static class AccessRules
         // split edits of the matrix ran before (200 otherwise); the others always get 403. The offered and the withheld
         // case are each asserted in StartFromPredictionTests.
         ["GET /api/cases/{caseId:int}/annotations/starting-points/{modelId:int}/{mode}.rle"] = Rule(Access.SiteAnnotator, Ok, NotFound),
+        // The sample names no model version: an allowed investigator gets 400 and nothing is written.
+        ["POST /api/cases/{caseId:int}/annotations/prepared"] = Rule(Access.SiteInvestigator, BadRequest),
         ["POST /api/cases/{caseId:int}/annotations/mine/submit"] = Rule(Access.SiteAnnotator, Ok, Conflict),
         ["POST /api/annotations/{annotationId:int}/review"] = Rule(Access.SiteReviewer, Ok, Conflict),
         ["GET /api/annotations/{annotationId:int}/mask.rle"] = Rule(Access.SiteMember, Ok),

@@ -67,6 +67,7 @@ public sealed partial class AuthorizationMatrixTests
             Access.AnnotatorRole => account.Role == Roles.Annotator,
             Access.SiteExporter => member && account.Role is Roles.Coordinator or Roles.Investigator,
             Access.InvestigatorRole => account.Role == Roles.Investigator,
+            Access.SiteInvestigator => member && account.Role == Roles.Investigator,
             // Each matrix split covers one site's cohort.
             Access.SplitInvestigator => member && account.Role == Roles.Investigator,
             // Each matrix job and model version covers one site.

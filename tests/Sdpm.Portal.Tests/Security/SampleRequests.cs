@@ -53,6 +53,7 @@ public static partial class SampleRequests
                 JsonContent.Create(new { name = Need(site).CohortName, lesionType = "mixed", description = "edited by the authorization matrix", version = await portal.CohortVersionAsync(Need(site).CohortId) }),
             "PATCH /api/cases/{caseId:int}" => JsonContent.Create(new { lesionType = "infarct" }),
             "POST /api/cases/{caseId:int}/assignments" => JsonContent.Create(new { annotator = "annotator" }),
+            "POST /api/cases/{caseId:int}/annotations/prepared" => JsonContent.Create(new { annotator = "annotator", mode = "avg" }),
             "PUT /api/cases/{caseId:int}/annotations/mine" => new ByteArrayContent("not a mask"u8.ToArray()),
             "POST /api/annotations/{annotationId:int}/review" => JsonContent.Create(new { decision = "accept" }),
             "POST /api/cohorts/{cohortId:int}/uploads" => new ByteArrayContent("not a scan"u8.ToArray()),

@@ -7,7 +7,8 @@ using Sdpm.Storage;
 namespace Sdpm.Portal.Features.Annotations;
 
 /// <summary>One annotator's mask of a case, with its volume and its Dice against the case's reference.</summary>
-public sealed record AnnotatorAgreement(int AnnotationId, string Annotator, AnnotationState State, double VolumeMl, double? DiceWithReference);
+public sealed record AnnotatorAgreement(int AnnotationId, string Annotator, AnnotationState State, double VolumeMl, double? DiceWithReference,
+    string StartedFrom = "empty");
 
 /// <summary>Dice between two annotators of a case.</summary>
 public sealed record PairAgreement(string A, string B, double Dice);
@@ -61,7 +62,7 @@ public sealed class AgreementService(IDbContextFactory<PortalDbContext> contexts
         var reference = referenceBlob is null ? null : blobs.ReadMask(referenceBlob, grid);
         var masks = annotations.Select(a => (Annotation: a, Mask: blobs.ReadMask(a.MaskBlob!, grid))).ToList();
         var annotators = masks.Select(m => new AnnotatorAgreement(m.Annotation.Id, m.Annotation.AnnotatorName, m.Annotation.State, m.Annotation.VolumeMl,
-            reference is null ? null : Math.Round(Dice(m.Mask, reference), 4))).ToList();
+            reference is null ? null : Math.Round(Dice(m.Mask, reference), 4), m.Annotation.StartedFrom)).ToList();
         var pairs = new List<PairAgreement>();
         for (var i = 0; i < masks.Count; i++)
         {

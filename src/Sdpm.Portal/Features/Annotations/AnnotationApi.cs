@@ -17,6 +17,9 @@ namespace Sdpm.Portal.Features.Annotations;
 /// <summary>JSON body of an assignment.</summary>
 public sealed record AssignmentRequest(string? Annotator);
 
+/// <summary>JSON body of a prepared draft: the annotator, and the model version and mode whose prediction it starts from.</summary>
+public sealed record PreparedDraftRequest(string? Annotator, int? ModelVersionId, string? Mode);
+
 /// <summary>JSON body of a review: decision "accept" or "reject", and a comment (required to reject).</summary>
 public sealed record ReviewRequest(string? Decision, string? Comment);
 
@@ -65,6 +68,16 @@ public static class AnnotationApi
         }).RequireAuthorization(Policies.SiteAnnotator)
           .WithSummary("Saves your whole mask: a NIfTI body on the case's grid, as image.nii.gz and reference.nii.gz give it (or on the stored grid, the "
               + "same voxels in LPS order); another grid gets 400. If-Match: the version it replaces (none on the first save); the new version comes back as the ETag.");
+
+        api.MapPost("/cases/{caseId:int}/annotations/prepared", async (int caseId, PreparedDraftRequest body, HttpContext http, AnnotationService annotations) =>
+        {
+            if (string.IsNullOrWhiteSpace(body.Annotator) || body.ModelVersionId is null || string.IsNullOrWhiteSpace(body.Mode))
+                return Results.Problem(statusCode: 400, title: "Name the annotator, the model version and the mode: {\"annotator\": \"<user name>\", \"modelVersionId\": N, \"mode\": \"avg\"}.");
+            var result = await annotations.PrepareDraftAsync(caseId, body.Annotator.Trim(), body.ModelVersionId.Value, body.Mode.Trim(), Actor.From(http.User), http.RequestAborted);
+            return Answer(http, result);
+        }).RequireAuthorization(Policies.SiteInvestigator)
+          .WithSummary("Prepares an annotator's draft of the case from a model version's prediction (investigators of the case's site): assigns the case "
+              + "to them if needed; their first version is the prediction's mask, and the annotation records where it started. 409 when they have an annotation of it already.");
 
         api.MapGet("/cases/{caseId:int}/annotations/starting-points", async (int caseId, AnnotationService annotations, CancellationToken ct) =>
             Results.Ok((await annotations.PredictionsToStartFromAsync(caseId, ct)).Select(p => new { p.ModelVersionId, p.ModelName, p.Mode, p.VolumeMl })))

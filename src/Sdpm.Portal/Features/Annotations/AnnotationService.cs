@@ -139,7 +139,7 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
     /// caller replaces (null only for the first save). The mask may come in any voxel order of the case's grid (the source
     /// grid that downloads give, or the stored canonical one); it is stored in the canonical order.</summary>
     public async Task<AnnotationResult> SaveMineAsync(int caseId, string userId, Actor actor, Volume<byte> mask, int? expectedVersion, CancellationToken ct = default,
-        string startedFrom = "empty")
+        string startedFrom = "empty", string? annotatorName = null)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var row = await db.Cases.AsNoTracking().SingleOrDefaultAsync(c => c.Id == caseId, ct);
@@ -171,7 +171,7 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
         var now = time.GetUtcNow();
         if (annotation is null)
         {
-            annotation = new Annotation { CaseId = caseId, SiteId = row.SiteId, AnnotatorId = userId, AnnotatorName = actor.UserName, CreatedAt = now, StartedFrom = startedFrom };
+            annotation = new Annotation { CaseId = caseId, SiteId = row.SiteId, AnnotatorId = userId, AnnotatorName = annotatorName ?? actor.UserName, CreatedAt = now, StartedFrom = startedFrom };
             db.Annotations.Add(annotation);
         }
         var binary = new Volume<byte>(mask.Dims, mask.Affine, mask.Voxels.Select(v => v != 0 ? (byte)1 : (byte)0).ToArray());
@@ -209,6 +209,7 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
                     return AnnotationResult.Fail(AnnotationError.Invalid, $"Model version {from.ModelId} offers no {from.Mode} prediction of this case to start from.");
                 basis = chosen.MaskBlob;
                 startedFrom = $"prediction: model version {from.ModelId} ({chosen.ModelName}), {from.Mode}";
+                if (startedFrom.Length > Annotation.StartedFromMaxLength) startedFrom = startedFrom[..(Annotation.StartedFromMaxLength - 1)] + "…";
             }
         }
         var mask = basis is null ? new Volume<byte>(grid) : blobs.ReadMask(basis, grid);
@@ -221,6 +222,66 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
             voxels.CopyTo(mask.Slice(z));
         }
         return await SaveMineAsync(caseId, userId, actor, mask, expectedVersion, ct, startedFrom);
+    }
+
+    /// <summary>
+    /// An investigator prepares an annotator's draft from a model's prediction of the case (pre-annotation): the case is
+    /// assigned to the annotator if it was not, and their first version is the prediction's mask, to be corrected and
+    /// submitted as usual. Unlike the annotator's own "start from a prediction", this is offered on test-part cases too:
+    /// the investigator, who sees those predictions anyway, decides it, and the annotation says where it started and who
+    /// prepared it (a reference drawn from a model's output is not independent of that model; the page says so).
+    /// </summary>
+    public async Task<AnnotationResult> PrepareDraftAsync(int caseId, string annotatorUserName, int modelVersionId, string mode, Actor actor, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var row = await db.Cases.AsNoTracking().SingleOrDefaultAsync(c => c.Id == caseId, ct);
+        if (row is null) return AnnotationResult.Fail(AnnotationError.NotFound, "The case no longer exists.");
+        var mine = await Jobs.JobService.InvestigatorSitesAsync(db, actor.UserId ?? "", ct);
+        var model = await db.ModelVersions.AsNoTracking().SingleOrDefaultAsync(m => m.Id == modelVersionId, ct);
+        if (model is null || !Jobs.JobService.Covered(model.SiteKey, mine))
+            return AnnotationResult.Fail(AnnotationError.NotFound, $"Model version {modelVersionId} does not exist or is not yours to use.");
+        var prediction = await db.Predictions.AsNoTracking()
+            .Where(p => p.CaseId == caseId && p.ModelVersionId == modelVersionId && p.Mode == mode && p.Committed)
+            .Select(p => p.MaskBlob).FirstOrDefaultAsync(ct);
+        if (prediction is null)
+            return AnnotationResult.Fail(AnnotationError.Invalid, $"Model version {modelVersionId} has no {mode} prediction of this case: run an inference job with that mode first.");
+        var annotator = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.UserName == annotatorUserName, ct);
+        if (annotator is not null && await db.Annotations.AsNoTracking().SingleOrDefaultAsync(a => a.CaseId == caseId && a.AnnotatorId == annotator.Id, ct) is { } existing)
+        {
+            return AnnotationResult.Fail(AnnotationError.WrongState,
+                $"{annotatorUserName} has an annotation of this case already ({existing.State.ToString().ToLowerInvariant()}, version {existing.Version}): "
+                + "a prepared draft would replace their work. They can start again from the prediction themselves, or choose another annotator.");
+        }
+        var assigned = await AssignAsync(caseId, annotatorUserName, actor, ct);
+        if (!assigned.Succeeded) return AnnotationResult.Fail(AnnotationError.Invalid, assigned.Error!);
+        var grid = blobs.ReadVolumeHeader(row.ImageBlob).Geometry;
+        Volume<byte> mask;
+        try
+        {
+            mask = blobs.ReadMask(prediction, grid);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+        {
+            return AnnotationResult.Fail(AnnotationError.WrongState, $"The stored {mode} prediction of model version {modelVersionId} cannot be read ({e.Message}): run the inference again.");
+        }
+        var startedFrom = $"prediction: model version {modelVersionId}, {mode}; prepared by {actor.UserName}";
+        if (startedFrom.Length > Annotation.StartedFromMaxLength) startedFrom = startedFrom[..(Annotation.StartedFromMaxLength - 1)] + "…";
+        var result = await SaveMineAsync(caseId, annotator!.Id, actor, mask, null, ct, startedFrom, annotatorUserName);
+        if (result.Value is { } saved)
+        {
+            await using var log = await contexts.CreateDbContextAsync(ct);
+            audit.Record(log, actor, AuditActions.AnnotationPrepared, "Annotation", saved.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                $"case {row.PseudoId} for {annotatorUserName} from model version {modelVersionId} ({model.Name}), {mode}");
+            await log.SaveChangesAsync(ct);
+        }
+        return result;
+    }
+
+    /// <summary>Whether the case is in the test part of any split.</summary>
+    public async Task<bool> InTestPartAsync(int caseId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.DatasetSplitCases.AnyAsync(sc => sc.CaseId == caseId && sc.Subset == SplitSubset.Test, ct);
     }
 
     /// <summary>A prediction an annotator may start a draft from.</summary>

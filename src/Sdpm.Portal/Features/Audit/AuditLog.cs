@@ -44,6 +44,7 @@ public static class AuditActions
     public const string CaseDeleted = "case.deleted";
     public const string CaseUpdated = "case.updated";
     public const string CaseAssigned = "case.assigned";
+    public const string AnnotationPrepared = "annotation.prepared";
     public const string AnnotationSubmitted = "annotation.submitted";
     public const string AnnotationAccepted = "annotation.accepted";
     public const string AnnotationRejected = "annotation.rejected";

@@ -40,8 +40,16 @@ public sealed record Leaderboard(int SplitId, string SplitName, string Subset, i
     int StalePredictions);
 
 /// <summary>A paired comparison of two rows on the cases both scored: the mean Dice difference (A − B) with a paired
-/// bootstrap 95 % CI, and the cases each wins (ties within 1e-9 counted apart).</summary>
-public sealed record PairedComparison(string A, string B, int Common, double? MeanDifference, double? CiLow, double? CiHigh, int WinsA, int WinsB, int Ties);
+/// bootstrap 95 % CI, the cases each wins (ties within 1e-9 counted apart), and the common cases one by one (the
+/// drill-down that opens a case with both rows' predictions).</summary>
+public sealed record PairedComparison(string A, string B, int Common, double? MeanDifference, double? CiLow, double? CiHigh, int WinsA, int WinsB, int Ties,
+    int ModelVersionA, string ModeA, int ModelVersionB, string ModeB, IReadOnlyList<PairedCase> Cases);
+
+/// <summary>One common case of a paired comparison: both rows' Dice and predicted volumes, and the reference volume.</summary>
+public sealed record PairedCase(int CaseId, string Case, string Site, string LesionType, double DiceA, double DiceB, double VolumeAMl, double VolumeBMl, double VolumeRefMl)
+{
+    public double Difference => DiceA - DiceB;
+}
 
 /// <summary>
 /// Leaderboards of a split part from the stored per-case metrics of committed predictions. Aggregates (bootstrap CIs)
@@ -104,21 +112,25 @@ public sealed class LeaderboardService(IDbContextFactory<PortalDbContext> contex
     {
         var data = await LoadAsync(splitId, subset, userId, ct);
         if (data is null) return null;
-        IReadOnlyDictionary<int, double> Of(string key)
+        (int Model, string Mode, IReadOnlyDictionary<int, LeaderboardCase> Cases) Of(string key)
         {
             var parts = key.Split(':');
-            if (parts.Length < 2 || !int.TryParse(parts[0], out var model)) return new Dictionary<int, double>();
+            if (parts.Length < 2 || !int.TryParse(parts[0], out var model)) return (0, "", new Dictionary<int, LeaderboardCase>());
             var breakdown = parts.Length < 3 ? LeaderboardBreakdown.None : data.Cases.Values.Any(c => c.Site == parts[2]) ? LeaderboardBreakdown.Site : LeaderboardBreakdown.Lesion;
-            return data.Scored.Where(s => s.ModelVersionId == model && s.Mode == parts[1] && (parts.Length < 3 || GroupOf(s, breakdown) == parts[2]))
-                .ToDictionary(s => s.CaseId, s => s.Dice);
+            return (model, parts[1], data.Scored.Where(s => s.ModelVersionId == model && s.Mode == parts[1] && (parts.Length < 3 || GroupOf(s, breakdown) == parts[2]))
+                .ToDictionary(s => s.CaseId));
         }
         var left = Of(a);
         var right = Of(b);
-        var common = left.Keys.Intersect(right.Keys).Order().ToList();
-        var differences = common.Select(id => left[id] - right[id]).ToArray();
+        var common = left.Cases.Keys.Intersect(right.Cases.Keys).Order().ToList();
+        var pairs = common.Select(id => (L: left.Cases[id], R: right.Cases[id]))
+            .Select(x => new PairedCase(x.L.CaseId, x.L.Case, x.L.Site, x.L.LesionType, x.L.Dice, x.R.Dice, x.L.VolumePredMl, x.R.VolumePredMl, x.L.VolumeRefMl))
+            .ToList();
+        var differences = pairs.Select(p => p.Difference).ToArray();
         var (lo, hi) = BootstrapMeanCi(differences);
         return new PairedComparison(a, b, common.Count, differences.Length > 0 ? differences.Average() : null, lo, hi,
-            differences.Count(d => d > 1e-9), differences.Count(d => d < -1e-9), differences.Count(d => Math.Abs(d) <= 1e-9));
+            differences.Count(d => d > 1e-9), differences.Count(d => d < -1e-9), differences.Count(d => Math.Abs(d) <= 1e-9),
+            left.Model, left.Mode, right.Model, right.Mode, pairs);
     }
 
     /// <summary>Aggregates a set of per-case metrics, from the cache when the same rows were aggregated before.</summary>

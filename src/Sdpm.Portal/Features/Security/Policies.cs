@@ -26,6 +26,9 @@ public static class Policies
     /// out of the portal (export.zip). Kept apart from <see cref="SiteReviewer"/> although the roles are the same today, so
     /// that who reviews and who exports can change independently.</summary>
     public const string SiteExporter = "SiteExporter";
+    /// <summary>An investigator who is a member of the active site that owns the route's resource (<c>caseId</c>).</summary>
+    public const string SiteInvestigator = "SiteInvestigator";
+
     /// <summary>An investigator who is an active member of every site a dataset split covers (route value <c>splitId</c>:
     /// the sites of its cohorts), or of the site given as the resource.</summary>
     public const string SplitInvestigator = "SplitInvestigator";
