@@ -266,6 +266,18 @@ class Viewer {
         this.overlaysChanged();
     }
 
+    /** Several setOverlay changes at once, drawn in one frame: [{ id, props }] (one call from .NET, e.g. one layer hidden and another shown). */
+    setOverlays(changes) {
+        this.ensureAlive();
+        const layers = (changes ?? []).map((c) => [this.overlay(c.id), c.props ?? {}]); // an unknown id throws before anything changes
+        for (const [layer, props] of layers) {
+            layer.apply(props);
+            if (props.visible != null) this.hiddenByToggle = null;
+            this.markSwitch(layer, "set");
+        }
+        this.overlaysChanged();
+    }
+
     removeOverlay(id) {
         this.ensureAlive();
         const i = this.overlays.findIndex((o) => o.id === id);
