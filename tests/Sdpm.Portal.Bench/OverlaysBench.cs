@@ -92,19 +92,20 @@ public static class OverlaysBench
             foreach (var mode in modes)
             {
                 var next = Modes[1 + (Array.IndexOf(Modes, mode) % 3)];
-                (string Kind, string Layer, string Action, Func<Task> Act)[] steps =
+                // The layer the step shows or hides: a mode's mask, or an uncertainty map (one heat layer replaced, or one per mode).
+                (string Kind, string[] Layers, bool Shows, Func<Task> Act)[] steps =
                 [
-                    ("mode on", $"prediction-{mode}", "add", () => ClickToggleAsync(page, mode)),
-                    ("mode off", "prediction-avg", "remove", () => ClickToggleAsync(page, "avg")),
-                    ("uncertainty on", "uncertainty", "add", () => PickUncertaintyAsync(page, $"{mode}: SD over the repeats")),
-                    ("uncertainty mode change", "uncertainty", "add", () => PickUncertaintyAsync(page, $"{next}: SD over the repeats")),
-                    ("uncertainty off", "uncertainty", "remove", () => PickUncertaintyAsync(page, "off")),
-                    ("mode on", "prediction-avg", "add", () => ClickToggleAsync(page, "avg")),
-                    ("mode off", $"prediction-{mode}", "remove", () => ClickToggleAsync(page, mode)),
+                    ("mode on", [$"prediction-{mode}"], true, () => ClickToggleAsync(page, mode)),
+                    ("mode off", ["prediction-avg"], false, () => ClickToggleAsync(page, "avg")),
+                    ("uncertainty on", ["uncertainty", $"uncertainty-{mode}"], true, () => PickUncertaintyAsync(page, $"{mode}: SD over the repeats")),
+                    ("uncertainty mode change", ["uncertainty", $"uncertainty-{next}"], true, () => PickUncertaintyAsync(page, $"{next}: SD over the repeats")),
+                    ("uncertainty off", ["uncertainty", $"uncertainty-{next}"], false, () => PickUncertaintyAsync(page, "off")),
+                    ("mode on", ["prediction-avg"], true, () => ClickToggleAsync(page, "avg")),
+                    ("mode off", [$"prediction-{mode}"], false, () => ClickToggleAsync(page, mode)),
                 ];
-                foreach (var (kind, layer, action, act) in steps)
+                foreach (var (kind, layers, shows, act) in steps)
                 {
-                    var (click, viewer) = await ToggleAsync(page, layer, action, act);
+                    var (layer, click, viewer) = await ToggleAsync(page, layers, shows, act);
                     if (round > 0) toggles.Add(new OverlayToggle(round, kind, layer, Math.Round(click, 2), Math.Round(viewer, 2)));
                 }
             }
@@ -117,23 +118,25 @@ public static class OverlaysBench
         return figures;
     }
 
-    /// <summary>One toggle: clears the page's records, acts, waits for the viewer's measure of the expected layer change,
-    /// and returns (click event to the end of that frame, the viewer's call to the end of that frame) in ms.</summary>
-    private static async Task<(double Click, double Viewer)> ToggleAsync(IPage page, string layer, string action, Func<Task> act)
+    /// <summary>One toggle: clears the page's records, acts, waits for the viewer's measure of the expected layer change
+    /// (one of <paramref name="layers"/> added or shown, or removed or hidden), and returns the layer, the click event to
+    /// the end of that frame and the viewer's call to the end of that frame, in ms.</summary>
+    private static async Task<(string Layer, double Click, double Viewer)> ToggleAsync(IPage page, string[] layers, bool shows, Func<Task> act)
     {
+        const string Match = "s => ids.includes(s.id) && (shows ? s.action !== 'remove' : s.action !== 'add')";
         await page.EvaluateAsync("() => { window.__switches = []; window.__clicks = []; }");
         await act();
-        await page.WaitForFunctionAsync("([id, action]) => window.__switches.some(s => s.id === id && s.action === action)", new[] { layer, action },
-            new() { Timeout = 30_000 });
-        var r = await page.EvaluateAsync<double[]>("""
-            ([id, action]) => {
-              const s = window.__switches.find(s => s.id === id && s.action === action);
-              return [s.end - window.__clicks[window.__clicks.length - 1], s.end - s.start];
+        var arg = new { ids = layers, shows };
+        await page.WaitForFunctionAsync($"({{ ids, shows }}) => window.__switches.some({Match})", arg, new() { Timeout = 30_000 });
+        var r = await page.EvaluateAsync<System.Text.Json.JsonElement>($$"""
+            ({ ids, shows }) => {
+              const s = window.__switches.find({{Match}});
+              return { id: s.id, click: s.end - window.__clicks[window.__clicks.length - 1], viewer: s.end - s.start };
             }
-            """, new[] { layer, action });
+            """, arg);
         // Let the panel's handler finish (it asks the viewer for its state and renders) before the next click.
         await page.WaitForTimeoutAsync(250);
-        return (r[0], r[1]);
+        return (r.GetProperty("id").GetString()!, r.GetProperty("click").GetDouble(), r.GetProperty("viewer").GetDouble());
     }
 
     private static Task ClickToggleAsync(IPage page, string mode) =>
