@@ -22,8 +22,13 @@ public sealed record JobRequest(
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    public static JobRequest Parse(string json) =>
-        JsonSerializer.Deserialize<JobRequest>(json, Json) ?? throw new InvalidDataException("The job's request is empty.");
+    /// <summary>A stored request; one missing its settings or cases (written by hand, or by an older build) reads as
+    /// empty ones, so that listing it never fails.</summary>
+    public static JobRequest Parse(string json)
+    {
+        var request = JsonSerializer.Deserialize<JobRequest>(json, Json) ?? throw new InvalidDataException("The job's request is empty.");
+        return request with { Settings = request.Settings ?? new Dictionary<string, string>(), CaseIds = request.CaseIds ?? [] };
+    }
 }
 
 /// <summary>What the engine process leaves in its run folder when it succeeds (<see cref="FileName"/>), for the

@@ -42,63 +42,78 @@ using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
 AppDomain.CurrentDomain.ProcessExit += (_, _) => portal?.Dispose();
 try
 {
-    Progress.Say($"starting the portal ({root}), data in {data}");
-    portal = await PortalProcess.StartAsync(root, data, TimeSpan.FromSeconds(120));
+    if (options.Runs("metrics"))
+    {
+        // No portal: the per-case metrics are the portal's code run here, before the portal starts and competes for the cores.
+        report.Metrics = await MetricsBench.RunAsync(work, options.MetricsRepetitions, options.Seed);
+    }
     cancel.Token.ThrowIfCancellationRequested();
-    using var api = portal.NewClient(TimeSpan.FromSeconds(30));
-    var north = await PortalApi.SiteIdAsync(api, "North");
-    Progress.Say($"portal pid {portal.Pid} at {portal.BaseUrl}; North is site {north}");
+    if (options.NeedsPortal)
+    {
+        Progress.Say($"starting the portal ({root}), data in {data}");
+        portal = await PortalProcess.StartAsync(root, data, TimeSpan.FromSeconds(120));
+        cancel.Token.ThrowIfCancellationRequested();
+        using var api = portal.NewClient(TimeSpan.FromSeconds(30));
+        var north = await PortalApi.SiteIdAsync(api, "North");
+        Progress.Say($"portal pid {portal.Pid} at {portal.BaseUrl}; North is site {north}");
 
-    if (options.Runs("import") || options.Runs("slices") || options.Runs("annotation") || options.Runs("stroke"))
-    {
-        var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-import");
-        report.Import = await ImportBench.RunAsync(portal, cohort, options.ImportCases, options.Seed, work);
-    }
-    cancel.Token.ThrowIfCancellationRequested();
-    if (options.Runs("slices"))
-    {
-        report.Slices = await SliceBench.RunAsync(portal, report.Import!.CaseIds, report.Import.Slices, options.Clients, options.Requests,
-            TimeSpan.FromSeconds(options.WarmUpSeconds), (int)options.Seed);
-    }
-    cancel.Token.ThrowIfCancellationRequested();
-    if (options.Runs("annotation"))
-    {
-        report.Saves = await AnnotationSaveBench.RunAsync(portal, report.Import!.CaseIds, options.Saves, options.ImportCases, options.Seed);
-    }
-    cancel.Token.ThrowIfCancellationRequested();
-    if (options.Runs("stroke"))
-    {
-        report.Stroke = await StrokeBench.RunAsync(portal, report.Import!.CaseIds[^1], options.Strokes, 20);
-    }
-    cancel.Token.ThrowIfCancellationRequested();
-    if (options.Runs("memory"))
-    {
-        var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-memory");
-        report.Memory = await MemoryBench.RunAsync(portal, cohort, options.ZipMiB << 20, options.Seed + 1, work);
-    }
-    cancel.Token.ThrowIfCancellationRequested();
-    if (options.Runs("list"))
-    {
-        var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-list");
-        report.List = await CaseListBench.RunAsync(portal, cohort, north, options.ListCases, options.ListRequests);
-    }
-    cancel.Token.ThrowIfCancellationRequested();
-    if (options.Runs("export"))
-    {
-        var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-export");
-        report.Export = await ExportBench.RunAsync(portal, cohort, options.ExportCases, options.Seed + 2, work);
-    }
-    cancel.Token.ThrowIfCancellationRequested();
-    if (options.Runs("leaderboard"))
-    {
-        var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-leaderboard");
-        report.Leaderboard = await LeaderboardBench.RunAsync(portal, cohort, north, options.LeaderboardCases, options.LeaderboardModels, options.ListRequests);
-    }
-    cancel.Token.ThrowIfCancellationRequested();
-    if (options.Runs("jobs"))
-    {
-        report.Jobs = new JobsFigures();
-        await JobsBench.RunAsync(portal, root, north, options, work, report.Jobs);
+        if (options.Runs("import") || options.Runs("slices") || options.Runs("annotation") || options.Runs("stroke"))
+        {
+            var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-import");
+            report.Import = await ImportBench.RunAsync(portal, cohort, options.ImportCases, options.Seed, work);
+        }
+        cancel.Token.ThrowIfCancellationRequested();
+        if (options.Runs("slices"))
+        {
+            report.Slices = await SliceBench.RunAsync(portal, report.Import!.CaseIds, report.Import.Slices, options.Clients, options.Requests,
+                TimeSpan.FromSeconds(options.WarmUpSeconds), (int)options.Seed);
+        }
+        cancel.Token.ThrowIfCancellationRequested();
+        if (options.Runs("annotation"))
+        {
+            report.Saves = await AnnotationSaveBench.RunAsync(portal, report.Import!.CaseIds, options.Saves, options.ImportCases, options.Seed);
+        }
+        cancel.Token.ThrowIfCancellationRequested();
+        if (options.Runs("stroke"))
+        {
+            report.Stroke = await StrokeBench.RunAsync(portal, report.Import!.CaseIds[^1], options.Strokes, 20);
+        }
+        cancel.Token.ThrowIfCancellationRequested();
+        if (options.Runs("memory"))
+        {
+            var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-memory");
+            report.Memory = await MemoryBench.RunAsync(portal, cohort, options.ZipMiB << 20, options.Seed + 1, work);
+        }
+        cancel.Token.ThrowIfCancellationRequested();
+        if (options.Runs("list"))
+        {
+            var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-list");
+            report.List = await CaseListBench.RunAsync(portal, cohort, north, options.ListCases, options.ListRequests);
+        }
+        cancel.Token.ThrowIfCancellationRequested();
+        if (options.Runs("export"))
+        {
+            var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-export");
+            report.Export = await ExportBench.RunAsync(portal, cohort, options.ExportCases, options.Seed + 2, work);
+        }
+        cancel.Token.ThrowIfCancellationRequested();
+        if (options.Runs("leaderboard"))
+        {
+            var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-leaderboard");
+            report.Leaderboard = await LeaderboardBench.RunAsync(portal, cohort, north, options.LeaderboardCases, options.LeaderboardModels, options.ListRequests);
+        }
+        cancel.Token.ThrowIfCancellationRequested();
+        if (options.Runs("overlays"))
+        {
+            var cohort = await PortalApi.CreateCohortAsync(api, north, "bench-overlays");
+            report.Overlays = await OverlaysBench.RunAsync(portal, cohort, north, options.OverlayRounds, options.Seed + 3, work);
+        }
+        cancel.Token.ThrowIfCancellationRequested();
+        if (options.Runs("jobs"))
+        {
+            report.Jobs = new JobsFigures();
+            await JobsBench.RunAsync(portal, root, north, options, work, report.Jobs);
+        }
     }
 }
 catch (Exception e)
@@ -144,10 +159,11 @@ return report.Error is null ? 0 : 1;
 public sealed record BenchOptions
 {
     public const string Usage = """
-        usage: scripts/bench-portal.sh [--json] [--only import,slices,annotation,stroke,memory,list,export,leaderboard,jobs] [--import-cases N]
-                                       [--clients N] [--requests N] [--warmup-seconds N] [--saves N] [--strokes N] [--zip-mib N]
-                                       [--list-cases N] [--list-requests N] [--export-cases N] [--job-cases N] [--dispatch-jobs N]
-                                       [--dispatch-steps N] [--job-steps N] [--job-rounds N] [--memory-steps N] [--seed N] [--keep-data]
+        usage: scripts/bench-portal.sh [--json] [--only import,slices,annotation,stroke,memory,list,export,leaderboard,metrics,overlays,jobs]
+                                       [--import-cases N] [--clients N] [--requests N] [--warmup-seconds N] [--saves N] [--strokes N] [--zip-mib N]
+                                       [--list-cases N] [--list-requests N] [--export-cases N] [--metrics-repetitions N] [--overlay-rounds N]
+                                       [--job-cases N] [--dispatch-jobs N] [--dispatch-steps N] [--job-steps N] [--job-rounds N] [--memory-steps N]
+                                       [--seed N] [--keep-data]
           --json           print the report as JSON on stdout (the table goes to stderr)
           --only           run only these figures (slices, annotation and stroke need import, so they run it too)
           --import-cases   512x512x40 cases to import one by one (5)
@@ -160,6 +176,8 @@ public sealed record BenchOptions
           --export-cases   512x512x30 cases (each with a reference) of the exported cohort (100)
           --leaderboard-cases  test-part cases of the leaderboard split (5000); --leaderboard-models: model versions, each
                            scored in 4 modes on every case (5; 5000 x 5 x 4 = 100 000 per-case rows)
+          --metrics-repetitions  timed per-case metrics of a 512x512x40 case, each way (50, after 5 warm-up ones; no portal)
+          --overlay-rounds rounds of 7 prediction-overlay toggles on the case page in Chromium (6, after a round that loads each layer)
           --job-cases      128x128x16 cases (each with a mask) of the jobs cohort, all in the split's train part (6)
           --dispatch-jobs  tiny training jobs submitted one after another for the dispatch latency (10; 0 skips it)
           --dispatch-steps steps of each of them (2)
@@ -185,6 +203,8 @@ public sealed record BenchOptions
     public int ExportCases { get; init; } = 100;
     public int LeaderboardCases { get; init; } = 5000;
     public int LeaderboardModels { get; init; } = 5;
+    public int MetricsRepetitions { get; init; } = 50;
+    public int OverlayRounds { get; init; } = 6;
     public int JobCases { get; init; } = 6;
     public int DispatchJobs { get; init; } = 10;
     public int DispatchSteps { get; init; } = 2;
@@ -194,6 +214,9 @@ public sealed record BenchOptions
     public ulong Seed { get; init; } = 42;
 
     public bool Runs(string figure) => Only.Count == 0 || Only.Contains(figure);
+
+    /// <summary>Whether a figure other than metrics runs (metrics alone needs no portal).</summary>
+    public bool NeedsPortal => Only.Count == 0 || Only.Any(f => f != "metrics");
 
     public static BenchOptions Parse(string[] args)
     {
@@ -222,6 +245,8 @@ public sealed record BenchOptions
                 "--leaderboard-models" => o with { LeaderboardModels = Count(1, 50) },
                 "--list-requests" => o with { ListRequests = Count(1, 1000) },
                 "--export-cases" => o with { ExportCases = Count(1, 1000) },
+                "--metrics-repetitions" => o with { MetricsRepetitions = Count(1, 10_000) },
+                "--overlay-rounds" => o with { OverlayRounds = Count(1, 100) },
                 "--job-cases" => o with { JobCases = Count(1, 200) },
                 "--dispatch-jobs" => o with { DispatchJobs = Count(0, 1000) },
                 "--dispatch-steps" => o with { DispatchSteps = Count(1, 10_000) },
@@ -238,7 +263,7 @@ public sealed record BenchOptions
     private static HashSet<string> Figures(string list)
     {
         var set = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
-        var unknown = set.Except(["import", "slices", "annotation", "stroke", "memory", "list", "export", "leaderboard", "jobs"]).ToList();
+        var unknown = set.Except(["import", "slices", "annotation", "stroke", "memory", "list", "export", "leaderboard", "metrics", "overlays", "jobs"]).ToList();
         return unknown.Count == 0 ? set : throw new ArgumentException($"unknown figure(s) {string.Join(", ", unknown)}");
     }
 

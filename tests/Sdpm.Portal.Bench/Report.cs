@@ -15,6 +15,7 @@ public sealed class BenchReport
     public const double LeaderboardTargetMs = 200;
     public const double DispatchTargetMs = 2000;
     public const double OverheadTargetPercent = 5;
+    public const double MetricsTargetMs = 100;
 
     public required MachineInfo Machine { get; init; }
     public required BenchOptions Options { get; init; }
@@ -26,6 +27,8 @@ public sealed class BenchReport
     public ListFigures? List { get; set; }
     public LeaderboardFigures? Leaderboard { get; set; }
     public ExportFigures? Export { get; set; }
+    public MetricsFigures? Metrics { get; set; }
+    public OverlaysFigures? Overlays { get; set; }
     public JobsFigures? Jobs { get; set; }
     public string? Error { get; set; }
     public string LoadAtStart { get; set; } = "";
@@ -64,6 +67,16 @@ public sealed class BenchReport
         {
             checks.Add(new($"leaderboard over {Leaderboard!.PredictionRows} per-case rows: {q.Query}, warm", $"p95 < {LeaderboardTargetMs} ms", $"{Units.Ms(q.Warm.P95)} ms",
                 q.Warm.P95 < LeaderboardTargetMs));
+        }
+        if (Metrics is { } mt)
+        {
+            var grid = $"{mt.SizeX}x{mt.SizeY}x{mt.SizeZ}";
+            checks.Add(new($"per-case metrics {grid}, in-memory masks", $"p95 < {MetricsTargetMs} ms", $"{Units.Ms(mt.InMemory.P95)} ms", mt.InMemory.P95 < MetricsTargetMs));
+            checks.Add(new($"per-case rescore {grid}, from blobs", $"p95 < {MetricsTargetMs} ms", $"{Units.Ms(mt.Rescore.P95)} ms", mt.Rescore.P95 < MetricsTargetMs));
+        }
+        if (Overlays is { } ov)
+        {
+            checks.Add(new($"prediction overlay switch, click to frame", $"p95 < {OverlaysBench.TargetMs} ms", $"{Units.Ms(ov.Click.P95)} ms", ov.Click.P95 < OverlaysBench.TargetMs));
         }
         if (Jobs?.Dispatch is { } d)
         {
@@ -172,6 +185,31 @@ public sealed class BenchReport
             {
                 Row(t, q.Query, q.Rows.ToString(CultureInfo.InvariantCulture), Units.Ms(q.ColdMs), Units.Ms(q.Warm.P50), Units.Ms(q.Warm.P95), Units.Ms(q.Warm.Max));
             }
+        }
+        if (Metrics is { } mt)
+        {
+            t.AppendLine();
+            t.AppendLine($"5c. Per-case metrics of a {mt.SizeX}x{mt.SizeY}x{mt.SizeZ} case (Dice and both volumes), {mt.Repetitions} times each after 5 warm-up ones, in the bench process (ms)");
+            Row(t, "", "p50", "p95", "max");
+            Row(t, "in-memory masks (sink)", Units.Ms(mt.InMemory.P50), Units.Ms(mt.InMemory.P95), Units.Ms(mt.InMemory.Max));
+            Row(t, "rescore from blobs", Units.Ms(mt.Rescore.P50), Units.Ms(mt.Rescore.P95), Units.Ms(mt.Rescore.Max));
+            t.AppendLine($"  (reference {mt.ReferenceVoxels} voxels, prediction {mt.PredictionVoxels}, Dice {F(mt.Dice, "0.000")}; run-length blobs of {mt.MaskBlobBytes} and "
+                + $"{mt.ReferenceBlobBytes} bytes; the rescore is PredictionScoring.Rescore: the image header, both masks read, gunzipped, checked and decoded, then the metrics)");
+        }
+        if (Overlays is { } ov)
+        {
+            t.AppendLine();
+            t.AppendLine($"5d. Prediction overlay switches on the case page, {ov.SliceX}x{ov.SliceY}x{ov.Slices} case, {ov.Toggles.Count} toggles after a round that loads "
+                + $"each layer, headless Chromium {ov.Browser} (ms, performance marks)");
+            Row(t, "toggle", "count", "p50", "p95", "max", "viewer p50", "viewer p95");
+            foreach (var k in ov.Kinds)
+            {
+                Row(t, k.Kind, k.Click.Count.ToString(CultureInfo.InvariantCulture), Units.Ms(k.Click.P50), Units.Ms(k.Click.P95), Units.Ms(k.Click.Max),
+                    Units.Ms(k.Viewer.P50), Units.Ms(k.Viewer.P95));
+            }
+            Row(t, "all", ov.Click.Count.ToString(CultureInfo.InvariantCulture), Units.Ms(ov.Click.P50), Units.Ms(ov.Click.P95), Units.Ms(ov.Click.Max),
+                Units.Ms(ov.Viewer.P50), Units.Ms(ov.Viewer.P95));
+            t.AppendLine("  (p50/p95/max: from the click event to the end of the frame that drew the change, through Blazor; viewer: from the viewer's call to that frame)");
         }
         if (Jobs is { } jobs)
         {

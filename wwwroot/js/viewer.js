@@ -13,7 +13,7 @@
 //               overlays?: [{ id, name, url, color, opacity, visible, outline }], caseName? }) -> Promise<state>
 // viewer.setSlice(z) -> Promise<bool drawn>     viewer.getState() -> state
 // viewer.setWindow(level, width)                viewer.setPreset('brain'|'stroke'|'subdural'|'bone')
-// viewer.setOverlay(id, { visible?, opacity?, color?, outline? })
+// viewer.setOverlay(id, { visible?, opacity?, color?, outline? })   viewer.setOverlays([{ id, props }]) (several, one frame)
 // viewer.addOverlay(def) -> Promise<overlay state>   viewer.removeOverlay(id) -> bool
 // viewer.fit()  viewer.reset()  viewer.setTool('windowLevel'|'pan'|'zoom'|'none')  viewer.dispose()
 // For later tools: registerTool, getOverlayMask, getOverlayVolume, redraw, voxelToClient, clientToVoxel,

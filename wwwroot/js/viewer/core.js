@@ -55,6 +55,8 @@ class Viewer {
         this.hiddenByToggle = null;
         this.annotator = null; // set by startAnnotation()
         this.frameHooks = new Set(); // called after every frame (annotation cursor, latency marks)
+        this.pendingSwitches = []; // overlay changes (performance marks) awaiting the frame that draws them
+        this.switchCount = 0;
         this.volume = null;
         this.slice = 0;
         this.direction = 1;
@@ -99,6 +101,7 @@ class Viewer {
         if (this.annotator) this.stopAnnotation(); // its mask belongs to the previous volume
         for (const o of this.overlays) o.dispose();
         this.overlays = [];
+        this.pendingSwitches = [];
         this.hiddenByToggle = null;
         this.store.configure(def.baseUrl, dims);
         this.volume = { baseUrl: def.baseUrl, dims, spacing, origin, caseName: def.caseName ?? def.name ?? this.labels.caseName ?? "" };
@@ -227,6 +230,7 @@ class Viewer {
         } else {
             this.overlays.push(layer);
         }
+        this.markSwitch(layer, "add");
         this.overlaysChanged();
         try {
             await layer.load();
@@ -258,6 +262,19 @@ class Viewer {
         const layer = this.overlay(id);
         layer.apply(props ?? {});
         if (props?.visible != null) this.hiddenByToggle = null;
+        this.markSwitch(layer, "set");
+        this.overlaysChanged();
+    }
+
+    /** Several setOverlay changes at once, drawn in one frame: [{ id, props }] (one call from .NET, e.g. one layer hidden and another shown). */
+    setOverlays(changes) {
+        this.ensureAlive();
+        const layers = (changes ?? []).map((c) => [this.overlay(c.id), c.props ?? {}]); // an unknown id throws before anything changes
+        for (const [layer, props] of layers) {
+            layer.apply(props);
+            if (props.visible != null) this.hiddenByToggle = null;
+            this.markSwitch(layer, "set");
+        }
         this.overlaysChanged();
     }
 
@@ -267,6 +284,7 @@ class Viewer {
         if (i < 0) return false;
         this.overlays[i].dispose();
         this.overlays.splice(i, 1);
+        this.markSwitch(null, "remove", id);
         this.overlaysChanged();
         return true;
     }
@@ -504,6 +522,7 @@ class Viewer {
         this.store.dispose();
         for (const o of this.overlays) o.dispose();
         this.overlays = [];
+        this.pendingSwitches = [];
         this.settleWaiters(false);
         this.ui.destroy();
         this.volume = null;
@@ -542,6 +561,7 @@ class Viewer {
                 }
             }
             this.renderer.render(entry, layers);
+            if (entry) this.measureSwitches();
         }
         this.updateTexts();
         for (const hook of this.frameHooks) hook();
@@ -673,6 +693,38 @@ class Viewer {
     overlaysChanged() {
         this.invalidate(true);
         this.scheduleNotify();
+    }
+
+    /** Marks the start of an overlay change (a layer added, changed or removed) for measureSwitches(). */
+    markSwitch(layer, action, id = layer?.id) {
+        const mark = `sdpm-overlay-switch-${++this.switchCount}`;
+        performance.mark(mark);
+        this.pendingSwitches.push({ mark, layer, action, id });
+    }
+
+    /**
+     * After a frame drew the slice: measures each pending overlay change from its call to the end of this frame
+     * (performance.measure "sdpm-overlay-switch", detail { id, action }). An added layer counts once its data is loaded
+     * and drawn; one that failed or was removed before it loaded is dropped.
+     */
+    measureSwitches() {
+        if (this.pendingSwitches.length === 0) return;
+        const now = performance.now();
+        const waiting = [];
+        for (const s of this.pendingSwitches) {
+            if (s.layer && s.layer.status === "loading" && this.overlays.includes(s.layer)) {
+                waiting.push(s);
+                continue;
+            }
+            if (!s.layer || s.layer.status === "ready") {
+                try {
+                    performance.measure("sdpm-overlay-switch", { start: s.mark, end: now, detail: { id: s.id, action: s.action } });
+                } catch {}
+            }
+            performance.clearMarks(s.mark);
+        }
+        this.pendingSwitches = waiting;
+        performance.clearMeasures("sdpm-overlay-switch");
     }
 
     toggleOverlays() {
