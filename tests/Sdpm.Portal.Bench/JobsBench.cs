@@ -46,7 +46,7 @@ public sealed record OverheadRun(int Round, string Via, int? JobId, double Secon
 /// finishedAt. It does not depend on how fast the training ran.</param>
 public sealed record OverheadFigures(int Steps, int Rounds, IReadOnlyList<OverheadRun> Runs, double PortalMedianSeconds, double CliMedianSeconds,
     double OverheadPercent, IReadOnlyList<double> RoundPercents, double RoundMedianPercent, double OwnSeconds, double OwnPercent, double EngineMedianSeconds,
-    string CliCommand, double ExportSeconds, bool SameFirstLoss);
+    string CliCommand, double ExportSeconds, bool SameFirstLoss, double? DirectMedianSeconds = null);
 
 /// <summary>The web process's RSS, sampled every second during one longer training job; MB = 10^6 bytes.</summary>
 /// <param name="SlopeMbPerMinute">Least-squares slope of the samples against time.</param>
@@ -221,17 +221,30 @@ public static class JobsBench
         var args = new List<string> { cli, "train", "--data", data, "--out", "RUN", "--model", "sdpm", "--preset", Preset,
             "--steps", steps.ToString(CultureInfo.InvariantCulture), "--seed", trainSeed.ToString(CultureInfo.InvariantCulture), "--device", "cpu",
             "--test-fraction", "0", "--progress", "jsonl" };
+        // The third way: the worker's engine process ("Sdpm.Worker run") started by the bench itself on a job the portal
+        // ran, as a worker starts it (same environment, stdin a pipe that stays open), with the portal idle beside it.
+        // It tells the engine path's own cost (the database case source, JSON progress) from the supervising portal's.
+        var worker = Path.Combine(root, "src", "Sdpm.Worker", "bin", "Release", "net10.0", "Sdpm.Worker.dll");
+        var host = JobHostConfiguration.From(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Portal:DataFolder"] = portal.DataFolder }).Build(), root);
+        int? lastJob = null;
         var runs = new List<OverheadRun>();
         try
         {
             for (var round = 1; round <= rounds; round++)
             {
                 // Alternating, and in turn which goes first, so that neither always follows the other.
-                foreach (var via in round % 2 == 1 ? new[] { "portal", "cli" } : ["cli", "portal"])
+                foreach (var via in round % 2 == 1 ? new[] { "portal", "direct", "cli" } : ["cli", "direct", "portal"])
                 {
-                    var run = via == "portal"
-                        ? await PortalRunAsync(portal, investigator, splitId, steps, trainSeed, round)
-                        : await CliRunAsync(args, Path.Combine(workFolder, $"jobs-cli-run-{round}"), round, TimeSpan.FromSeconds(180 + steps * 5));
+                    if (via == "direct" && lastJob is null) continue;
+                    var run = via switch
+                    {
+                        "portal" => await PortalRunAsync(portal, investigator, splitId, steps, trainSeed, round),
+                        "direct" => await CliRunAsync([worker, "run", "--job", lastJob!.Value.ToString(CultureInfo.InvariantCulture), "--run-dir", "RUN"],
+                            Path.Combine(workFolder, $"jobs-direct-run-{round}"), round, TimeSpan.FromSeconds(180 + steps * 5), "direct",
+                            new() { ["SDPM_DATABASE"] = host.ConnectionString, ["SDPM_BLOBS"] = host.BlobFolder }),
+                        _ => await CliRunAsync(args, Path.Combine(workFolder, $"jobs-cli-run-{round}"), round, TimeSpan.FromSeconds(180 + steps * 5)),
+                    };
+                    if (run.JobId is { } id) lastJob = id;
                     runs.Add(run);
                     Progress.Say($"jobs: overhead round {round}/{rounds}, {via}: {run.Seconds:0.00} s"
                         + (run.EngineStartSeconds is { } s ? $" (engine started after {s:0.00} s, ran {run.EngineSeconds:0.00} s, finished {run.FinishSeconds:0.00} s after it)" : "")
@@ -251,12 +264,13 @@ public static class JobsBench
         var own = Latency.Median(viaPortal.Where(r => r is { EngineStartSeconds: not null, FinishSeconds: not null })
             .Select(r => r.EngineStartSeconds!.Value + r.FinishSeconds!.Value).ToList());
         var engineMedian = Latency.Median(viaPortal.Where(r => r.EngineSeconds is not null).Select(r => r.EngineSeconds!.Value).ToList());
+        var direct = runs.Where(r => r.Via == "direct").Select(r => r.Seconds).ToList();
         var losses = runs.Select(r => r.FirstLoss).Distinct().ToList();
         var command = "LD_PRELOAD=<tcmalloc, as the worker sets it> dotnet " + string.Join(' ', args.Select(a => a == data ? "<exported cohort>" : a == cli ? "src/Sdpm.Cli/bin/Release/net10.0/sdpm.dll" : a));
         return new OverheadFigures(steps, rounds, runs, Math.Round(portalMedian, 2), Math.Round(cliMedian, 2),
             Math.Round((portalMedian - cliMedian) / cliMedian * 100, 1), perRound, Math.Round(Latency.Median(perRound), 1), Math.Round(own, 2),
             Math.Round(own / cliMedian * 100, 1), Math.Round(engineMedian, 2), command, Math.Round(export.Elapsed.TotalSeconds, 1),
-            losses.Count == 1 && losses[0] is not null);
+            losses.Count == 1 && losses[0] is not null, direct.Count > 0 ? Math.Round(Latency.Median(direct), 2) : null);
     }
 
     private static async Task<OverheadRun> PortalRunAsync(PortalProcess portal, HttpClient http, int splitId, int steps, ulong seed, int round)
@@ -284,7 +298,8 @@ public static class JobsBench
 
     /// <summary>Runs <c>sdpm train</c> as the worker runs its engine: dotnet on the built dll, tcmalloc preloaded unless
     /// SDPM_NO_TCMALLOC is set, workstation GC; the wall clock from the process's start to its exit.</summary>
-    private static async Task<OverheadRun> CliRunAsync(List<string> args, string runDir, int round, TimeSpan timeout)
+    private static async Task<OverheadRun> CliRunAsync(List<string> args, string runDir, int round, TimeSpan timeout, string via = "cli",
+        Dictionary<string, string>? environment = null)
     {
         Directory.CreateDirectory(runDir);
         try
@@ -305,6 +320,7 @@ public static class JobsBench
                 info.Environment["LD_PRELOAD"] = string.IsNullOrEmpty(preload) ? tcmalloc : $"{tcmalloc}:{preload}";
             }
             info.Environment["DOTNET_gcServer"] = "0";
+            foreach (var (key, value) in environment ?? []) info.Environment[key] = value;
             double? first = null, last = null;
             var errors = new Queue<string>();
             var load = LoadAverage1();
@@ -337,16 +353,16 @@ public static class JobsBench
             catch (OperationCanceledException)
             {
                 process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"sdpm train did not end within {timeout.TotalSeconds:0} s.");
+                throw new TimeoutException($"{via} training did not end within {timeout.TotalSeconds:0} s.");
             }
             watch.Stop();
             process.WaitForExit(); // drains the output handlers
             await sampler.StopAsync();
             if (process.ExitCode != 0)
             {
-                lock (errors) throw new InvalidOperationException($"sdpm train ended with exit code {process.ExitCode}:\n{string.Join('\n', errors)}");
+                lock (errors) throw new InvalidOperationException($"{via} training ended with exit code {process.ExitCode}:\n{string.Join('\n', errors)}");
             }
-            return new OverheadRun(round, "cli", null, Math.Round(watch.Elapsed.TotalSeconds, 2), null, null, null, R(sampler.CpuSeconds), null, load, first, last);
+            return new OverheadRun(round, via, null, Math.Round(watch.Elapsed.TotalSeconds, 2), null, null, null, R(sampler.CpuSeconds), null, load, first, last);
         }
         finally
         {

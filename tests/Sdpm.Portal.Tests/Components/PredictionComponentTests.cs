@@ -102,6 +102,37 @@ public class PredictionComponentTests : PortalComponentTest
     }
 
     [Fact]
+    public async Task OpenedFromAPairedComparisonThePanelShowsBothModelVersionsAndOffersAPreparedDraftWithTheTestPartWarning()
+    {
+        var cohort = await CohortAsync("Compared cases");
+        var caseId = await CaseAsync(cohort, "PRD-0004", Block(2, 2, 1, 4, 4));
+        await SplitAsync(cohort, "compared split", caseId);
+        var first = await ModelAsync("first model");
+        var second = await ModelAsync("second model");
+        await PredictionsAsync(first, caseId, committed: true, ("avg", 1.5, 0, 0.8, false), ("sal", 1.7, 0.2, 0.7, false));
+        await PredictionsAsync(second, caseId, committed: true, ("avg", 2.5, 0, 0.6, false), ("sal", 2.9, 0.4, 0.5, false));
+        await SignInAsAsync("investigator", Policies.SiteMember, Policies.SiteReviewer, Policies.JobInvestigator);
+        Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>()
+            .NavigateTo($"cases/{caseId}?model={first}&mode=sal&compare={second}&compareMode=avg");
+
+        var cut = Render<Sdpm.Portal.Components.Pages.Cohorts.CasePage>(p => p.Add(c => c.CaseId, caseId));
+
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=compare-header]")), TimeSpan.FromSeconds(10));
+        Assert.Contains($"#{second} · second model", cut.Find("[data-testid=compare-header]").TextContent);
+        Assert.Contains($"#{first} · first model", cut.Find("[data-testid=predictions-model]").TextContent);
+        Assert.Contains($"#{second} · second model", cut.Find("[data-testid=predictions-compare]").TextContent);
+        // Both versions' modes, each with its own numbers, the second's in its own colours.
+        Assert.Equal("1.7 ± 0.2", cut.Find("[data-testid=prediction-sal]").QuerySelectorAll("td")[2].TextContent.Trim());
+        Assert.Equal("2.9 ± 0.4", cut.Find("[data-testid=compare-sal]").QuerySelectorAll("td")[2].TextContent.Trim());
+        Assert.Equal("0.600", cut.Find("[data-testid=compare-avg]").QuerySelectorAll("td")[3].TextContent.Trim());
+        Assert.NotEqual(cut.Find("[data-testid=prediction-avg] .overlay-swatch").GetAttribute("style"), cut.Find("[data-testid=compare-avg] .overlay-swatch").GetAttribute("style"));
+        // The case is in a test part: a draft prepared from a prediction comes with the warning; the site's annotator is offered.
+        Assert.Contains("not independent of that model", cut.Find("[data-testid=prepare-test-warning]").TextContent);
+        Assert.Contains("annotator", cut.Find("[data-testid=prepare-annotator]").TextContent);
+        Assert.NotNull(cut.Find("[data-testid=prepare-submit]"));
+    }
+
+    [Fact]
     public async Task ThePredictionsPanelOfACaseNoModelHasPredictedSaysHowToGetPredictions()
     {
         var cohort = await CohortAsync("Unpredicted cases");
