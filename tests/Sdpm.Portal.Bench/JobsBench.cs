@@ -46,7 +46,8 @@ public sealed record OverheadRun(int Round, string Via, int? JobId, double Secon
 /// finishedAt. It does not depend on how fast the training ran.</param>
 public sealed record OverheadFigures(int Steps, int Rounds, IReadOnlyList<OverheadRun> Runs, double PortalMedianSeconds, double CliMedianSeconds,
     double OverheadPercent, IReadOnlyList<double> RoundPercents, double RoundMedianPercent, double OwnSeconds, double OwnPercent, double EngineMedianSeconds,
-    string CliCommand, double ExportSeconds, bool SameFirstLoss, double? DirectMedianSeconds = null);
+    string CliCommand, double ExportSeconds, bool SameFirstLoss, double? DirectMedianSeconds = null, double? CpuOverheadPercent = null,
+    double? CliSpreadPercent = null);
 
 /// <summary>The web process's RSS, sampled every second during one longer training job; MB = 10^6 bytes.</summary>
 /// <param name="SlopeMbPerMinute">Least-squares slope of the samples against time.</param>
@@ -270,7 +271,7 @@ public static class JobsBench
         return new OverheadFigures(steps, rounds, runs, Math.Round(portalMedian, 2), Math.Round(cliMedian, 2),
             Math.Round((portalMedian - cliMedian) / cliMedian * 100, 1), perRound, Math.Round(Latency.Median(perRound), 1), Math.Round(own, 2),
             Math.Round(own / cliMedian * 100, 1), Math.Round(engineMedian, 2), command, Math.Round(export.Elapsed.TotalSeconds, 1),
-            losses.Count == 1 && losses[0] is not null, direct.Count > 0 ? Math.Round(Latency.Median(direct), 2) : null);
+            losses.Count == 1 && losses[0] is not null, direct.Count > 0 ? Math.Round(Latency.Median(direct), 2) : null, CpuOverhead(runs), CliSpread(runs));
     }
 
     private static async Task<OverheadRun> PortalRunAsync(PortalProcess portal, HttpClient http, int splitId, int steps, ulong seed, int round)
@@ -282,6 +283,7 @@ public static class JobsBench
         var job = await WaitAsync(http, submitted.Id, TimeSpan.FromSeconds(180 + steps * 5));
         await engine.StopAsync();
         var webCpu = (portal.CpuTime() - web).TotalSeconds;
+        Progress.Say($"jobs: engine threads by CPU s: {string.Join(", ", engine.Threads.Take(8).Select(t => $"{t.Thread} {t.Seconds:0.0}"))}");
         var curve = await CurveAsync(http, submitted.Id);
         var seconds = (job.FinishedAt!.Value - submitted.Sent).TotalSeconds;
         double? start = engine.StartUptime is { } s ? s - submitted.SentUptime : null;
@@ -289,6 +291,23 @@ public static class JobsBench
         double? finish = engine.ExitUptime is { } e ? (job.FinishedAt.Value - submitted.Sent).TotalSeconds - (e - submitted.SentUptime) : null;
         return new OverheadRun(round, "portal", submitted.Id, Math.Round(seconds, 2), R(start), R(life), R(finish), R(engine.CpuSeconds), R(webCpu), load,
             curve.FirstOrDefault(p => p.Step == 1)?.Loss, curve.LastOrDefault()?.Loss);
+    }
+
+    /// <summary>The CPU the portal spent on a run (the engine process's plus the web process's during it) against the CLI's
+    /// CPU, medians: a figure the machine's other load cannot move much, unlike the wall clock.</summary>
+    private static double? CpuOverhead(IReadOnlyList<OverheadRun> runs)
+    {
+        var portal = runs.Where(r => r is { Via: "portal", TrainCpuSeconds: not null, WebCpuSeconds: not null }).Select(r => r.TrainCpuSeconds!.Value + r.WebCpuSeconds!.Value).ToList();
+        var cli = runs.Where(r => r is { Via: "cli", TrainCpuSeconds: not null }).Select(r => r.TrainCpuSeconds!.Value).ToList();
+        return portal.Count == 0 || cli.Count == 0 ? null : Math.Round((Latency.Median(portal) - Latency.Median(cli)) / Latency.Median(cli) * 100, 1);
+    }
+
+    /// <summary>How far the CLI's own runs of the same training lie apart, (max − min) / median: the noise floor of the
+    /// wall-clock comparison on this machine.</summary>
+    private static double? CliSpread(IReadOnlyList<OverheadRun> runs)
+    {
+        var cli = runs.Where(r => r.Via == "cli").Select(r => r.Seconds).ToList();
+        return cli.Count < 2 ? null : Math.Round((cli.Max() - cli.Min()) / Latency.Median(cli) * 100, 1);
     }
 
     private static double? R(double? v) => v is { } x ? Math.Round(x, 2) + 0.0 : null; // + 0.0: no "-0.00"
@@ -358,6 +377,7 @@ public static class JobsBench
             watch.Stop();
             process.WaitForExit(); // drains the output handlers
             await sampler.StopAsync();
+            Progress.Say($"jobs: {via} threads by CPU s: {string.Join(", ", sampler.Threads.Take(8).Select(t => $"{t.Thread} {t.Seconds:0.0}"))}");
             if (process.ExitCode != 0)
             {
                 lock (errors) throw new InvalidOperationException($"{via} training ended with exit code {process.ExitCode}:\n{string.Join('\n', errors)}");
@@ -656,6 +676,9 @@ public static class JobsBench
             return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         }
 
+        /// <summary>The process's threads by CPU time (name: seconds), last read while it lived: where its CPU went.</summary>
+        public IReadOnlyList<(string Thread, double Seconds)> Threads { get; private set; } = [];
+
         /// <summary>utime + stime (fields 14 and 15, clock ticks) while the process lives; a zombie's are left alone.</summary>
         private void ReadCpu(int id)
         {
@@ -664,8 +687,17 @@ public static class JobsBench
                 var fields = StatFields(id);
                 if (fields[0] is "Z" or "X") return;
                 CpuSeconds = (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+                var threads = new List<(string, double)>();
+                foreach (var task in Directory.EnumerateDirectories($"/proc/{id}/task"))
+                {
+                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                    var name = stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')];
+                    var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    threads.Add((name, (long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture)) / 100.0));
+                }
+                Threads = threads.GroupBy(t => t.Item1).Select(g => (g.Key, Math.Round(g.Sum(t => t.Item2), 2))).OrderByDescending(t => t.Item2).ToList();
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or DirectoryNotFoundException)
             {
             }
         }

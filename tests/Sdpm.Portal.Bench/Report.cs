@@ -242,6 +242,10 @@ public sealed class BenchReport
                 Row(t, "overhead per round", $"{string.Join(", ", o.RoundPercents.Select(p => $"{F(p, "0.0")} %"))} (median {F(o.RoundMedianPercent, "0.0")} %)");
                 Row(t, "portal's own part", $"{F(o.OwnSeconds, "0.00")} s = {F(o.OwnPercent, "0.0")} % of the CLI median (POST to engine start + engine exit to finishedAt, median)");
                 Row(t, "engine process ran", $"{F(o.EngineMedianSeconds, "0.00")} s (median), against {F(o.CliMedianSeconds, "0.00")} s for sdpm train");
+                if (o.CpuOverheadPercent is { } cpu)
+                    Row(t, "CPU overhead", $"{F(cpu, "0.0")} % (engine + web process CPU during a portal run against sdpm train's CPU, medians)");
+                if (o.CliSpreadPercent is { } spread)
+                    Row(t, "sdpm train's own spread", $"{F(spread, "0.0")} % ((max − min) / median of its runs: the wall clock's noise floor here)");
                 if (o.DirectMedianSeconds is { } direct)
                     Row(t, "engine started by hand", $"{F(direct, "0.00")} s (median): Sdpm.Worker run on the portal's last job, as a worker starts it, the portal idle");
                 t.AppendLine($"  (the same cases: the portal's export; {(o.SameFirstLoss ? "every run had the same step-1 loss" : "the step-1 losses differ")}; "
