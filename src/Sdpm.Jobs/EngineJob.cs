@@ -236,25 +236,21 @@ public sealed class EngineJob(
         var now = time.GetUtcNow();
         await using var db = await contexts.CreateDbContextAsync(ct);
         var me = worker.Name;
-        var owned = await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Running && j.WorkerName == me).ExecuteUpdateAsync(s => s
+        void Progress(Microsoft.EntityFrameworkCore.Query.UpdateSettersBuilder<Job> s) => s
             .SetProperty(j => j.HeartbeatAt, now)
             .SetProperty(j => j.Step, j => step ?? j.Step)
             .SetProperty(j => j.Total, j => total ?? j.Total)
             .SetProperty(j => j.Message, j => message ?? j.Message)
             .SetProperty(j => j.LogTail, tail)
-            .SetProperty(j => j.PeakMemoryBytes, peak), ct);
+            .SetProperty(j => j.PeakMemoryBytes, peak);
+        var owned = await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Running && j.WorkerName == me).ExecuteUpdateAsync(Progress, ct);
         if (owned == 0)
         {
-            owned = await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Queued && j.WorkerName == null && !j.CancelRequested).ExecuteUpdateAsync(s => s
-                .SetProperty(j => j.State, JobState.Running)
-                .SetProperty(j => j.WorkerName, me)
-                .SetProperty(j => j.WaitingReason, (string?)null)
-                .SetProperty(j => j.HeartbeatAt, now)
-                .SetProperty(j => j.Step, j => step ?? j.Step)
-                .SetProperty(j => j.Total, j => total ?? j.Total)
-                .SetProperty(j => j.Message, j => message ?? j.Message)
-                .SetProperty(j => j.LogTail, tail)
-                .SetProperty(j => j.PeakMemoryBytes, peak), ct);
+            owned = await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Queued && j.WorkerName == null && !j.CancelRequested).ExecuteUpdateAsync(s =>
+            {
+                Progress(s);
+                s.SetProperty(j => j.State, JobState.Running).SetProperty(j => j.WorkerName, me).SetProperty(j => j.WaitingReason, (string?)null);
+            }, ct);
             if (owned == 0) return Report.Lost;
             state.Log($"[worker] this worker did not report for longer than the lease ({options.Value.Lease.TotalSeconds:0} s) and the job was queued again while its engine ran here: taken back");
             logger.LogWarning("Job {Job} was queued again while its engine ran on {Worker} (no report for {Lease}): taken back", jobId, me, options.Value.Lease);

@@ -51,7 +51,6 @@ public static class OverlaysBench
 
     public static async Task<OverlaysFigures> RunAsync(PortalProcess portal, int cohortId, int siteId, int rounds, ulong seed, string workFolder)
     {
-        if (!File.Exists(StrokeBench.ChromiumPath)) throw new InvalidOperationException($"{StrokeBench.ChromiumPath} is missing: install Debian's chromium (scripts/setup.sh test).");
         int caseId;
         using (var coordinator = portal.NewClient(TimeSpan.FromMinutes(5)))
         {
@@ -60,24 +59,8 @@ public static class OverlaysBench
         var modelId = await SeedPredictionsAsync(portal, caseId, siteId);
         Progress.Say($"overlays: case {caseId} ({ImportBench.Size}x{ImportBench.Size}x{ImportBench.Slices}) has model version {modelId}'s predictions in {string.Join(", ", Modes)}");
 
-        var password = File.ReadAllLines(Path.Combine(portal.DataFolder, "demo-credentials.txt"))
-            .Select(l => Regex.Match(l, @"user:\s+investigator\s+password:\s+(\S+)")).First(m => m.Success).Groups[1].Value;
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = StrokeBench.ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                    "--no-first-run", "--disable-sync", "--disable-quic", "--disable-dev-shm-usage"],
-        });
-        var context = await browser.NewContextAsync(new() { BaseURL = portal.BaseUrl, ViewportSize = new() { Width = 1400, Height = 1000 } });
-        await context.AddInitScriptAsync(Observer);
-        var page = await context.NewPageAsync();
-        await page.GotoAsync("/Account/Login");
-        await page.FillAsync("#username", "investigator");
-        await page.FillAsync("#password", password);
-        await page.ClickAsync("[data-testid=login-submit]");
-        await page.WaitForURLAsync(url => !url.Contains("/Account/Login"));
+        await using var browser = await BenchBrowser.SignInAsync(portal, "investigator", Observer);
+        var page = browser.Page;
         await page.GotoAsync($"/cases/{caseId}?model={modelId}&mode=avg");
         // The panel shows avg once the viewer is ready: wait until the viewer drew it.
         await page.WaitForFunctionAsync("() => window.__switches.some(s => s.id === 'prediction-avg' && s.action === 'add')", null, new() { Timeout = 60_000 });

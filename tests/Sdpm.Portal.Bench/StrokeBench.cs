@@ -12,7 +12,6 @@ public sealed record StrokeFigures(int Strokes, int BrushSize, int SliceX, int S
 /// scripts collects every measure.</summary>
 public static class StrokeBench
 {
-    public const string ChromiumPath = "/usr/bin/chromium";
     public const double FrameMs = 16;
 
     private const string Observer = """
@@ -24,31 +23,13 @@ public static class StrokeBench
 
     public static async Task<StrokeFigures> RunAsync(PortalProcess portal, int caseId, int strokes, int brushSize)
     {
-        if (!File.Exists(ChromiumPath)) throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (scripts/setup.sh test).");
         using (var coordinator = portal.NewClient(TimeSpan.FromSeconds(60)))
         {
             using var assigned = await coordinator.PostAsJsonAsync($"/api/cases/{caseId}/assignments", new { annotator = "annotator" });
             if (!assigned.IsSuccessStatusCode) throw new InvalidOperationException($"Assigning case {caseId}: {(int)assigned.StatusCode}");
         }
-        var password = File.ReadAllLines(Path.Combine(portal.DataFolder, "demo-credentials.txt"))
-            .Select(l => Regex.Match(l, @"user:\s+annotator\s+password:\s+(\S+)")).First(m => m.Success).Groups[1].Value;
-
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                    "--no-first-run", "--disable-sync", "--disable-quic", "--disable-dev-shm-usage"],
-        });
-        var context = await browser.NewContextAsync(new() { BaseURL = portal.BaseUrl, ViewportSize = new() { Width = 1400, Height = 1000 } });
-        await context.AddInitScriptAsync(Observer);
-        var page = await context.NewPageAsync();
-        await page.GotoAsync("/Account/Login");
-        await page.FillAsync("#username", "annotator");
-        await page.FillAsync("#password", password);
-        await page.ClickAsync("[data-testid=login-submit]");
-        await page.WaitForURLAsync(url => !url.Contains("/Account/Login"));
+        await using var browser = await BenchBrowser.SignInAsync(portal, "annotator", Observer);
+        var page = browser.Page;
         await page.GotoAsync($"/cases/{caseId}/annotate");
         await page.WaitForSelectorAsync("[data-testid=annotation-toolbar][data-ready=true]", new() { Timeout = 60_000 });
         await page.GetByTestId("tool-brush").ClickAsync();
