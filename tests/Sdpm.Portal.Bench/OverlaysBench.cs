@@ -63,7 +63,7 @@ public static class OverlaysBench
         var page = browser.Page;
         await page.GotoAsync($"/cases/{caseId}?model={modelId}&mode=avg");
         // The panel shows avg once the viewer is ready: wait until the viewer drew it.
-        await page.WaitForFunctionAsync("() => window.__switches.some(s => s.id === 'prediction-avg' && s.action === 'add')", null, new() { Timeout = 60_000 });
+        await page.WaitForFunctionAsync("() => window.__switches.some(s => s.id === 'prediction-" + modelId + "-avg' && s.action === 'add')", null, new() { Timeout = 60_000 });
         await page.WaitForSelectorAsync("input[data-testid=prediction-sal-toggle]:not([disabled])", new() { Timeout = 30_000 });
 
         var toggles = new List<OverlayToggle>();
@@ -75,16 +75,16 @@ public static class OverlaysBench
             foreach (var mode in modes)
             {
                 var next = Modes[1 + (Array.IndexOf(Modes, mode) % 3)];
-                // The layer the step shows or hides: a mode's mask, or an uncertainty map (one heat layer replaced, or one per mode).
+                // The layer the step shows or hides (the panel's overlay ids): a mode's mask, or that mode's uncertainty map.
                 (string Kind, string[] Layers, bool Shows, Func<Task> Act)[] steps =
                 [
-                    ("mode on", [$"prediction-{mode}"], true, () => ClickToggleAsync(page, mode)),
-                    ("mode off", ["prediction-avg"], false, () => ClickToggleAsync(page, "avg")),
-                    ("uncertainty on", ["uncertainty", $"uncertainty-{mode}"], true, () => PickUncertaintyAsync(page, $"{mode}: SD over the repeats")),
-                    ("uncertainty mode change", ["uncertainty", $"uncertainty-{next}"], true, () => PickUncertaintyAsync(page, $"{next}: SD over the repeats")),
-                    ("uncertainty off", ["uncertainty", $"uncertainty-{next}"], false, () => PickUncertaintyAsync(page, "off")),
-                    ("mode on", ["prediction-avg"], true, () => ClickToggleAsync(page, "avg")),
-                    ("mode off", [$"prediction-{mode}"], false, () => ClickToggleAsync(page, mode)),
+                    ("mode on", [$"prediction-{modelId}-{mode}"], true, () => ClickToggleAsync(page, mode)),
+                    ("mode off", [$"prediction-{modelId}-avg"], false, () => ClickToggleAsync(page, "avg")),
+                    ("uncertainty on", [$"uncertainty-{modelId}-{mode}"], true, () => PickUncertaintyAsync(page, $"{mode}: SD over the repeats")),
+                    ("uncertainty mode change", [$"uncertainty-{modelId}-{next}"], true, () => PickUncertaintyAsync(page, $"{next}: SD over the repeats")),
+                    ("uncertainty off", [$"uncertainty-{modelId}-{next}"], false, () => PickUncertaintyAsync(page, "off")),
+                    ("mode on", [$"prediction-{modelId}-avg"], true, () => ClickToggleAsync(page, "avg")),
+                    ("mode off", [$"prediction-{modelId}-{mode}"], false, () => ClickToggleAsync(page, mode)),
                 ];
                 foreach (var (kind, layers, shows, act) in steps)
                 {
