@@ -171,13 +171,13 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await page.GetByTestId("prediction-infer").Locator("input[type=checkbox]").ClickAsync();
         var withoutPrediction = await ChangedCanvasAsync(page, withPrediction);
         Assert.NotEqual(withPrediction, withoutPrediction);
-        await PickAsync(page, "predictions-uncertainty", "infer: SD");
+        await page.GetByTestId("predictions-uncertainty").GetByRole(AriaRole.Button, new() { Name = "infer", Exact = true }).ClickAsync();
         await Expect(page.GetByTestId("uncertainty-legend")).ToBeVisibleAsync();
         var withUncertainty = await ChangedCanvasAsync(page, withoutPrediction);
         Assert.NotEqual(withoutPrediction, withUncertainty);
         await page.WaitForTimeoutAsync(300);
         await ShotAsync(page, "11-case-uncertainty.png");
-        await PickAsync(page, "predictions-uncertainty", "off");
+        await page.GetByTestId("predictions-uncertainty").GetByRole(AriaRole.Button, new() { Name = "off", Exact = true }).ClickAsync();
         await PickAsync(page, "predictions-difference", "infer vs reference");
         await Expect(page.GetByTestId("difference-legend")).ToContainTextAsync("false negative");
         await page.WaitForTimeoutAsync(300);

@@ -80,8 +80,8 @@ public static class OverlaysBench
                 [
                     ("mode on", [$"prediction-{modelId}-{mode}"], true, () => ClickToggleAsync(page, mode)),
                     ("mode off", [$"prediction-{modelId}-avg"], false, () => ClickToggleAsync(page, "avg")),
-                    ("uncertainty on", [$"uncertainty-{modelId}-{mode}"], true, () => PickUncertaintyAsync(page, $"{mode}: SD over the repeats")),
-                    ("uncertainty mode change", [$"uncertainty-{modelId}-{next}"], true, () => PickUncertaintyAsync(page, $"{next}: SD over the repeats")),
+                    ("uncertainty on", [$"uncertainty-{modelId}-{mode}"], true, () => PickUncertaintyAsync(page, mode)),
+                    ("uncertainty mode change", [$"uncertainty-{modelId}-{next}"], true, () => PickUncertaintyAsync(page, next)),
                     ("uncertainty off", [$"uncertainty-{modelId}-{next}"], false, () => PickUncertaintyAsync(page, "off")),
                     ("mode on", [$"prediction-{modelId}-avg"], true, () => ClickToggleAsync(page, "avg")),
                     ("mode off", [$"prediction-{modelId}-{mode}"], false, () => ClickToggleAsync(page, mode)),
@@ -125,13 +125,9 @@ public static class OverlaysBench
     private static Task ClickToggleAsync(IPage page, string mode) =>
         page.Locator($"input[data-testid=prediction-{mode}-toggle]").ClickAsync();
 
-    private static async Task PickUncertaintyAsync(IPage page, string item)
-    {
-        await page.Locator("[data-testid=predictions-uncertainty] .mud-select").First.ClickAsync();
-        var option = page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasTextRegex = new Regex($"^\\s*{Regex.Escape(item)}\\s*$") });
-        await option.ClickAsync();
-        await page.Locator(".mud-popover-open .mud-list-item").First.WaitForAsync(new() { State = WaitForSelectorState.Detached, Timeout = 10_000 });
-    }
+    /// <summary>Clicks the uncertainty map's button of a mode, or "off".</summary>
+    private static Task PickUncertaintyAsync(IPage page, string mode) =>
+        page.GetByTestId("predictions-uncertainty").GetByRole(AriaRole.Button, new() { Name = mode, Exact = true }).ClickAsync();
 
     // ---- set-up -------------------------------------------------------------------------------------------------
 
