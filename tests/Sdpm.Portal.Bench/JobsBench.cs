@@ -111,7 +111,7 @@ public static class JobsBench
         if (options.JobRounds > 0)
         {
             figures.Overhead = await OverheadAsync(portal, root, coordinator, investigator, cohort, split, options.JobSteps, options.JobRounds, options.Seed,
-                workFolder);
+                workFolder, options.DirectRuns);
         }
         if (options.MemorySteps > 0)
         {
@@ -208,7 +208,7 @@ public static class JobsBench
     // ---- (b) portal overhead against the CLI --------------------------------------------------------------------
 
     private static async Task<OverheadFigures> OverheadAsync(PortalProcess portal, string root, HttpClient coordinator, HttpClient investigator, int cohortId,
-        int splitId, int steps, int rounds, ulong seed, string workFolder)
+        int splitId, int steps, int rounds, ulong seed, string workFolder, int directRuns)
     {
         var cli = Path.Combine(root, "src", "Sdpm.Cli", "bin", "Release", "net10.0", "sdpm.dll");
         if (!File.Exists(cli)) throw new FileNotFoundException("Build the solution in Release first (scripts/bench-portal.sh does).", cli);
@@ -236,7 +236,7 @@ public static class JobsBench
                 // Alternating, and in turn which goes first, so that neither always follows the other.
                 foreach (var via in round % 2 == 1 ? new[] { "portal", "direct", "cli" } : ["cli", "direct", "portal"])
                 {
-                    if (via == "direct" && lastJob is null) continue;
+                    if (via == "direct" && (lastJob is null || round > directRuns)) continue;
                     var run = via switch
                     {
                         "portal" => await PortalRunAsync(portal, investigator, splitId, steps, trainSeed, round),

@@ -162,7 +162,7 @@ public sealed record BenchOptions
         usage: scripts/bench-portal.sh [--json] [--only import,slices,annotation,stroke,memory,list,export,leaderboard,metrics,overlays,jobs]
                                        [--import-cases N] [--clients N] [--requests N] [--warmup-seconds N] [--saves N] [--strokes N] [--zip-mib N]
                                        [--list-cases N] [--list-requests N] [--export-cases N] [--metrics-repetitions N] [--overlay-rounds N]
-                                       [--job-cases N] [--dispatch-jobs N] [--dispatch-steps N] [--job-steps N] [--job-rounds N] [--memory-steps N]
+                                       [--job-cases N] [--dispatch-jobs N] [--dispatch-steps N] [--job-steps N] [--job-rounds N] [--direct-runs N] [--memory-steps N]
                                        [--seed N] [--keep-data]
           --json           print the report as JSON on stdout (the table goes to stderr)
           --only           run only these figures (slices, annotation and stroke need import, so they run it too)
@@ -183,6 +183,7 @@ public sealed record BenchOptions
           --dispatch-steps steps of each of them (2)
           --job-steps      steps of the training run timed through the portal and through sdpm train (800)
           --job-rounds     rounds of that comparison, each one portal job and one sdpm train (3; 0 skips it)
+          --direct-runs    of those rounds, how many also start the worker's engine process by hand on the portal's job (3)
           --memory-steps   steps of the job during which the web process's RSS is sampled (1500; 0 skips it)
           --keep-data      keep the temporary data folder
         """;
@@ -210,6 +211,7 @@ public sealed record BenchOptions
     public int DispatchSteps { get; init; } = 2;
     public int JobSteps { get; init; } = 800;
     public int JobRounds { get; init; } = 3;
+    public int DirectRuns { get; init; } = 3;
     public int MemorySteps { get; init; } = 1500;
     public ulong Seed { get; init; } = 42;
 
@@ -252,6 +254,7 @@ public sealed record BenchOptions
                 "--dispatch-steps" => o with { DispatchSteps = Count(1, 10_000) },
                 "--job-steps" => o with { JobSteps = Count(1, 100_000) },
                 "--job-rounds" => o with { JobRounds = Count(0, 50) },
+                "--direct-runs" => o with { DirectRuns = Count(0, 50) },
                 "--memory-steps" => o with { MemorySteps = Count(0, 1_000_000) },
                 "--seed" => o with { Seed = (ulong)Count(0, int.MaxValue) },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
