@@ -167,6 +167,12 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Expect(page.GetByTestId("predictions-panel")).ToBeVisibleAsync();
         await Expect(page.GetByTestId("prediction-infer").Locator("input[type=checkbox]")).ToBeCheckedAsync(new() { Timeout = 15_000 });
         await Expect(page.GetByTestId("prediction-reference")).ToContainTextAsync("reference");
+        // sal on and off: the viewer lists it while it is on (a 20-step model's sal mask is empty, so its pixels cannot show).
+        var salShown = page.GetByTestId("viewer-overlay-legend").Locator("li:not(.is-hidden)", new() { HasText = "sal (model" });
+        await page.GetByTestId("prediction-sal").Locator("input[type=checkbox]").ClickAsync();
+        await Expect(salShown).ToHaveCountAsync(1);
+        await page.GetByTestId("prediction-sal").Locator("input[type=checkbox]").ClickAsync();
+        await Expect(salShown).ToHaveCountAsync(0);
         var withPrediction = await CanvasHashAsync(page);
         await page.GetByTestId("prediction-infer").Locator("input[type=checkbox]").ClickAsync();
         var withoutPrediction = await ChangedCanvasAsync(page, withPrediction);
