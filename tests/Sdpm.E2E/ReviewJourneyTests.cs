@@ -145,7 +145,8 @@ public class ReviewJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await reader.FillAsync("#confirm", "Reader-Two-2026!");
         await reader.ClickAsync("[data-testid=change-password-submit]");
         await reader.WaitForURLAsync(url => !url.Contains("/Account/"), new() { WaitUntil = WaitUntilState.Commit });
-        await reader.GotoAsync("/profile");
+        // The commit, then the interactive layout: a loaded machine can hold back the load event past 30 s (seen in CI).
+        await reader.GotoAsync("/profile", new() { WaitUntil = WaitUntilState.Commit });
         await WaitForInteractiveAsync(reader);
         await Field(reader, "token-name").FillAsync("review journey");
         await reader.GetByTestId("token-create").ClickAsync();
