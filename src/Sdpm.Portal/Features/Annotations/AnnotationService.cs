@@ -208,8 +208,7 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
                 if (chosen is null)
                     return AnnotationResult.Fail(AnnotationError.Invalid, $"Model version {from.ModelId} offers no {from.Mode} prediction of this case to start from.");
                 basis = chosen.MaskBlob;
-                startedFrom = $"prediction: model version {from.ModelId} ({chosen.ModelName}), {from.Mode}";
-                if (startedFrom.Length > Annotation.StartedFromMaxLength) startedFrom = startedFrom[..(Annotation.StartedFromMaxLength - 1)] + "…";
+                startedFrom = Provenance($"prediction: model version {from.ModelId} ({chosen.ModelName}), {from.Mode}");
             }
         }
         var mask = basis is null ? new Volume<byte>(grid) : blobs.ReadMask(basis, grid);
@@ -264,8 +263,7 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
         {
             return AnnotationResult.Fail(AnnotationError.WrongState, $"The stored {mode} prediction of model version {modelVersionId} cannot be read ({e.Message}): run the inference again.");
         }
-        var startedFrom = $"prediction: model version {modelVersionId}, {mode}; prepared by {actor.UserName}";
-        if (startedFrom.Length > Annotation.StartedFromMaxLength) startedFrom = startedFrom[..(Annotation.StartedFromMaxLength - 1)] + "…";
+        var startedFrom = Provenance($"prediction: model version {modelVersionId}, {mode}; prepared by {actor.UserName}");
         var result = await SaveMineAsync(caseId, annotator!.Id, actor, mask, null, ct, startedFrom, annotatorUserName);
         if (result.Value is { } saved)
         {
@@ -281,8 +279,15 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
     public async Task<bool> InTestPartAsync(int caseId, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
-        return await db.DatasetSplitCases.AnyAsync(sc => sc.CaseId == caseId && sc.Subset == SplitSubset.Test, ct);
+        return await InTestPartAsync(db, caseId, ct);
     }
+
+    private static Task<bool> InTestPartAsync(PortalDbContext db, int caseId, CancellationToken ct) =>
+        db.DatasetSplitCases.AnyAsync(sc => sc.CaseId == caseId && sc.Subset == SplitSubset.Test, ct);
+
+    /// <summary>Where a draft started, cut to what the column holds.</summary>
+    private static string Provenance(string text) =>
+        text.Length > Annotation.StartedFromMaxLength ? text[..(Annotation.StartedFromMaxLength - 1)] + "…" : text;
 
     /// <summary>A prediction an annotator may start a draft from.</summary>
     public sealed record StartingPrediction(int ModelVersionId, string ModelName, string Mode, double VolumeMl, string MaskBlob);
@@ -298,7 +303,7 @@ public sealed class AnnotationService(IDbContextFactory<PortalDbContext> context
 
     private static async Task<IReadOnlyList<StartingPrediction>> PredictionsToStartFromAsync(PortalDbContext db, int caseId, CancellationToken ct)
     {
-        if (await db.DatasetSplitCases.AnyAsync(sc => sc.CaseId == caseId && sc.Subset == SplitSubset.Test, ct)) return [];
+        if (await InTestPartAsync(db, caseId, ct)) return [];
         var rows = await db.Predictions.AsNoTracking().Where(p => p.CaseId == caseId && p.Committed)
             .Join(db.ModelVersions, p => p.ModelVersionId, m => m.Id, (p, m) => new StartingPrediction(m.Id, m.Name, p.Mode, p.VolumeMl, p.MaskBlob))
             .ToListAsync(ct);
