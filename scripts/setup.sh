@@ -7,8 +7,9 @@ mode="${1:-test}"
 # The engine's TorchSharp native library is patched at build time (patchelf, g++, python3); tcmalloc speeds libtorch up.
 packages=(patchelf g++ python3 libtcmalloc-minimal4)
 if [ "$mode" = "test" ]; then
-  # Browser tests drive Debian's chromium; imaging tests cross-check files with nibabel, pydicom, Pillow, dcm2niix and ITK.
-  packages+=(chromium python3-nibabel python3-pydicom python3-pil dcm2niix libinsighttoolkit5-dev)
+  # Browser tests drive Debian's chromium; imaging tests cross-check files with nibabel, pydicom, Pillow, dcm2niix and ITK;
+  # the data, jobs and portal tests run a second time on a throw-away PostgreSQL server (initdb, pg_ctl).
+  packages+=(chromium python3-nibabel python3-pydicom python3-pil dcm2niix libinsighttoolkit5-dev postgresql)
 fi
 
 missing=()

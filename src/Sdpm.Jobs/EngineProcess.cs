@@ -44,7 +44,8 @@ public static partial class EngineProcess
         };
         if (dll) psi.ArgumentList.Add(workerCommand);
         foreach (var a in new[] { "run", "--job", jobId.ToString(System.Globalization.CultureInfo.InvariantCulture), "--run-dir", runDir }) psi.ArgumentList.Add(a);
-        psi.Environment["SDPM_DATABASE"] = host.ConnectionString;
+        psi.Environment["SDPM_DATABASE"] = host.Database.ConnectionString;
+        psi.Environment["SDPM_DATABASE_PROVIDER"] = host.Database.Provider.ToString();
         psi.Environment["SDPM_BLOBS"] = host.BlobFolder;
         psi.Environment["DOTNET_gcServer"] = "0";
         // libtorch on tcmalloc: 1.7x faster training steps and 8.6x faster sampling on this project's 2-core machines

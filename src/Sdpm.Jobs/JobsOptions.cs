@@ -52,25 +52,22 @@ public sealed class JobsOptions
 
 /// <summary>Where this process finds the portal's data: set by the host (the portal or the worker) from its configuration.</summary>
 /// <param name="DataFolder">The portal's data folder (absolute).</param>
-/// <param name="ConnectionString">The portal database (SQLite now).</param>
+/// <param name="Database">The portal database (SQLite or PostgreSQL).</param>
 /// <param name="BlobFolder">The blob store's folder (absolute).</param>
-public sealed record JobHost(string DataFolder, string ConnectionString, string BlobFolder);
+public sealed record JobHost(string DataFolder, Sdpm.Data.PortalConnection Database, string BlobFolder);
 
 /// <summary>The portal's paths as its configuration states them, for a process that is not the portal (a worker).</summary>
 public static class JobHostConfiguration
 {
-    /// <summary>Portal:DataFolder (under the content root), ConnectionStrings:Portal or Portal:DatabaseFile (under the
-    /// data folder), Storage:BlobFolder (under the data folder): the keys and defaults the portal reads.</summary>
+    /// <summary>Portal:DataFolder (under the content root), Database:Provider with ConnectionStrings:Portal, or
+    /// Portal:DatabaseFile (under the data folder), Storage:BlobFolder (under the data folder): the keys and defaults the
+    /// portal reads.</summary>
     public static JobHost From(Microsoft.Extensions.Configuration.IConfiguration configuration, string contentRoot)
     {
         var dataFolder = Path.GetFullPath(Path.Combine(contentRoot, configuration["Portal:DataFolder"] is { Length: > 0 } d ? d : "data"));
-        var connectionString = configuration.GetSection("ConnectionStrings")["Portal"];
-        if (string.IsNullOrWhiteSpace(connectionString))
-        {
-            var file = configuration["Portal:DatabaseFile"] is { Length: > 0 } f ? f : "portal.db";
-            connectionString = Sdpm.Data.PortalDatabase.SqliteConnectionString(Path.Combine(dataFolder, file));
-        }
+        var file = configuration["Portal:DatabaseFile"] is { Length: > 0 } f ? f : "portal.db";
+        var database = Sdpm.Data.PortalDatabase.Resolve(configuration, Path.Combine(dataFolder, file));
         var blobs = Path.GetFullPath(Path.Combine(dataFolder, configuration["Storage:BlobFolder"] is { Length: > 0 } b ? b : "blobs"));
-        return new JobHost(dataFolder, connectionString, blobs);
+        return new JobHost(dataFolder, database, blobs);
     }
 }

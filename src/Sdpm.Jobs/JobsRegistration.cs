@@ -1,6 +1,9 @@
 using Hangfire;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
 using Hangfire.Storage.SQLite;
 using Microsoft.Data.Sqlite;
+using Sdpm.Data;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -21,16 +24,9 @@ public static class JobsRegistration
         services.AddSingleton<JobDispatch>();
         services.AddSingleton<JobQueue>();
         services.AddTransient<EngineJob>();
-        var database = new SqliteConnectionStringBuilder(host.ConnectionString).DataSource;
         // This host's own storage, not Hangfire's process-wide JobStorage.Current: servers and clients resolve it from
         // the container, so two hosts in one process (tests) never read each other's queues.
-        services.AddSingleton<JobStorage>(_ => new SQLiteStorage(database, new SQLiteStorageOptions
-        {
-            QueuePollInterval = options.QueuePoll,
-            // A delivery of a job that runs longer than this is handed out again; EngineJob's claim on the Job row
-            // turns the second delivery into a no-op while the first worker is alive (docs/decisions/008).
-            InvisibilityTimeout = options.InvisibilityTimeout,
-        }));
+        services.AddSingleton<JobStorage>(_ => CreateStorage(host.Database, options));
         services.AddHangfire(c => c
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
@@ -48,5 +44,55 @@ public static class JobsRegistration
         }
         services.AddHostedService<WorkerNodeService>();
         return services;
+    }
+
+    /// <summary>Hangfire's storage in the portal's own database: its tables beside the portal's in the SQLite file, or
+    /// in the schema "hangfire" of the PostgreSQL database (created on first use, docs/decisions/010).</summary>
+    private const long SchemaInstallLock = 0x7364706d68; // "sdpmh"
+
+    internal static JobStorage CreateStorage(PortalConnection database, JobsOptions options)
+    {
+        if (database.Provider == DatabaseProvider.PostgreSql)
+        {
+            var postgres = new PostgreSqlStorageOptions
+            {
+                SchemaName = "hangfire",
+                PrepareSchemaIfNecessary = true,
+                QueuePollInterval = options.QueuePoll,
+                // As below; Hangfire.PostgreSql also re-reads a fetched job's row lock, so a second delivery waits for the
+                // invisibility timeout, and EngineJob's claim makes it a no-op while the first worker is alive.
+                InvisibilityTimeout = options.InvisibilityTimeout,
+                DistributedLockTimeout = TimeSpan.FromMinutes(1),
+            };
+            // Two processes starting on a fresh database would both install the schema; one session lock lets the first
+            // install it while the others wait and then find it in place.
+            using var connection = new Npgsql.NpgsqlConnection(database.ConnectionString);
+            try
+            {
+                connection.Open();
+            }
+            catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.InvalidCatalogName)
+            {
+                throw new InvalidOperationException($"The portal's database does not exist ({database}): create it first " +
+                                                    "(createdb --owner USER NAME; README, \"Database\").", e);
+            }
+            using (var take = new Npgsql.NpgsqlCommand($"SELECT pg_advisory_lock({SchemaInstallLock})", connection)) take.ExecuteNonQuery();
+            try
+            {
+                return new PostgreSqlStorage(new NpgsqlConnectionFactory(database.ConnectionString, postgres), postgres);
+            }
+            finally
+            {
+                using var release = new Npgsql.NpgsqlCommand($"SELECT pg_advisory_unlock({SchemaInstallLock})", connection);
+                release.ExecuteNonQuery();
+            }
+        }
+        return new SQLiteStorage(new SqliteConnectionStringBuilder(database.ConnectionString).DataSource, new SQLiteStorageOptions
+        {
+            QueuePollInterval = options.QueuePoll,
+            // A delivery of a job that runs longer than this is handed out again; EngineJob's claim on the Job row
+            // turns the second delivery into a no-op while the first worker is alive (docs/decisions/008).
+            InvisibilityTimeout = options.InvisibilityTimeout,
+        });
     }
 }

@@ -8,7 +8,8 @@ using Sdpm.Storage;
 using Sdpm.Worker;
 
 // sdpm-worker node   takes engine jobs from the portal's database (the repository's appsettings.json, environment
-//                    variables as for the portal: Portal__DataFolder, ConnectionStrings__Portal, Jobs__Devices=cpu,cuda)
+//                    variables as for the portal: Portal__DataFolder, Database__Provider, ConnectionStrings__Portal,
+//                    Storage__BlobFolder, Jobs__Devices=cpu,cuda)
 // sdpm-worker run    the engine process of one job (started by a node)
 return args.FirstOrDefault() switch
 {
@@ -29,7 +30,7 @@ static async Task<int> NodeAsync(string[] args)
     var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = contentRoot });
     var host = JobHostConfiguration.From(builder.Configuration, contentRoot);
     builder.Services.AddSingleton(TimeProvider.System);
-    builder.Services.AddPooledDbContextFactory<PortalDbContext>(o => PortalDatabase.UseSqlite(o, host.ConnectionString));
+    builder.Services.AddPooledDbContextFactory<PortalDbContext>(o => PortalDatabase.Use(o, host.Database));
     builder.Services.AddSingleton<IBlobStore>(sp => new FileSystemBlobStore(host.BlobFolder, sp.GetRequiredService<TimeProvider>()));
     builder.Services.AddEngineJobs(builder.Configuration, host);
     using var app = builder.Build();
@@ -41,9 +42,10 @@ static async Task<int> NodeAsync(string[] args)
         {
             await db.Jobs.AnyAsync();
         }
-        catch (Microsoft.Data.Sqlite.SqliteException e)
+        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
         {
-            Console.Error.WriteLine($"The portal's database ({host.ConnectionString}) has no job tables ({e.Message}): start the portal once (./run.sh) before its workers.");
+            Console.Error.WriteLine($"The portal's database ({host.Database}) cannot be read or has no job tables ({e.Message}): " +
+                                    "check ConnectionStrings__Portal and Database__Provider, and start the portal once (./run.sh) before its workers.");
             return 1;
         }
     }

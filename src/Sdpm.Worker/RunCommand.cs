@@ -67,7 +67,7 @@ internal static class RunCommand
             Directory.CreateDirectory(runDir);
             using var runLock = RunFolderLock.Acquire(runDir, TimeSpan.FromSeconds(60), cts.Token);
             var options = new DbContextOptionsBuilder<PortalDbContext>();
-            PortalDatabase.UseSqlite(options, database);
+            PortalDatabase.Use(options, new PortalConnection(PortalDatabase.ParseProvider(Environment.GetEnvironmentVariable("SDPM_DATABASE_PROVIDER")), database));
             using var db = new PortalDbContext(options.Options);
             var blobs = new FileSystemBlobStore(blobFolder);
             var job = db.Jobs.AsNoTracking().SingleOrDefault(j => j.Id == jobId) ?? throw new ArgumentException($"job {jobId} does not exist.");

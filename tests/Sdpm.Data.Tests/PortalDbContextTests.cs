@@ -1,40 +1,81 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Sdpm.Data;
 using Sdpm.Data.Entities;
+using Sdpm.Testing;
 
 namespace Sdpm.Data.Tests;
 
+/// <summary>The portal's model on its database: SQLite, or PostgreSQL when SDPM_TEST_DATABASE=postgresql (test.sh runs
+/// this project on both).</summary>
 public sealed class PortalDbContextTests : IDisposable
 {
-    private readonly string file = Path.Combine(Path.GetTempPath(), $"sdpm-data-{Guid.NewGuid():N}.db");
+    private readonly string folder = Path.Combine(Path.GetTempPath(), "sdpm-data-tests", Guid.NewGuid().ToString("N"));
+    private readonly TestDatabase database;
+
+    public PortalDbContextTests()
+    {
+        database = TestDatabase.For(folder);
+    }
 
     private PortalDbContext NewContext()
     {
         var options = new DbContextOptionsBuilder<PortalDbContext>();
-        PortalDatabase.UseSqlite(options, PortalDatabase.SqliteConnectionString(file));
+        PortalDatabase.Use(options, database.Connection);
+        return new PortalDbContext(options.Options);
+    }
+
+    private static PortalDbContext ContextFor(DatabaseProvider provider)
+    {
+        // Comparing the model with a provider's migrations needs no server and no file.
+        var options = new DbContextOptionsBuilder<PortalDbContext>();
+        PortalDatabase.Use(options, provider == DatabaseProvider.Sqlite
+            ? new PortalConnection(provider, "Data Source=:memory:")
+            : new PortalConnection(provider, "Host=localhost;Database=sdpm_model_check"));
         return new PortalDbContext(options.Options);
     }
 
     [Fact]
-    public void TheMigrationsMatchTheModel()
+    public void TheSqliteMigrationsMatchTheModel()
     {
-        using var db = NewContext();
-        Assert.False(db.Database.HasPendingModelChanges(), "The model changed: add a migration with `dotnet ef migrations add NAME --project migrations --startup-project migrations --output-dir .`");
+        using var db = ContextFor(DatabaseProvider.Sqlite);
+        Assert.False(db.Database.HasPendingModelChanges(),
+            "The model changed: add a SQLite migration with `dotnet ef migrations add NAME --project migrations --startup-project migrations --output-dir .`");
     }
 
     [Fact]
-    public async Task MigratingAnEmptyFileCreatesEveryTable()
+    public void ThePostgreSqlMigrationsMatchTheModel()
+    {
+        using var db = ContextFor(DatabaseProvider.PostgreSql);
+        Assert.False(db.Database.HasPendingModelChanges(),
+            "The model changed: add a PostgreSQL migration with `dotnet ef migrations add NAME --project migrations/PostgreSql --startup-project migrations/PostgreSql --output-dir .`");
+    }
+
+    [Fact]
+    public void EachProviderReadsItsOwnMigrations()
+    {
+        using var sqlite = ContextFor(DatabaseProvider.Sqlite);
+        using var postgres = ContextFor(DatabaseProvider.PostgreSql);
+        var sqliteMigrations = sqlite.Database.GetMigrations().ToList();
+        var postgresMigrations = postgres.Database.GetMigrations().ToList();
+        Assert.Contains(sqliteMigrations, m => m.EndsWith("_SiteNormalizedName", StringComparison.Ordinal));
+        Assert.Contains(postgresMigrations, m => m.EndsWith("_InitialCreate", StringComparison.Ordinal));
+        Assert.Empty(sqliteMigrations.Intersect(postgresMigrations));
+    }
+
+    [Fact]
+    public async Task MigratingAnEmptyDatabaseCreatesEveryTable()
     {
         await using var db = NewContext();
         await db.Database.MigrateAsync();
         Assert.Empty(await db.Database.GetPendingMigrationsAsync());
-        var tables = await db.Database.SqlQueryRaw<string>("SELECT name AS Value FROM sqlite_master WHERE type = 'table'").ToListAsync();
-        Assert.Contains("Sites", tables);
-        Assert.Contains("UserSites", tables);
-        Assert.Contains("AuditEvents", tables);
-        Assert.Contains("AspNetUsers", tables);
-        Assert.Contains("AspNetRoles", tables);
+        // Each query fails when its table is missing.
+        Assert.Equal(0, await db.Sites.CountAsync());
+        Assert.Equal(0, await db.UserSites.CountAsync());
+        Assert.Equal(0, await db.AuditEvents.CountAsync());
+        Assert.Equal(0, await db.Users.CountAsync());
+        Assert.Equal(0, await db.Roles.CountAsync());
+        Assert.Equal(0, await db.Jobs.CountAsync());
+        Assert.Equal(0, await db.Predictions.CountAsync());
     }
 
     [Fact]
@@ -42,14 +83,25 @@ public sealed class PortalDbContextTests : IDisposable
     {
         await using var db = NewContext();
         await db.Database.MigrateAsync();
-        db.Sites.Add(new Site { Name = "North" });
+        db.Sites.Add(new Site { Name = "Zürich" });
         await db.SaveChangesAsync();
 
         await using var other = NewContext();
-        other.Sites.Add(new Site { Name = "NORTH" });
+        other.Sites.Add(new Site { Name = " ZÜRICH" });
         var ex = await Assert.ThrowsAsync<DbUpdateException>(() => other.SaveChangesAsync());
-        Assert.Contains("UNIQUE", ex.InnerException!.Message);
-        Assert.True(await other.Sites.AnyAsync(s => s.Name == "north")); // lookups ignore case too
+        Assert.True(PortalDatabase.IsUniqueViolation(ex), ex.InnerException?.Message);
+        var normalized = Site.Normalize("zürich");
+        Assert.True(await NewContext().Sites.AnyAsync(s => s.NormalizedName == normalized)); // lookups ignore case too
+    }
+
+    [Fact]
+    public async Task AForeignKeyOrNullViolationIsNoUniqueViolation()
+    {
+        await using var db = NewContext();
+        await db.Database.MigrateAsync();
+        db.UserSites.Add(new UserSite { UserId = "nobody", SiteId = 42 });
+        var ex = await Assert.ThrowsAsync<DbUpdateException>(() => db.SaveChangesAsync());
+        Assert.False(PortalDatabase.IsUniqueViolation(ex));
     }
 
     [Fact]
@@ -76,12 +128,49 @@ public sealed class PortalDbContextTests : IDisposable
         await db.Database.MigrateAsync();
         db.UserSites.Add(new UserSite { UserId = "nobody", SiteId = 42 });
         var ex = await Assert.ThrowsAsync<DbUpdateException>(() => db.SaveChangesAsync());
-        Assert.Contains("FOREIGN KEY", ex.InnerException!.Message);
+        Assert.Contains("foreign key", ex.InnerException!.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task WriteTransactionsTakeTurnsAsOnSqlite()
+    {
+        // The services read and then write inside one transaction (a site's next case number); SQLite's BEGIN IMMEDIATE
+        // makes a second such transaction wait for the first, and PostgreSqlWriteLock does the same on PostgreSQL.
+        await using (var setup = NewContext())
+        {
+            await setup.Database.MigrateAsync();
+            setup.Sites.Add(new Site { Name = "North" });
+            await setup.SaveChangesAsync();
+        }
+
+        async Task TakeNumbersAsync(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await using var db = NewContext();
+                await using var tx = await db.Database.BeginTransactionAsync();
+                var site = await db.Sites.SingleAsync();
+                await Task.Delay(2); // widen the window between the read and the write
+                site.LastCaseNumber++;
+                await db.SaveChangesAsync();
+                await tx.CommitAsync();
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => TakeNumbersAsync(10))));
+        await using var check = NewContext();
+        Assert.Equal(40, (await check.Sites.SingleAsync()).LastCaseNumber); // no increment lost
     }
 
     public void Dispose()
     {
-        SqliteConnection.ClearAllPools();
-        File.Delete(file);
+        database.Dispose();
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
     }
 }

@@ -8,6 +8,7 @@ using Sdpm.Data;
 using Sdpm.Data.Entities;
 using Sdpm.Imaging.Synthetic;
 using Sdpm.Storage;
+using Sdpm.Testing;
 
 namespace Sdpm.Jobs.Tests;
 
@@ -25,11 +26,13 @@ public sealed class JobsWorld : IAsyncDisposable
     private JobsWorld(string folder)
     {
         DataFolder = folder;
-        Host = new JobHost(folder, PortalDatabase.SqliteConnectionString(Path.Combine(folder, "portal.db")), Path.Combine(folder, "blobs"));
+        Database = TestDatabase.For(folder);
+        Host = new JobHost(folder, Database.Connection, Path.Combine(folder, "blobs"));
         Blobs = new FileSystemBlobStore(Host.BlobFolder);
     }
 
     public string DataFolder { get; }
+    public TestDatabase Database { get; }
     public JobHost Host { get; }
     public IBlobStore Blobs { get; }
     public List<int> CaseIds { get; } = [];
@@ -44,7 +47,7 @@ public sealed class JobsWorld : IAsyncDisposable
         Directory.CreateDirectory(world.DataFolder);
         await using var db = world.NewContext();
         await db.Database.MigrateAsync();
-        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
+        await PortalDatabase.UseWriteAheadLogAsync(db);
         var site = new Site { Name = "North", CasePrefix = "NOR", CreatedAt = DateTimeOffset.UtcNow };
         db.Sites.Add(site);
         await db.SaveChangesAsync();
@@ -75,7 +78,7 @@ public sealed class JobsWorld : IAsyncDisposable
     public PortalDbContext NewContext()
     {
         var options = new DbContextOptionsBuilder<PortalDbContext>();
-        PortalDatabase.UseSqlite(options, Host.ConnectionString);
+        PortalDatabase.Use(options, Host.Database);
         return new PortalDbContext(options.Options);
     }
 
@@ -86,7 +89,7 @@ public sealed class JobsWorld : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(Settings(devices, runWorker));
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddPooledDbContextFactory<PortalDbContext>(o => PortalDatabase.UseSqlite(o, Host.ConnectionString));
+        builder.Services.AddPooledDbContextFactory<PortalDbContext>(o => PortalDatabase.Use(o, Host.Database));
         builder.Services.AddSingleton(Blobs);
         builder.Services.AddEngineJobs(builder.Configuration, Host);
         var host = builder.Build();
@@ -113,7 +116,7 @@ public sealed class JobsWorld : IAsyncDisposable
         return process;
     }
 
-    private Dictionary<string, string?> Settings(string devices, bool runWorker) => new()
+    private Dictionary<string, string?> Settings(string devices, bool runWorker) => new(Database.Settings)
     {
         ["Jobs:RunWorker"] = runWorker ? "true" : "false",
         ["Jobs:Devices"] = devices,
@@ -194,7 +197,7 @@ public sealed class JobsWorld : IAsyncDisposable
             }
             h.Dispose();
         }
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Database.Dispose();
         try
         {
             Directory.Delete(DataFolder, recursive: true);

@@ -242,7 +242,7 @@ public static class JobsBench
                         "portal" => await PortalRunAsync(portal, investigator, splitId, steps, trainSeed, round),
                         "direct" => await CliRunAsync([worker, "run", "--job", lastJob!.Value.ToString(CultureInfo.InvariantCulture), "--run-dir", "RUN"],
                             Path.Combine(workFolder, $"jobs-direct-run-{round}"), round, TimeSpan.FromSeconds(180 + steps * 5), "direct",
-                            new() { ["SDPM_DATABASE"] = host.ConnectionString, ["SDPM_BLOBS"] = host.BlobFolder }),
+                            new() { ["SDPM_DATABASE"] = host.Database.ConnectionString, ["SDPM_DATABASE_PROVIDER"] = host.Database.Provider.ToString(), ["SDPM_BLOBS"] = host.BlobFolder }),
                         _ => await CliRunAsync(args, Path.Combine(workFolder, $"jobs-cli-run-{round}"), round, TimeSpan.FromSeconds(180 + steps * 5)),
                     };
                     if (run.JobId is { } id) lastJob = id;

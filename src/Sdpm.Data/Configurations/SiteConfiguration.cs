@@ -8,8 +8,9 @@ internal sealed class SiteConfiguration : IEntityTypeConfiguration<Site>
 {
     public void Configure(EntityTypeBuilder<Site> b)
     {
-        b.Property(s => s.Name).HasMaxLength(Site.NameMaxLength).IsRequired().UseCollation("NOCASE");
-        b.HasIndex(s => s.Name).IsUnique();
+        b.Property(s => s.Name).HasMaxLength(Site.NameMaxLength).IsRequired();
+        b.Property(s => s.NormalizedName).HasMaxLength(Site.NameMaxLength).IsRequired();
+        b.HasIndex(s => s.NormalizedName).IsUnique();
         b.Property(s => s.CasePrefix).HasMaxLength(8);
     }
 }

@@ -44,7 +44,9 @@ internal sealed class DatabaseInitializer(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
         await db.Database.MigrateAsync(cancellationToken);
+        await PortalDatabase.UseWriteAheadLogAsync(db, cancellationToken);
         await MarkInterruptedImportsAsync(db, cancellationToken);
+        await NormalizeSiteNamesAsync(db, cancellationToken);
 
         // One write transaction (BEGIN IMMEDIATE on SQLite): a second process starting on the same data folder
         // waits and then finds everything in place, and a process killed half-way leaves nothing half-seeded.
@@ -109,6 +111,19 @@ internal sealed class DatabaseInitializer(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    // Site names compared case-insensitively by their normalized form; a migration filled it with SQL's ASCII-only upper().
+    private static async Task NormalizeSiteNamesAsync(PortalDbContext db, CancellationToken ct)
+    {
+        foreach (var site in await db.Sites.ToListAsync(ct))
+        {
+            if (site.NormalizedName != Site.Normalize(site.Name))
+            {
+                site.Name = site.Name; // the setter normalizes
+            }
+        }
+        await db.SaveChangesAsync(ct);
+    }
 
     // A batch still open at start-up was cut off by a stop or a crash: its committed cases are whole, the rest never started.
     private async Task MarkInterruptedImportsAsync(PortalDbContext db, CancellationToken ct)

@@ -16,14 +16,12 @@ public static class DataRegistration
 
         var portal = builder.Configuration.GetSection(PortalOptions.Section).Get<PortalOptions>() ?? new PortalOptions();
         var contentRoot = builder.Environment.ContentRootPath;
-        var connectionString = builder.Configuration.GetConnectionString("Portal");
-        if (string.IsNullOrWhiteSpace(connectionString))
-        {
-            connectionString = PortalDatabase.SqliteConnectionString(portal.ResolveDatabaseFile(contentRoot));
-        }
+        // SQLite in the data folder unless Database:Provider and ConnectionStrings:Portal name another (docs/decisions/010).
+        var database = PortalDatabase.Resolve(builder.Configuration, portal.ResolveDatabaseFile(contentRoot));
+        builder.Services.AddSingleton(database);
 
         // Pooled: every request builds several short-lived contexts (authorization, the endpoint), and pooling halves their cost.
-        builder.Services.AddPooledDbContextFactory<PortalDbContext>(o => PortalDatabase.UseSqlite(o, connectionString));
+        builder.Services.AddPooledDbContextFactory<PortalDbContext>(o => PortalDatabase.Use(o, database));
         // Identity's stores want a scoped context; Blazor components use the factory, one context per operation.
         builder.Services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContext());
 

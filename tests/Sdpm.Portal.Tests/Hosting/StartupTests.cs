@@ -7,6 +7,7 @@ using Sdpm.Data;
 using Sdpm.Data.Entities;
 using Sdpm.Portal.Data;
 using Sdpm.Portal.Tests.Infrastructure;
+using Sdpm.Testing;
 
 namespace Sdpm.Portal.Tests.Hosting;
 
@@ -18,11 +19,18 @@ public class StartupTests
         using var factory = new PortalFactory();
         var credentials = factory.Credentials;
 
-        Assert.True(File.Exists(Path.Combine(factory.DataFolder, "portal.db")));
+        // On PostgreSQL the portal writes no SQLite file beside it.
+        Assert.Equal(!TestDatabase.IsPostgreSql, File.Exists(Path.Combine(factory.DataFolder, "portal.db")));
         Assert.Equal(["admin", "annotator", "coordinator", "investigator"], credentials.Keys.Order());
 
         await using var scope = factory.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
+        Assert.Equal(TestDatabase.IsPostgreSql ? "Npgsql.EntityFrameworkCore.PostgreSQL" : "Microsoft.EntityFrameworkCore.Sqlite", db.Database.ProviderName);
+        if (!TestDatabase.IsPostgreSql)
+        {
+            // Write-ahead log: readers never wait for a writer, and worker processes write beside the portal.
+            Assert.Equal(["wal"], await db.Database.SqlQueryRaw<string>("SELECT journal_mode AS Value FROM pragma_journal_mode()").ToListAsync());
+        }
         Assert.Equal(["North", "South"], await db.Sites.Select(s => s.Name).OrderBy(n => n).ToListAsync());
         var users = scope.ServiceProvider.GetRequiredService<UserManager<PortalUser>>();
         foreach (var role in Roles.All)
@@ -98,16 +106,23 @@ public class StartupTests
     }
 
     [Fact]
-    public async Task HealthzIsUnhealthyWhenTheDatabaseFileIsGone()
+    public async Task HealthzIsUnhealthyWhenTheDatabaseIsGone()
     {
         using var factory = new PortalFactory();
         using var session = PortalSession.Anonymous(factory);
         Assert.Equal(HttpStatusCode.OK, (await session.Client.GetAsync("/healthz")).StatusCode);
 
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        File.Delete(Path.Combine(factory.DataFolder, "portal.db"));
-        // SQLite would create an empty file on connect: a folder in its place makes the database unreachable.
-        Directory.CreateDirectory(Path.Combine(factory.DataFolder, "portal.db"));
+        if (TestDatabase.IsPostgreSql)
+        {
+            factory.Database.Dispose(); // drops the database, closing the portal's connections
+        }
+        else
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            File.Delete(Path.Combine(factory.DataFolder, "portal.db"));
+            // SQLite would create an empty file on connect: a folder in its place makes the database unreachable.
+            Directory.CreateDirectory(Path.Combine(factory.DataFolder, "portal.db"));
+        }
 
         var response = await session.Client.GetAsync("/healthz");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);

@@ -5,11 +5,13 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Sdpm.Portal.Data;
 using Sdpm.Portal.Hosting;
+using Sdpm.Testing;
 
 namespace Sdpm.Portal.Tests.Infrastructure;
 
 /// <summary>
-/// The real portal in memory over a real SQLite file in a fresh temporary data folder, with the demo seeded.
+/// The real portal in memory over a real SQLite file in a fresh temporary data folder, with the demo seeded; over a
+/// PostgreSQL database of its own instead when SDPM_TEST_DATABASE=postgresql (<see cref="TestDatabase"/>).
 /// </summary>
 public class PortalFactory : WebApplicationFactory<Program>
 {
@@ -24,10 +26,14 @@ public class PortalFactory : WebApplicationFactory<Program>
     {
         ownsDataFolder = dataFolder is null;
         DataFolder = dataFolder ?? NewDataFolder();
+        Database = TestDatabase.For(DataFolder, owner: ownsDataFolder);
         this.settings = settings;
     }
 
     public string DataFolder { get; }
+
+    /// <summary>The portal's database: the SQLite file in the data folder, or the data folder's PostgreSQL database.</summary>
+    public TestDatabase Database { get; }
 
     public static string NewDataFolder() => Path.Combine(Path.GetTempPath(), "sdpm-tests", Guid.NewGuid().ToString("N"));
 
@@ -46,6 +52,12 @@ public class PortalFactory : WebApplicationFactory<Program>
         // Jobs are queued but no engine runs in the portal's tests (tests/Sdpm.Jobs.Tests runs them); tests that want a
         // worker ask for one.
         builder.UseSetting("Jobs:RunWorker", "false");
+        // As an administrator would (README, "Database"): the server's database exists before the portal starts.
+        Database.EnsureCreated();
+        foreach (var (key, value) in Database.Settings)
+        {
+            builder.UseSetting(key, value);
+        }
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);
@@ -80,9 +92,12 @@ public class PortalFactory : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
+        if (disposing)
+        {
+            Database.Dispose();
+        }
         if (disposing && ownsDataFolder)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             try
             {
                 Directory.Delete(DataFolder, recursive: true);

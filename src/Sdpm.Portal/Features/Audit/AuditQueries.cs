@@ -42,13 +42,14 @@ public sealed class AuditQueries(IDbContextFactory<PortalDbContext> contexts)
         }
         if (!string.IsNullOrWhiteSpace(filter.Text))
         {
-            var t = filter.Text.Trim();
+            // Case-insensitive on every database (PostgreSQL's LIKE is case-sensitive), and % or _ in the text match themselves.
+            var t = filter.Text.Trim().ToUpperInvariant();
             // The table shows users and sites by name, so a name finds the events whose entity id is that user or site.
-            var userIds = db.Users.Where(u => EF.Functions.Like(u.UserName!, $"%{t}%")).Select(u => u.Id);
-            var siteIds = db.Sites.Where(s => EF.Functions.Like(s.Name, $"%{t}%")).Select(s => s.Id.ToString());
-            q = q.Where(e => EF.Functions.Like(e.UserName, $"%{t}%")
-                || (e.EntityId != null && EF.Functions.Like(e.EntityId, $"%{t}%"))
-                || (e.Details != null && EF.Functions.Like(e.Details, $"%{t}%"))
+            var userIds = db.Users.Where(u => u.NormalizedUserName!.Contains(t)).Select(u => u.Id);
+            var siteIds = db.Sites.Where(s => s.NormalizedName.Contains(t)).Select(s => s.Id.ToString());
+            q = q.Where(e => e.UserName.ToUpper().Contains(t)
+                || (e.EntityId != null && e.EntityId.ToUpper().Contains(t))
+                || (e.Details != null && e.Details.ToUpper().Contains(t))
                 || (e.EntityType == AuditNames.UserEntity && userIds.Contains(e.EntityId!))
                 || (e.EntityType == nameof(Site) && siteIds.Contains(e.EntityId!)));
         }

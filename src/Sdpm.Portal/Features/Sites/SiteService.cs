@@ -143,9 +143,12 @@ public sealed class SiteService(IDbContextFactory<PortalDbContext> contexts, Aud
 
     private static string Duplicate(string name) => $"A site named \"{name}\" already exists; choose another name.";
 
-    private static Task<bool> NameTakenAsync(PortalDbContext db, string name, int? exceptId, CancellationToken ct) =>
-        // The column's NOCASE collation makes this comparison case-insensitive, like the unique index.
-        db.Sites.AnyAsync(s => s.Name == name && s.Id != exceptId, ct);
+    private static Task<bool> NameTakenAsync(PortalDbContext db, string name, int? exceptId, CancellationToken ct)
+    {
+        // Case-insensitive, like the unique index on the normalized name.
+        var normalized = Site.Normalize(name);
+        return db.Sites.AnyAsync(s => s.NormalizedName == normalized && s.Id != exceptId, ct);
+    }
 
     /// <summary>Saves, turning a unique-index race (two admins, same name, same moment) into a message.</summary>
     private static async Task<string?> TrySaveAsync(PortalDbContext db, CancellationToken ct)
@@ -155,7 +158,7 @@ public sealed class SiteService(IDbContextFactory<PortalDbContext> contexts, Aud
             await db.SaveChangesAsync(ct);
             return null;
         }
-        catch (DbUpdateException ex) when (ex.InnerException?.Message.Contains("UNIQUE", StringComparison.OrdinalIgnoreCase) == true)
+        catch (DbUpdateException ex) when (PortalDatabase.IsUniqueViolation(ex))
         {
             return "Another site took that name a moment ago; choose another name.";
         }
