@@ -102,6 +102,36 @@ public static class PortalDatabase
         _ => false,
     };
 
+    /// <summary>Applies the pending migrations. Two processes starting together on PostgreSQL take turns under a session
+    /// advisory lock, so the second finds the first's migrations applied (EF Core's own lock guards SQLite).</summary>
+    public static async Task MigrateAsync(DbContext db, CancellationToken ct = default)
+    {
+        if (!db.Database.IsNpgsql())
+        {
+            await db.Database.MigrateAsync(ct);
+            return;
+        }
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({MigrationLock})", ct);
+            try
+            {
+                await db.Database.MigrateAsync(ct);
+            }
+            finally
+            {
+                await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({MigrationLock})", CancellationToken.None);
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private const long MigrationLock = 0x7364706d6d; // "sdpmm"
+
     /// <summary>Puts a SQLite database in write-ahead-log mode: readers never wait for the writer, and the portal and its
     /// worker processes write beside each other (each write waits up to the connection's timeout for the lock). The mode
     /// is kept in the file, so this runs once at start-up. No-op on PostgreSQL.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
@@ -5,9 +6,14 @@ using Sdpm.Data.Entities;
 
 namespace Sdpm.Data;
 
-/// <summary>The portal's one database: Identity, sites, memberships, API tokens, cohorts and cases, annotations, dataset splits, and the audit trail.</summary>
-public class PortalDbContext(DbContextOptions<PortalDbContext> options) : IdentityDbContext<PortalUser>(options)
+/// <summary>The portal's one database: Identity, sites, memberships, API tokens, cohorts and cases, annotations, dataset splits,
+/// jobs and models, the audit trail, and the data-protection keys that every portal instance shares.</summary>
+public class PortalDbContext(DbContextOptions<PortalDbContext> options) : IdentityDbContext<PortalUser>(options), IDataProtectionKeyContext
 {
+    /// <summary>The key ring that protects sign-in cookies and antiforgery tokens: in the database, so that any portal
+    /// instance reads another's cookies (several instances behind a load balancer).</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
     public DbSet<Site> Sites => Set<Site>();
     public DbSet<UserSite> UserSites => Set<UserSite>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();

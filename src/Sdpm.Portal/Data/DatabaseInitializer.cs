@@ -43,7 +43,7 @@ internal sealed class DatabaseInitializer(
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
-        await db.Database.MigrateAsync(cancellationToken);
+        await PortalDatabase.MigrateAsync(db, cancellationToken);
         await PortalDatabase.UseWriteAheadLogAsync(db, cancellationToken);
         await MarkInterruptedImportsAsync(db, cancellationToken);
         await NormalizeSiteNamesAsync(db, cancellationToken);

@@ -25,10 +25,17 @@ public static class DataRegistration
         // Identity's stores want a scoped context; Blazor components use the factory, one context per operation.
         builder.Services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<PortalDbContext>>().CreateDbContext());
 
-        // Sign-in cookies and antiforgery tokens stay valid across restarts.
-        builder.Services.AddDataProtection()
-            .SetApplicationName("Sdpm.Portal")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(portal.ResolveDataFolder(contentRoot), "keys")));
+        // Sign-in cookies and antiforgery tokens stay valid across restarts, and across portal instances: the key ring is
+        // in the database that they share (or in DataProtection:KeysFolder, a folder they share, when set).
+        var protection = builder.Services.AddDataProtection().SetApplicationName("Sdpm.Portal");
+        if (builder.Configuration["DataProtection:KeysFolder"] is { Length: > 0 } keysFolder)
+        {
+            protection.PersistKeysToFileSystem(new DirectoryInfo(Path.GetFullPath(Path.Combine(portal.ResolveDataFolder(contentRoot), keysFolder))));
+        }
+        else
+        {
+            protection.PersistKeysToDbContext<PortalDbContext>();
+        }
 
         builder.Services.AddHostedService<DatabaseInitializer>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
