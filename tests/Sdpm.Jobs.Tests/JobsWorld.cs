@@ -99,13 +99,24 @@ public sealed class JobsWorld : IAsyncDisposable
     }
 
     /// <summary>A worker node as its own Sdpm.Worker process, pointed at this data folder.</summary>
-    public Process StartNodeProcess(string devices = "cpu")
+    /// <param name="workingFolder">A data folder of the worker's own, as on another machine: it then gets only the
+    /// database's connection and the blob folder, and keeps its run folders there. Null: the portal's data folder.</param>
+    public Process StartNodeProcess(string devices = "cpu", string? workingFolder = null)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepositoryRoot };
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingFolder ?? RepositoryRoot,
+        };
         psi.ArgumentList.Add(WorkerDll);
         psi.ArgumentList.Add("node");
-        psi.Environment["Portal__DataFolder"] = DataFolder;
+        psi.Environment["Portal__DataFolder"] = workingFolder ?? DataFolder;
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        if (workingFolder is not null)
+        {
+            psi.Environment["ConnectionStrings__Portal"] = Host.Database.ConnectionString;
+            psi.Environment["Database__Provider"] = Host.Database.Provider.ToString();
+            psi.Environment["Storage__BlobFolder"] = Host.BlobFolder;
+        }
         foreach (var (key, value) in Settings(devices, true)) psi.Environment[key.Replace(":", "__")] = value;
         var process = Process.Start(psi)!;
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (NodeLog) NodeLog.AppendLine(e.Data); };
@@ -173,19 +184,27 @@ public sealed class JobsWorld : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Kills the worker node processes (and their engines) started so far.</summary>
+    public void KillNodeProcesses()
     {
         foreach (var p in processes)
         {
             try
             {
                 if (!p.HasExited) p.Kill(entireProcessTree: true);
+                p.WaitForExit(10_000);
             }
             catch (InvalidOperationException)
             {
             }
             p.Dispose();
         }
+        processes.Clear();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        KillNodeProcesses();
         foreach (var h in hosts)
         {
             try

@@ -38,6 +38,44 @@ public class WorkerFaultTests
     }
 
     [Fact]
+    public async Task AWorkerElsewhereNeedsOnlyTheDatabaseTheBlobFolderAndItsDevice()
+    {
+        // The README's two-machine set-up, as two processes: the portal's side here, a worker with a working folder of
+        // its own that shares only the database and the blob folder.
+        await using var world = await JobsWorld.CreateAsync(cases: 3);
+        var portal = await world.StartNodeAsync(runWorker: false);
+        var elsewhere = Path.Combine(Path.GetTempPath(), "sdpm-jobs-tests", "elsewhere-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(elsewhere);
+        try
+        {
+            world.StartNodeProcess(workingFolder: elsewhere);
+            await world.WaitForWorkersAsync(1, TimeSpan.FromSeconds(60));
+            var train = await world.SubmitAsync(portal, JobsWorld.TrainJob(world.CaseIds, steps: 6));
+            var trained = await world.WaitAsync(train.Id, j => j.Finished, TimeSpan.FromMinutes(4));
+            Assert.True(trained.State == JobState.Succeeded, $"{trained.State}: {trained.Error}\n{trained.LogTail}\n{world.NodeLog}");
+
+            var infer = await world.SubmitAsync(portal, TrainedWorld.InferJob(trained.ResultModelVersionId!.Value, world.CaseIds.Take(1), modes: "avg"));
+            var inferred = await world.WaitAsync(infer.Id, j => j.Finished, TimeSpan.FromMinutes(4));
+            Assert.True(inferred.State == JobState.Succeeded, $"{inferred.State}: {inferred.Error}\n{inferred.LogTail}\n{world.NodeLog}");
+
+            await using var db = world.NewContext();
+            var model = await db.ModelVersions.SingleAsync();
+            Assert.NotNull(world.Blobs.Find(model.CheckpointBlob)); // written into the shared blob folder
+            var prediction = await db.Predictions.SingleAsync(p => p.JobId == infer.Id);
+            Assert.NotNull(world.Blobs.Find(prediction.MaskBlob));
+            // The worker's run folders were in its own working folder, never in the portal's data folder.
+            Assert.True(Directory.Exists(Path.Combine(elsewhere, "jobs")));
+            Assert.False(Directory.Exists(Path.Combine(world.DataFolder, "jobs")));
+            Assert.False(File.Exists(Path.Combine(elsewhere, "portal.db")));
+        }
+        finally
+        {
+            world.KillNodeProcesses();
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task TwoWorkersOnOneDatabaseRunEachJobExactlyOnce()
     {
         await using var world = await JobsWorld.CreateAsync(cases: 4);
