@@ -162,6 +162,38 @@ public sealed class PortalDbContextTests : IDisposable
         Assert.Equal(40, (await check.Sites.SingleAsync()).LastCaseNumber); // no increment lost
     }
 
+    [Fact]
+    public async Task ReadersDoNotWaitForAWriterThatHoldsItsTransaction()
+    {
+        // SQLite in write-ahead-log mode (set by the portal at start-up) and PostgreSQL alike: a page that reads while a
+        // worker process holds a write transaction (a job's progress, an import) answers at once with the last commit.
+        await using (var setup = NewContext())
+        {
+            await PortalDatabase.MigrateAsync(setup);
+            await PortalDatabase.UseWriteAheadLogAsync(setup);
+            setup.Sites.Add(new Site { Name = "North" });
+            await setup.SaveChangesAsync();
+        }
+
+        await using var writer = NewContext();
+        await using var tx = await writer.Database.BeginTransactionAsync();
+        writer.Sites.Add(new Site { Name = "South" });
+        await writer.SaveChangesAsync(); // the write lock is held from here until the commit
+
+        var read = Task.Run(async () =>
+        {
+            await using var reader = NewContext();
+            return await reader.Sites.Select(s => s.Name).ToListAsync();
+        });
+        var first = await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(10)));
+        Assert.Same(read, first); // the reader did not wait for the commit (the connection timeout is 30 s)
+        Assert.Equal(["North"], await read); // and saw nothing uncommitted
+        await tx.CommitAsync();
+
+        await using var after = NewContext();
+        Assert.Equal(["North", "South"], await after.Sites.OrderBy(s => s.Name).Select(s => s.Name).ToListAsync());
+    }
+
     public void Dispose()
     {
         database.Dispose();
