@@ -8,7 +8,7 @@ public sealed class SecurityHeaders(RequestDelegate next)
 {
     /// <summary>
     /// Scripts only from the portal's own files (no inline script, no eval: Blazor, MudBlazor, the viewer modules and
-    /// plotly's basic bundle need neither); inline styles because MudBlazor and plotly set style attributes and style
+    /// plotly.js drawing its scatter charts need neither; the browser tests prove it); inline styles because MudBlazor and plotly set style attributes and style
     /// elements; images also from data: and blob: URLs (the viewer's canvases, plotly's exports); connections (fetch and
     /// the circuit's WebSocket) to the same origin only; never framed, no plugins, forms post to the portal only.
     /// </summary>
