@@ -19,6 +19,7 @@ public class SecurityJourneyTests(BrowserFixture fixture) : Journey(fixture)
         var login = await page.GotoAsync("/Account/Login");
         Assert.Contains("script-src 'self';", await login!.HeaderValueAsync("content-security-policy"));
         Assert.Equal("DENY", await login.HeaderValueAsync("x-frame-options"));
+        Assert.Null(await login.HeaderValueAsync("server")); // Kestrel does not name itself
 
         // The coordinator's viewer: slices drawn on the canvas, a slice change, window and level, the reference overlay.
         await SignInAsync(page, "coordinator", Fixture.Server.Credentials["coordinator"]);

@@ -23,6 +23,9 @@ public static class SecurityRegistration
             throw new InvalidOperationException(problem);
         }
 
+        // No "Server: Kestrel" on responses: nothing says what the portal runs on.
+        builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
+
         services.AddSingleton<SignInThrottle>();
         services.AddRateLimiter(_ => { });
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<SecurityOptions>, ILoggerFactory>((o, s, logs) =>

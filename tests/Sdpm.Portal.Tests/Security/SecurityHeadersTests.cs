@@ -57,6 +57,21 @@ public class SecurityHeadersTests(SharedPortal portal) : IClassFixture<SharedPor
     }
 
     [Fact]
+    public async Task AnotherOriginIsNeverGrantedCrossOriginAccess()
+    {
+        using var client = portal.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        foreach (var method in new[] { HttpMethod.Get, HttpMethod.Options })
+        {
+            using var request = new HttpRequestMessage(method, "/api/sites");
+            request.Headers.Add("Origin", "https://elsewhere.example");
+            request.Headers.Add("Access-Control-Request-Method", "GET");
+            var response = await client.SendAsync(request);
+            Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"), $"{method}: {(int)response.StatusCode}");
+            Assert.False(response.Headers.Contains("Access-Control-Allow-Credentials"));
+        }
+    }
+
+    [Fact]
     public void TheContentSecurityPolicyAllowsNoInlineScriptNoEvalAndNoOtherOrigin()
     {
         var directives = SecurityHeaders.ContentSecurityPolicy.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
