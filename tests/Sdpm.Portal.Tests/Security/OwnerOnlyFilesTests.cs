@@ -10,7 +10,8 @@ using Sdpm.Storage;
 namespace Sdpm.Portal.Tests.Security;
 
 /// <summary>After a portal start the data folder, the database file (and its -wal/-shm), the keys, the blob store, the
-/// upload staging folder and the demo credentials are readable by the portal's account only (Unix).</summary>
+/// upload staging folder and the demo credentials are readable by the portal's account only (Unix). The data-protection
+/// keys are asked for in the data folder's "keys" (DataProtection:KeysFolder), so that their files are checked too.</summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public class OwnerOnlyFilesTests
 {
@@ -19,11 +20,13 @@ public class OwnerOnlyFilesTests
     private static readonly UnixFileMode WorldReadableFolder = (UnixFileMode)0b111_101_101; // 0755
     private static readonly UnixFileMode WorldReadableFile = (UnixFileMode)0b110_100_100; // 0644
 
+    private static Dictionary<string, string?> KeysInTheDataFolder() => new() { ["DataProtection:KeysFolder"] = "keys" };
+
     [Fact]
     public async Task AfterAStartEveryFolderAndFileOfTheDataFolderIsOwnerOnly()
     {
         if (OperatingSystem.IsWindows()) return;
-        using var factory = new PortalFactory();
+        using var factory = new PortalFactory(KeysInTheDataFolder());
         await UseAsync(factory);
 
         AssertOwnerOnly(factory.DataFolder, await DatabaseFileAsync(factory));
@@ -37,7 +40,7 @@ public class OwnerOnlyFilesTests
         try
         {
             string? database;
-            using (var first = new PortalFactory(new Dictionary<string, string?>(), folder))
+            using (var first = new PortalFactory(KeysInTheDataFolder(), folder))
             {
                 await UseAsync(first);
                 database = await DatabaseFileAsync(first);
@@ -53,7 +56,7 @@ public class OwnerOnlyFilesTests
                 File.SetUnixFileMode(file, WorldReadableFile);
             }
 
-            using var again = new PortalFactory(new Dictionary<string, string?>(), folder);
+            using var again = new PortalFactory(KeysInTheDataFolder(), folder);
             await UseAsync(again);
             AssertOwnerOnly(folder, database, olderBlobs: true);
         }
