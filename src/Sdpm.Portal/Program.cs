@@ -10,6 +10,7 @@ builder.AddPortalData();
 builder.AddPortalIdentity();
 builder.AddPortalFeatures();
 builder.AddPortalUi();
+builder.AddPortalSecurity();
 
 var app = builder.Build();
 

@@ -7,7 +7,8 @@ namespace Sdpm.Storage;
 /// A write streams into <c>.tmp/</c> while hashing, flushes to disk, and is renamed to its hash (an atomic rename on
 /// one file system). When the content is already stored, the existing file's time is refreshed instead, so that a
 /// sweep running at that moment sees it as new and leaves it alone (see <see cref="BlobSweeper"/>). The folder must
-/// never be served as static files: blobs are reached only through endpoints that check access.
+/// never be served as static files: blobs are reached only through endpoints that check access. Its folders are created
+/// owner-only (0700) and its files 0600 (<see cref="OwnerOnly"/>); a root left more open by an older version is tightened.
 /// </remarks>
 public sealed class FileSystemBlobStore : IBlobStore
 {
@@ -22,7 +23,8 @@ public sealed class FileSystemBlobStore : IBlobStore
     {
         Root = Path.GetFullPath(root);
         this.time = time ?? TimeProvider.System;
-        Directory.CreateDirectory(TempFolder);
+        OwnerOnly.CreateDirectory(Root);
+        OwnerOnly.CreateDirectory(TempFolder);
     }
 
     public string Root { get; }
@@ -42,7 +44,7 @@ public sealed class FileSystemBlobStore : IBlobStore
         {
             string hash;
             long length;
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous))
+            await using (var file = new FileStream(temp, OwnerOnly.NewFile(FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous)))
             {
                 Stream sink = WrapTempStream?.Invoke(file) ?? file;
                 using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -56,7 +58,7 @@ public sealed class FileSystemBlobStore : IBlobStore
                 hash = Convert.ToHexStringLower(sha.GetHashAndReset());
             }
             var path = PathOf(hash);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            OwnerOnly.CreateDirectory(Path.GetDirectoryName(path)!);
             lock (gate)
             {
                 if (!TryRefresh(path))

@@ -54,6 +54,8 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
     [Fact]
     public Task AnInvestigatorTrainsOnTheDemoSplitAndFollowsTheJobUntilItsModelIsListed() => RunAsync("job-journey", async page =>
     {
+        // The loss curve, the leaderboard's charts (Plotly) and the prediction overlays run under the content security policy.
+        var csp = await CspWatch.AttachAsync(page.Context);
         await Fixture.Server.WaitForDemoCohortsAsync();
         await SignInAsync(page, "investigator", Fixture.Server.Credentials["investigator"]);
         await page.GotoAsync("/jobs");
@@ -228,5 +230,6 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await WaitForInteractiveAsync(page);
         await Expect(page.GetByTestId("dashboard-jobs")).ToContainTextAsync("sdpm-tiny on Demo split");
         await ShotAsync(page, "7-dashboard.png");
+        Assert.Empty(csp.Violations);
     });
 }

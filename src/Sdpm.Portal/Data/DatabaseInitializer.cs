@@ -8,6 +8,7 @@ using Sdpm.Portal.Features.Audit;
 using Sdpm.Portal.Features.Security;
 using Sdpm.Portal.Features.Tokens;
 using Sdpm.Portal.Hosting;
+using Sdpm.Storage;
 
 namespace Sdpm.Portal.Data;
 
@@ -39,7 +40,8 @@ internal sealed class DatabaseInitializer(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var dataFolder = portal.Value.ResolveDataFolder(environment.ContentRootPath);
-        Directory.CreateDirectory(dataFolder);
+        // Owner-only (0700), also when an older version left it world-readable (docs/decisions/011).
+        OwnerOnly.CreateDirectory(dataFolder);
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<PortalDbContext>();
@@ -108,6 +110,7 @@ internal sealed class DatabaseInitializer(
             }
         }
         await tx.CommitAsync(cancellationToken);
+        RestrictFiles(db, dataFolder);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -143,6 +146,27 @@ internal sealed class DatabaseInitializer(
         }
     }
 
+    /// <summary>The demo credentials and the SQLite file with its write-ahead log, shared memory and journal, when they
+    /// exist, 0600 (docs/decisions/011). SQLite creates a later -wal or -shm with the mode of the database file, so they
+    /// stay owner-only. Other databases keep no file here.</summary>
+    private void RestrictFiles(PortalDbContext db, string dataFolder)
+    {
+        var files = new List<string> { Path.Combine(dataFolder, CredentialsFileName), Path.Combine(dataFolder, TokensFileName) };
+        if (db.Database.GetDbConnection() is Microsoft.Data.Sqlite.SqliteConnection sqlite
+            && !string.IsNullOrEmpty(sqlite.DataSource) && sqlite.DataSource != ":memory:")
+        {
+            var file = Path.GetFullPath(sqlite.DataSource);
+            files.AddRange([file, file + "-wal", file + "-shm", file + "-journal"]);
+        }
+        foreach (var path in files)
+        {
+            if (File.Exists(path) && !OwnerOnly.Restrict(path))
+            {
+                logger.LogWarning("Could not make {File} readable by its owner only", path);
+            }
+        }
+    }
+
     private async Task<PortalUser> CreateUserAsync(PortalDbContext db, UserManager<PortalUser> users, string userName, string displayName, string role, string password, bool mustChange)
     {
         var user = new PortalUser
@@ -171,13 +195,7 @@ internal sealed class DatabaseInitializer(
             text.AppendLine($"{role,-13} user: {userName,-13} password: {password}   sites: {sites}");
         }
 
-        var temp = file + ".tmp";
-        await File.WriteAllTextAsync(temp, text.ToString(), ct);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-        File.Move(temp, file, overwrite: true);
+        await OwnerOnly.WriteAllTextAsync(file, text.ToString(), ct);
 
         Console.WriteLine();
         Console.WriteLine("==== Sdpm.Portal: first-run accounts (shown once) ====");
@@ -200,13 +218,7 @@ internal sealed class DatabaseInitializer(
             secrets[userName] = secret;
         }
         await db.SaveChangesAsync(ct);
-        var temp = file + ".tmp";
-        await File.WriteAllTextAsync(temp, System.Text.Json.JsonSerializer.Serialize(secrets, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), ct);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-        File.Move(temp, file, overwrite: true);
+        await OwnerOnly.WriteAllTextAsync(file, System.Text.Json.JsonSerializer.Serialize(secrets, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), ct);
         logger.LogInformation("Demo API tokens written to {File}", file);
     }
 

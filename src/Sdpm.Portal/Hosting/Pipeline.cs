@@ -18,6 +18,7 @@ public static class Pipeline
 {
     public static WebApplication UsePortalPipeline(this WebApplication app)
     {
+        app.UsePortalSecurity();
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/Error", createScopeForErrors: true);

@@ -27,7 +27,8 @@ public static class CaseFiles
         var temp = Path.Combine(Path.GetTempPath(), $"sdpm-download-{Guid.NewGuid():N}.nii.gz");
         try
         {
-            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            // Owner-only (0600): the shared temporary folder is readable by every account of the machine.
+            using (var fs = new FileStream(temp, OwnerOnly.NewFile()))
             {
                 WriteNifti(fs, volume, description);
             }

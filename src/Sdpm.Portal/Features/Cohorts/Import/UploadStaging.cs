@@ -44,7 +44,7 @@ public sealed class UploadStaging
         this.options = options.Value;
         this.time = time;
         Root = Path.Combine(portal.Value.ResolveDataFolder(environment.ContentRootPath), this.options.Folder);
-        Directory.CreateDirectory(Root);
+        Sdpm.Storage.OwnerOnly.CreateDirectory(Root);
     }
 
     public string Root { get; }
@@ -53,7 +53,7 @@ public sealed class UploadStaging
     {
         var session = new UploadSession(Guid.NewGuid().ToString("N"), cohortId, userId, time.GetUtcNow());
         var dir = Path.Combine(Root, session.Id);
-        Directory.CreateDirectory(Path.Combine(dir, "files"));
+        Sdpm.Storage.OwnerOnly.CreateDirectory(Path.Combine(dir, "files"));
         File.WriteAllText(Path.Combine(dir, SessionFile), JsonSerializer.Serialize(session));
         return session with { FilesFolder = Path.Combine(dir, "files") };
     }
