@@ -112,6 +112,56 @@ public class FullDiskTests(CohortPortal portal) : IClassFixture<CohortPortal>
         Assert.Equal(1, (await import.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("imported").GetInt32());
     }
 
+    [Fact]
+    public async Task AnAutosaveThatCannotBeStoredIsNotAcknowledgedAndThePreviousVersionStaysWhole()
+    {
+        using var files = new TestCases();
+        files.WriteNifti("save", "s", TestCases.Case(5, seed: 44));
+        var cohort = await portal.CreateCohortAsync("Full disk while saving");
+        var caseId = (await portal.UploadAsync(cohort, files.Zip("save", "save.zip"))).Body.GetProperty("cases")[0].GetProperty("caseId").GetInt32();
+        using (var coordinator = portal.As("coordinator"))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await coordinator.PostAsJsonAsync($"/api/cases/{caseId}/assignments", new { annotator = "annotator" })).StatusCode);
+        }
+        var image = await portal.DbAsync(db => db.Cases.Where(c => c.Id == caseId).Select(c => c.ImageBlob).SingleAsync());
+        var grid = portal.Blobs.ReadVolumeHeader(image).Geometry;
+        using var annotator = portal.As("annotator");
+        async Task<HttpResponseMessage> SaveAsync(int voxels, string? ifMatch)
+        {
+            var mask = new Sdpm.Imaging.Volumes.Volume<byte>(grid);
+            for (var i = 0; i < voxels; i++) mask.Voxels[i] = 1;
+            using var ms = new MemoryStream();
+            Sdpm.Imaging.Nifti.NiftiWriter.Write(ms, mask, gzip: true);
+            using var request = new HttpRequestMessage(HttpMethod.Put, $"/api/cases/{caseId}/annotations/mine") { Content = new ByteArrayContent(ms.ToArray()) };
+            if (ifMatch is not null) request.Headers.IfMatch.Add(new System.Net.Http.Headers.EntityTagHeaderValue($"\"{ifMatch}\""));
+            return await annotator.SendAsync(request);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await SaveAsync(40, null)).StatusCode);
+        var store = (FileSystemBlobStore)portal.Blobs;
+
+        store.WrapTempStream = inner => new FullDisk(inner, 16);
+        HttpResponseMessage refused;
+        try
+        {
+            refused = await SaveAsync(90, "1");
+        }
+        finally
+        {
+            store.WrapTempStream = null;
+        }
+
+        // Not acknowledged, and said so (not the 405 that re-executing the error page gave a PUT).
+        Assert.Equal(HttpStatusCode.InternalServerError, refused.StatusCode);
+        Assert.Contains("not acknowledged", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+        var stored = await portal.DbAsync(db => db.Annotations.AsNoTracking().SingleAsync(a => a.CaseId == caseId));
+        Assert.Equal(1, stored.Version);
+        Assert.Equal(40, portal.Blobs.ReadMask(stored.MaskBlob!, grid).Voxels.Count(v => v != 0));
+        Assert.Empty(Directory.EnumerateFiles(store.TempFolder));
+        var next = await SaveAsync(90, "1"); // once there is room, the same save goes through
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.Equal("\"2\"", next.Headers.ETag!.Tag);
+    }
+
     /// <summary>Accepts a number of bytes, then fails like a full file system.</summary>
     private sealed class FullDisk(Stream inner, long room) : Stream
     {
