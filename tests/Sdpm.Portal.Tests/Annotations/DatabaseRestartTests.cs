@@ -47,6 +47,19 @@ public class DatabaseRestartTests(CohortPortal portal, ITestOutputHelper output)
         public readonly List<string> FailuresAfterTheRestart = []; // of saves sent once the server was back
     }
 
+    private async Task RestartServerAsync(string serverFolder)
+    {
+        var restart = Stopwatch.StartNew();
+        using var script = Process.Start(new ProcessStartInfo(Path.Combine(CohortPortal.RepositoryRoot, "scripts", "postgres-throwaway.sh"), ["restart", serverFolder])
+        {
+            RedirectStandardError = true, UseShellExecute = false,
+        })!;
+        var errors = await script.StandardError.ReadToEndAsync();
+        await script.WaitForExitAsync();
+        Assert.True(script.ExitCode == 0, $"pg_ctl restart failed: {errors}");
+        output.WriteLine($"server restarted in {restart.ElapsedMilliseconds} ms");
+    }
+
     [Fact]
     public async Task APostgreSqlRestartUnderAutosavesFailsOnlyUnacknowledgedSavesAndThePortalRecoversByItself()
     {
@@ -131,16 +144,8 @@ public class DatabaseRestartTests(CohortPortal portal, ITestOutputHelper output)
         }
 
         await WaitForAcknowledgementsAsync(3, "before the restart");
-        var restart = Stopwatch.StartNew();
-        var script = Process.Start(new ProcessStartInfo(Path.Combine(CohortPortal.RepositoryRoot, "scripts", "postgres-throwaway.sh"), ["restart", serverFolder!])
-        {
-            RedirectStandardError = true, UseShellExecute = false,
-        })!;
-        var scriptErrors = await script.StandardError.ReadToEndAsync();
-        await script.WaitForExitAsync();
-        Assert.True(script.ExitCode == 0, $"pg_ctl restart failed: {scriptErrors}");
+        await RestartServerAsync(serverFolder!);
         Interlocked.Exchange(ref restartedAt, clock.ElapsedMilliseconds);
-        output.WriteLine($"server restarted in {restart.ElapsedMilliseconds} ms");
 
         // Right after the restart, requests one after another on the pooled connections: none may fail.
         using (var fresh = portal.As("annotator"))
@@ -154,6 +159,31 @@ public class DatabaseRestartTests(CohortPortal portal, ITestOutputHelper output)
         await WaitForAcknowledgementsAsync(3, "after the restart");
         stop.Cancel();
         await Task.WhenAll(loops);
+
+        // A second restart while the pool's connections sit idle (their server sessions ended under them). Npgsql finds
+        // out on the first use of such a connection: that request fails with 503 (not acknowledged) and Npgsql clears
+        // the pool, so at most one request fails; the ones after it get new connections.
+        await RestartServerAsync(serverFolder!);
+        var afterIdleRestart = new List<string>();
+        foreach (var a in annotators)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var response = await SaveAsync(client, a.CaseId, NumberedMask(a.Grid, 5000), a.Version);
+                afterIdleRestart.Add($"case {a.CaseId} attempt {attempt}: {(int)response.StatusCode}");
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    a.Version = int.Parse(response.Headers.ETag!.Tag.Trim('"'), System.Globalization.CultureInfo.InvariantCulture);
+                    a.Save = 5000;
+                    break;
+                }
+                Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < 3,
+                    $"after a restart while the pool was idle: {string.Join(", ", afterIdleRestart)} {await response.Content.ReadAsStringAsync()}");
+            }
+        }
+        output.WriteLine($"after a restart while the pool was idle: {string.Join(", ", afterIdleRestart)}");
+        Assert.True(afterIdleRestart.Count(x => !x.EndsWith(": 200", StringComparison.Ordinal)) <= 1,
+            $"more than the first request failed after a restart while the pool was idle: {string.Join(", ", afterIdleRestart)}");
 
         foreach (var a in annotators)
         {
