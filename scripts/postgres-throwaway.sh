@@ -2,12 +2,14 @@
 # A throw-away PostgreSQL server for the tests (Debian's postgresql package: initdb and pg_ctl), in a folder of its own,
 # on a free loopback port, run as an ordinary user (as "postgres" when called by root: initdb refuses root).
 #   scripts/postgres-throwaway.sh start DIR   starts it; prints its connection string (database "postgres") on stdout
+#   scripts/postgres-throwaway.sh restart DIR restarts it (pg_ctl restart -m fast: sessions are ended, same port and
+#                                             options; the fault tests' PostgreSQL outage)
 #   scripts/postgres-throwaway.sh stop DIR    stops it and deletes DIR
 # Durability is off (fsync, synchronous_commit): a crash loses the server, which is thrown away anyway.
 set -euo pipefail
 command="${1:-}"
 dir="${2:-}"
-[ -n "$command" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+[ -n "$command" ] && [ -n "$dir" ] || { echo "usage: $0 start|restart|stop DIR" >&2; exit 2; }
 
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 [ -x "$bin/initdb" ] || { echo "postgres-throwaway: PostgreSQL's initdb is missing; run scripts/setup.sh test (apt-get install postgresql)" >&2; exit 1; }
@@ -30,6 +32,10 @@ case "$command" in
       start >/dev/null || { cat "$dir/data/server.log" >&2; exit 1; }
     echo "Host=127.0.0.1;Port=$port;Username=sdpm;Database=postgres"
     ;;
+  restart)
+    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -m fast -w -t 60 restart >/dev/null \
+      || { tail -20 "$dir/data/server.log" >&2; exit 1; }
+    ;;
   stop)
     if [ -f "$dir/data/postmaster.pid" ]; then
       "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
@@ -37,7 +43,7 @@ case "$command" in
     rm -rf "$dir"
     ;;
   *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|restart|stop DIR" >&2
     exit 2
     ;;
 esac

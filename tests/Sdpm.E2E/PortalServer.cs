@@ -15,12 +15,20 @@ public sealed class PortalServer : IAsyncDisposable
     private readonly Process process;
     private readonly StringBuilder log = new();
 
-    private PortalServer(Process process, string baseUrl, string dataFolder)
+    private readonly bool ownsDataFolder;
+
+    private PortalServer(Process process, string baseUrl, string dataFolder, bool ownsDataFolder)
     {
         this.process = process;
         BaseUrl = baseUrl;
         DataFolder = dataFolder;
+        this.ownsDataFolder = ownsDataFolder;
     }
+
+    /// <summary>The portal's process id (the engine processes of its worker are its children).</summary>
+    public int ProcessId => process.Id;
+
+    public bool HasExited => process.HasExited;
 
     public string BaseUrl { get; }
     public string DataFolder { get; }
@@ -58,11 +66,15 @@ public sealed class PortalServer : IAsyncDisposable
         throw new TimeoutException($"The demo cohorts were not seeded within two minutes:\n{Log}");
     }
 
-    public static async Task<PortalServer> StartAsync()
+    public static Task<PortalServer> StartAsync() => StartAsync(null, null);
+
+    /// <summary>Starts the portal on a data folder of its own (null: a fresh one, deleted when disposed; otherwise an
+    /// existing one, kept: a restart), with further settings (configuration keys with ':' or '__').</summary>
+    public static async Task<PortalServer> StartAsync(string? existingDataFolder, IReadOnlyDictionary<string, string>? settings)
     {
         var dll = PortalDll();
         var port = FreePort();
-        var dataFolder = Path.Combine(Path.GetTempPath(), "sdpm-e2e", Guid.NewGuid().ToString("N"));
+        var dataFolder = existingDataFolder ?? Path.Combine(Path.GetTempPath(), "sdpm-e2e", Guid.NewGuid().ToString("N"));
         var info = new ProcessStartInfo("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"])
         {
             WorkingDirectory = RepositoryRoot,
@@ -72,8 +84,12 @@ public sealed class PortalServer : IAsyncDisposable
         };
         info.Environment["Portal__DataFolder"] = dataFolder;
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            info.Environment[key.Replace(":", "__")] = value;
+        }
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the portal.");
-        var server = new PortalServer(process, $"http://127.0.0.1:{port}", dataFolder);
+        var server = new PortalServer(process, $"http://127.0.0.1:{port}", dataFolder, existingDataFolder is null);
         process.OutputDataReceived += (_, e) => server.Append(e.Data);
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         process.BeginOutputReadLine();
@@ -146,6 +162,17 @@ public sealed class PortalServer : IAsyncDisposable
         throw new InvalidOperationException("Cannot find the repository root.");
     }
 
+    /// <summary>kill -9 of the portal process alone (SIGKILL: no shutdown code runs); its engine processes, if any, see
+    /// their stdin close and stop by themselves.</summary>
+    public async Task KillAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: false);
+        }
+        await process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!process.HasExited)
@@ -154,6 +181,7 @@ public sealed class PortalServer : IAsyncDisposable
             await process.WaitForExitAsync();
         }
         process.Dispose();
+        if (!ownsDataFolder) return;
         try
         {
             Directory.Delete(DataFolder, recursive: true);

@@ -1,10 +1,11 @@
 using Microsoft.EntityFrameworkCore;
 using Sdpm.Data.Entities;
+using Sdpm.Storage;
 
 namespace Sdpm.Jobs.Tests;
 
-/// <summary>Workers as their own processes (Sdpm.Worker node), as the README starts them: killed mid-training, and two
-/// on one database.</summary>
+/// <summary>Workers as their own processes (Sdpm.Worker node), as the README starts them: killed mid-training and
+/// mid-inference, and two on one database.</summary>
 public class WorkerFaultTests
 {
     [Fact]
@@ -35,6 +36,57 @@ public class WorkerFaultTests
         var steps = await db.JobPoints.Where(p => p.JobId == job.Id).Select(p => p.Step).ToListAsync();
         Assert.True(steps.Count(s => s == 1) <= 1, "the second attempt started over from step 1");
         Assert.True(steps.Max() >= 32, $"the curve lost the points of the first attempt: {string.Join(",", steps)}");
+    }
+
+    [Fact]
+    public async Task AWorkerKilledWithSigkillDuringInferenceIsTakenOverAndNoPredictionIsDuplicatedOrHalfWritten()
+    {
+        // A real kill -9 of a worker node process and of its engine (a machine lost) while an inference job has
+        // stored some cases, uncommitted; a second worker process takes the job over after the lease.
+        await using var world = await JobsWorld.CreateAsync(cases: 4);
+        var portal = await world.StartNodeAsync(runWorker: false); // submits and reconciles, runs nothing
+        var first = world.StartNodeProcess();
+        var train = await world.SubmitAsync(portal, JobsWorld.TrainJob(world.CaseIds, steps: 4));
+        var trained = await world.WaitAsync(train.Id, j => j.Finished, TimeSpan.FromMinutes(3));
+        Assert.True(trained.State == JobState.Succeeded, $"training before the inference: {trained.State}: {trained.Error}\n{trained.LogTail}");
+        const string modes = "avg,sal";
+        var job = await world.SubmitAsync(portal, TrainedWorld.InferJob(trained.ResultModelVersionId!.Value, world.CaseIds, modes));
+        var running = await world.WaitAsync(job.Id, j => j.Step >= 1 || j.Finished, TimeSpan.FromMinutes(3));
+        Assert.False(running.Finished, $"the inference ended ({running.State}) before the worker could be killed: the test proves nothing");
+        var firstWorker = running.WorkerName;
+
+        first.Kill(entireProcessTree: true); // SIGKILL of the node and its engine, mid-case
+        first.WaitForExit(10_000);
+        await using var db = world.NewContext();
+        var writtenBefore = await db.Predictions.Where(p => p.JobId == job.Id).Select(p => p.CaseId).Distinct().CountAsync();
+        Assert.True(writtenBefore >= 1, "no case was stored before the kill");
+        Assert.Equal(0, await db.Predictions.CountAsync(p => p.JobId == job.Id && p.Committed)); // nothing visible yet
+        // Every stored case is whole: both modes, or none (one transaction per case).
+        var perCase = await db.Predictions.Where(p => p.JobId == job.Id).GroupBy(p => p.CaseId).Select(g => g.Count()).ToListAsync();
+        Assert.All(perCase, n => Assert.Equal(2, n));
+
+        world.StartNodeProcess();
+        var done = await world.WaitAsync(job.Id, j => j.Finished, TimeSpan.FromMinutes(3));
+
+        Assert.True(done.State == JobState.Succeeded, $"{done.State}: {done.Error}\n{done.LogTail}\n{world.NodeLog}");
+        Assert.True(done.Attempts >= 2, $"the job was not taken over: {done.Attempts} attempt(s)");
+        Assert.NotEqual(firstWorker, done.WorkerName);
+        Assert.Matches(@"resuming: [1-4] of 4 cases were predicted by an earlier attempt", done.LogTail);
+        var rows = await db.Predictions.AsNoTracking().Where(p => p.JobId == job.Id).ToListAsync();
+        var duplicates = rows.GroupBy(r => (r.CaseId, r.Mode)).Where(g => g.Count() > 1).Select(g => $"case {g.Key.CaseId} {g.Key.Mode} x{g.Count()}").ToList();
+        Assert.True(duplicates.Count == 0, $"duplicate predictions: {string.Join(", ", duplicates)}");
+        var missing = world.CaseIds.SelectMany(c => modes.Split(',').Select(m => (c, m))).Except(rows.Select(r => (r.CaseId, r.Mode))).ToList();
+        Assert.True(missing.Count == 0, $"predictions lost: {string.Join(", ", missing)}");
+        Assert.All(rows, r => Assert.True(r.Committed, $"case {r.CaseId} {r.Mode} left uncommitted"));
+        foreach (var r in rows)
+        {
+            foreach (var blob in new[] { r.MaskBlob, r.ProbabilityBlob, r.UncertaintyBlob })
+            {
+                Assert.True(world.Blobs.Find(blob) is not null, $"case {r.CaseId} {r.Mode}: blob {blob} is missing");
+            }
+            var grid = world.Blobs.ReadVolumeHeader((await db.Cases.SingleAsync(c => c.Id == r.CaseId)).ImageBlob).Geometry;
+            _ = world.Blobs.ReadMask(r.MaskBlob, grid); // whole: it decodes on the case grid
+        }
     }
 
     [Fact]

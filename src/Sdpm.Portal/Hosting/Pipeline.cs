@@ -21,7 +21,10 @@ public static class Pipeline
         app.UsePortalSecurity();
         if (!app.Environment.IsDevelopment())
         {
-            app.UseExceptionHandler("/Error", createScopeForErrors: true);
+            // Pages get the error page. The API gets a ProblemDetails: re-executing the page for a PUT, PATCH or POST
+            // answered 405, which a script takes for its own mistake.
+            app.UseWhen(ctx => !IsApi(ctx), branch => branch.UseExceptionHandler("/Error", createScopeForErrors: true));
+            app.UseWhen(IsApi, branch => branch.UseExceptionHandler(error => error.Run(WriteApiErrorAsync)));
         }
         // Browsers asking for a page get a readable status page; APIs and form posts keep their bare status.
         app.UseWhen(
@@ -52,6 +55,25 @@ public static class Pipeline
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = WriteHealthAsync }).AllowAnonymous();
         return app;
+    }
+
+    private static bool IsApi(HttpContext context) => context.Request.Path.StartsWithSegments("/api");
+
+    /// <summary>An unhandled failure of an API request: 503 when the database could not be reached (a restart, a network
+    /// cut; the request is not acknowledged and may be sent again), 500 otherwise.</summary>
+    private static Task WriteApiErrorAsync(HttpContext context)
+    {
+        var error = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
+        var database = false;
+        for (var e = error; e is not null; e = e.InnerException)
+        {
+            database |= e is System.Data.Common.DbException;
+        }
+        return database
+            ? Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "The database could not be reached; this request was not acknowledged. Try again in a moment.").ExecuteAsync(context)
+            : Results.Problem(statusCode: StatusCodes.Status500InternalServerError,
+                title: "The server failed on this request; it was not acknowledged. The portal's log has the details.").ExecuteAsync(context);
     }
 
     private static Task WriteHealthAsync(HttpContext context, Microsoft.Extensions.Diagnostics.HealthChecks.HealthReport report)

@@ -115,6 +115,8 @@ public static class UploadApi
     private static IResult Problem(StageResult staged) => staged.Error switch
     {
         StageError.TooLarge => Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: staged.Message),
+        StageError.DiskFull => Results.Problem(statusCode: StatusCodes.Status507InsufficientStorage, title: staged.Message,
+            extensions: new Dictionary<string, object?> { ["size"] = staged.Size }),
         StageError.OffsetMismatch => Results.Problem(statusCode: StatusCodes.Status409Conflict, title: staged.Message,
             extensions: new Dictionary<string, object?> { ["size"] = staged.Size }),
         _ => Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: staged.Message),

@@ -23,6 +23,7 @@ public enum StageError
     OffsetMismatch,
     TooLarge,
     TooManyFiles,
+    DiskFull,
 }
 
 /// <summary>The outcome of appending a chunk: the file's size now, or the error (with the size the client must resume from).</summary>
@@ -48,6 +49,9 @@ public sealed class UploadStaging
     }
 
     public string Root { get; }
+
+    /// <summary>Replaced by tests to simulate a full disk or a failing device while an upload is staged.</summary>
+    internal Func<Stream, Stream>? WrapStagingStream { get; set; }
 
     public UploadSession Create(int cohortId, string userId)
     {
@@ -100,7 +104,9 @@ public sealed class UploadStaging
         }
         var budget = options.MaxBytes - files.Sum(f => f.Size);
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        await using var fs = new FileStream(target, FileMode.Append, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+        // Unbuffered (the chunks are 64 KiB already): a write that fails leaves nothing pending that a flush would retry.
+        await using var file = new FileStream(target, FileMode.Append, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous);
+        var fs = WrapStagingStream?.Invoke(file) ?? file;
         var buffer = new byte[1 << 16];
         long written = 0;
         int n;
@@ -110,10 +116,22 @@ public sealed class UploadStaging
             {
                 if (written + n > budget)
                 {
-                    fs.SetLength(existing);
+                    file.SetLength(existing);
                     return new StageResult(StageError.TooLarge, existing, TooLargeMessage(options.MaxBytes));
                 }
-                await fs.WriteAsync(buffer.AsMemory(0, n), ct);
+                try
+                {
+                    await fs.WriteAsync(buffer.AsMemory(0, n), ct);
+                }
+                catch (IOException e)
+                {
+                    // A full or failing disk (not the client: its errors come from reading the body). The file goes back
+                    // to the bytes held before this request, so that the client resumes from there once there is room.
+                    file.SetLength(existing);
+                    return new StageResult(StageError.DiskFull, existing,
+                        $"The server could not store the upload: {e.Message}. Nothing of this request was kept; ask an administrator to free disk space, then send it again" +
+                        (existing > 0 ? $" from byte {existing}." : "."));
+                }
                 written += n;
             }
         }
