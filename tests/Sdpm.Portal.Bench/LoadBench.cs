@@ -29,7 +29,7 @@ public sealed record LoadSaveCheck(
 }
 
 public sealed record LoadFigures(
-    string Database, int Annotators, int Investigators, int Seconds, int Cases, string CaseShape, int CasesPerAnnotator,
+    string Database, int Annotators, int Investigators, int Seconds, int Cases, string CaseShape,
     string Users, double SetUpSeconds, int LeaderboardRows, double ElapsedSeconds, IReadOnlyList<LoadKindFigures> Kinds, double RequestsPerSecond,
     int Errors, IReadOnlyList<string> ErrorSamples, LoadSaveCheck Saves, int CasesOpened, int AnnotatorsOutOfCases,
     double PortalCpuSeconds, long PortalRssStart, long PortalRssPeak, double LoadMin, double LoadMean, double LoadMax)
@@ -164,7 +164,7 @@ public static class LoadBench
         lock (loads) l = loads.Count > 0 ? loads.ToArray() : [double.NaN];
         return new LoadFigures(
             portal.Database.Provider == DatabaseProvider.PostgreSql ? "PostgreSQL" : "SQLite", annotators.Count, investigators.Count, options.LoadSeconds,
-            caseIds.Count, $"{ImportBench.Size}x{ImportBench.Size}x{import.Slices}", caseIds.Count,
+            caseIds.Count, $"{ImportBench.Size}x{ImportBench.Size}x{import.Slices}",
             "UserManager + PortalDbContext in the bench process (no account or token API); assignments through POST /api/cases/{id}/assignments",
             Math.Round(setUp.Elapsed.TotalSeconds, 1), lbRows, Math.Round(elapsed, 1), kinds,
             Math.Round(kinds.Sum(k => k.Latency.Count + k.Errors) / elapsed, 1), recorder.Errors, recorder.Samples(), check, opened, outOfCases,

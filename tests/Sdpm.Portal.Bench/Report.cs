@@ -271,7 +271,7 @@ public sealed class BenchReport
         {
             t.AppendLine();
             t.AppendLine($"7. Load on {ld.Database}: {ld.Annotators} annotators (slice every 200-500 ms, autosave every 2-5 s, submit after 4-12 autosaves) and "
-                + $"{ld.Investigators} investigators (leaderboard every 1-4 s), each with an API token, for {ld.Seconds} s; {ld.Cases} cases of {ld.CaseShape}, "
+                + $"{ld.Investigators} investigator(s) (leaderboard every 1-4 s), each with an API token, for {ld.Seconds} s; {ld.Cases} cases of {ld.CaseShape}, "
                 + $"every one assigned to every annotator; leaderboard over {ld.LeaderboardRows} per-case rows (ms, answered requests; errors apart)");
             Row(t, "kind", "count", "p50", "p95", "p99", "max", "req/s", "errors");
             foreach (var k in ld.Kinds)
