@@ -83,7 +83,7 @@ public static class AnnotationSaveBench
         ];
     }
 
-    private static byte[] Disc(Dims dims, int cx, int cy, int r)
+    internal static byte[] Disc(Dims dims, int cx, int cy, int r)
     {
         var slice = new byte[dims.SliceLength];
         for (var y = cy - r; y <= cy + r; y++)
@@ -94,7 +94,7 @@ public static class AnnotationSaveBench
 
     /// <summary>The autosave body as the browser sends it: "SRLP", version 1, dims and slice count as varints, then per
     /// slice its index, run count and runs (starting with a run of zeros), gzipped.</summary>
-    private static byte[] SlicePatchBody(Dims dims, int z, byte[] slice)
+    internal static byte[] SlicePatchBody(Dims dims, int z, byte[] slice)
     {
         var raw = new MemoryStream();
         raw.Write("SRLP"u8);

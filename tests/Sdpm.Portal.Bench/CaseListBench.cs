@@ -34,7 +34,7 @@ public static class CaseListBench
     public static async Task<ListFigures> RunAsync(PortalProcess portal, int cohortId, int siteId, int cases, int requests)
     {
         var insert = Stopwatch.StartNew();
-        await InsertAsync(portal.DatabaseFile, cohortId, siteId, cases);
+        await InsertAsync(portal.DbOptions(), cohortId, siteId, cases);
         insert.Stop();
         Progress.Say($"list: inserted {cases} case rows in {insert.Elapsed.TotalSeconds:0.0} s");
 
@@ -73,14 +73,12 @@ public static class CaseListBench
         return (doc.RootElement.GetProperty("total").GetInt32(), doc.RootElement.GetProperty("items").GetArrayLength());
     }
 
-    private static async Task InsertAsync(string databaseFile, int cohortId, int siteId, int cases)
+    private static async Task InsertAsync(DbContextOptions<PortalDbContext> database, int cohortId, int siteId, int cases)
     {
-        var builder = new DbContextOptionsBuilder<PortalDbContext>();
-        PortalDatabase.UseSqlite(builder, PortalDatabase.SqliteConnectionString(databaseFile));
         var created = DateTimeOffset.UtcNow.AddDays(-30);
         for (var start = 0; start < cases; start += Batch)
         {
-            await using var db = new PortalDbContext(builder.Options);
+            await using var db = new PortalDbContext(database);
             db.ChangeTracker.AutoDetectChangesEnabled = false;
             await using var tx = await db.Database.BeginTransactionAsync();
             for (var i = start; i < Math.Min(cases, start + Batch); i++)

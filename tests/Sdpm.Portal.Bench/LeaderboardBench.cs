@@ -27,7 +27,7 @@ public static class LeaderboardBench
     public static async Task<LeaderboardFigures> RunAsync(PortalProcess portal, int cohortId, int siteId, int cases, int models, int requests)
     {
         var insert = Stopwatch.StartNew();
-        var splitId = await InsertAsync(portal.DatabaseFile, cohortId, siteId, cases, models);
+        var splitId = await InsertAsync(portal.DbOptions(), cohortId, siteId, cases, models);
         insert.Stop();
         var rows = cases * models * Modes.Length;
         Progress.Say($"leaderboard: wrote {cases} cases and {rows} scored predictions in {insert.Elapsed.TotalSeconds:0.0} s");
@@ -61,15 +61,14 @@ public static class LeaderboardBench
         return body.GetProperty("rows").GetArrayLength();
     }
 
-    private static async Task<int> InsertAsync(string databaseFile, int cohortId, int siteId, int cases, int models)
+    /// <summary>Writes the split, its cases and the scored predictions (also used by the load figure); returns the split's id.</summary>
+    internal static async Task<int> InsertAsync(DbContextOptions<PortalDbContext> database, int cohortId, int siteId, int cases, int models)
     {
-        var builder = new DbContextOptionsBuilder<PortalDbContext>();
-        PortalDatabase.UseSqlite(builder, PortalDatabase.SqliteConnectionString(databaseFile));
         var now = DateTimeOffset.UtcNow;
         int splitId;
         var caseIds = new List<(int Id, string Reference, double Ml)>();
         var modelIds = new List<(int Model, int Job)>();
-        await using (var db = new PortalDbContext(builder.Options))
+        await using (var db = new PortalDbContext(database))
         {
             db.ChangeTracker.AutoDetectChangesEnabled = false;
             var split = new DatasetSplit
@@ -97,7 +96,7 @@ public static class LeaderboardBench
         }
         for (var start = 0; start < cases; start += Batch)
         {
-            await using var db = new PortalDbContext(builder.Options);
+            await using var db = new PortalDbContext(database);
             db.ChangeTracker.AutoDetectChangesEnabled = false;
             await using var tx = await db.Database.BeginTransactionAsync();
             var batch = new List<(Case Row, string Reference, double Ml)>();

@@ -166,9 +166,7 @@ public static class OverlaysBench
     /// uncertainty map high where the mask and the reference disagree.</summary>
     private static async Task<int> SeedPredictionsAsync(PortalProcess portal, int caseId, int siteId)
     {
-        var builder = new DbContextOptionsBuilder<PortalDbContext>();
-        PortalDatabase.UseSqlite(builder, PortalDatabase.SqliteConnectionString(portal.DatabaseFile));
-        await using var db = new PortalDbContext(builder.Options);
+        await using var db = new PortalDbContext(portal.DbOptions());
         var c = await db.Cases.SingleAsync(x => x.Id == caseId);
         var blobs = new FileSystemBlobStore(Path.Combine(portal.DataFolder, "blobs"));
         var grid = blobs.ReadVolumeHeader(c.ImageBlob).Geometry;

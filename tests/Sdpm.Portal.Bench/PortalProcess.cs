@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Sdpm.Data;
 
 namespace Sdpm.Portal.Bench;
 
@@ -15,11 +17,12 @@ public sealed class PortalProcess : IDisposable
     private readonly Queue<string> log = new();
     private bool disposed;
 
-    private PortalProcess(Process process, string baseUrl, string dataFolder)
+    private PortalProcess(Process process, string baseUrl, string dataFolder, PortalConnection database)
     {
         this.process = process;
         BaseUrl = baseUrl;
         DataFolder = dataFolder;
+        Database = database;
     }
 
     public string BaseUrl { get; }
@@ -27,13 +30,28 @@ public sealed class PortalProcess : IDisposable
     public int Pid => process.Id;
     public string DatabaseFile => Path.Combine(DataFolder, "portal.db");
 
+    /// <summary>The portal's database: its SQLite file, or the PostgreSQL database the bench passed it.</summary>
+    public PortalConnection Database { get; }
+
+    /// <summary>Options for a <see cref="PortalDbContext"/> on the portal's database, for the figures that write or read rows
+    /// straight (on PostgreSQL with the portal's write lock, as its workers do).</summary>
+    public DbContextOptions<PortalDbContext> DbOptions()
+    {
+        var builder = new DbContextOptionsBuilder<PortalDbContext>();
+        PortalDatabase.Use(builder, Database);
+        return builder.Options;
+    }
+
     /// <summary>The coordinator's demo API token (North's coordinator).</summary>
     public string Token { get; private set; } = "";
 
     /// <summary>Every demo user's API token, by user name.</summary>
     public IReadOnlyDictionary<string, string> Tokens { get; private set; } = new Dictionary<string, string>();
 
-    public static async Task<PortalProcess> StartAsync(string repositoryRoot, string dataFolder, TimeSpan timeout)
+    /// <summary>Starts the portal on <paramref name="dataFolder"/>; with <paramref name="postgreSql"/> (a connection string) on that
+    /// PostgreSQL database instead of the SQLite file in the data folder. The portal inherits the bench's environment, so that
+    /// any other option (Jobs__QueuePoll, RateLimits__…) can be set for a run.</summary>
+    public static async Task<PortalProcess> StartAsync(string repositoryRoot, string dataFolder, TimeSpan timeout, string? postgreSql = null)
     {
         var dll = Path.Combine(repositoryRoot, "src", "Sdpm.Portal", "bin", "Release", "net10.0", "Sdpm.Portal.dll");
         if (!File.Exists(dll)) throw new FileNotFoundException("Build the solution in Release first (scripts/bench-portal.sh does).", dll);
@@ -51,8 +69,16 @@ public sealed class PortalProcess : IDisposable
         info.Environment["Portal__DataFolder"] = dataFolder;
         info.Environment["Demo__CasesPerSite"] = "0";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        if (postgreSql is not null)
+        {
+            info.Environment["Database__Provider"] = "PostgreSQL";
+            info.Environment["ConnectionStrings__Portal"] = postgreSql;
+        }
+        var database = postgreSql is not null
+            ? new PortalConnection(DatabaseProvider.PostgreSql, postgreSql)
+            : PortalConnection.SqliteFile(Path.Combine(dataFolder, "portal.db"));
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the portal.");
-        var portal = new PortalProcess(process, $"http://127.0.0.1:{port}", dataFolder);
+        var portal = new PortalProcess(process, $"http://127.0.0.1:{port}", dataFolder, database);
         process.OutputDataReceived += (_, e) => portal.Append(e.Data);
         process.ErrorDataReceived += (_, e) => portal.Append(e.Data);
         process.BeginOutputReadLine();
@@ -75,11 +101,14 @@ public sealed class PortalProcess : IDisposable
 
     /// <summary>A new client (its own handler and connections) that sends the coordinator's token, or the named demo
     /// user's; no caching.</summary>
-    public HttpClient NewClient(TimeSpan timeout, string? user = null)
+    public HttpClient NewClient(TimeSpan timeout, string? user = null) => NewClientWithToken(timeout, user is null ? Token : Tokens[user]);
+
+    /// <summary>A new client (its own handler and connections) that sends this API token.</summary>
+    public HttpClient NewClientWithToken(TimeSpan timeout, string token)
     {
         var handler = new SocketsHttpHandler { UseCookies = false, AutomaticDecompression = DecompressionMethods.None };
         var http = new HttpClient(handler, disposeHandler: true) { BaseAddress = new Uri(BaseUrl), Timeout = timeout };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user is null ? Token : Tokens[user]);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return http;
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Sdpm.Data;
 using Sdpm.Portal.Bench;
 
 // Measures the portal's performance targets against the built portal (src/Sdpm.Portal/bin/Release) and prints the figures.
@@ -27,6 +28,7 @@ var data = Path.Combine(work, "data");
 Directory.CreateDirectory(work);
 var report = new BenchReport { Machine = MachineInfo.Read(), Options = options, LoadAtStart = MachineInfo.LoadAverage() };
 PortalProcess? portal = null;
+PostgresServer? postgres = null;
 using var cancel = new CancellationTokenSource();
 var signals = 0;
 void OnSignal(PosixSignalContext context)
@@ -35,11 +37,16 @@ void OnSignal(PosixSignalContext context)
     context.Cancel = Interlocked.Increment(ref signals) == 1;
     cancel.Cancel();
     portal?.Dispose();
+    if (!context.Cancel) postgres?.Dispose();
 }
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
-AppDomain.CurrentDomain.ProcessExit += (_, _) => portal?.Dispose();
+AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+{
+    portal?.Dispose();
+    postgres?.Dispose();
+};
 try
 {
     if (options.Runs("metrics"))
@@ -50,8 +57,15 @@ try
     cancel.Token.ThrowIfCancellationRequested();
     if (options.NeedsPortal)
     {
+        if (options.PostgreSql)
+        {
+            // A throw-away server in the temporary folder, and a database of the run's own on it.
+            postgres = await PostgresServer.StartAsync(root, Path.Combine(work, "postgres"), "sdpm_bench");
+            Progress.Say($"PostgreSQL server started: {new PortalConnection(DatabaseProvider.PostgreSql, postgres.ConnectionString)}");
+            cancel.Token.ThrowIfCancellationRequested();
+        }
         Progress.Say($"starting the portal ({root}), data in {data}");
-        portal = await PortalProcess.StartAsync(root, data, TimeSpan.FromSeconds(120));
+        portal = await PortalProcess.StartAsync(root, data, TimeSpan.FromSeconds(120), postgres?.ConnectionString);
         cancel.Token.ThrowIfCancellationRequested();
         using var api = portal.NewClient(TimeSpan.FromSeconds(30));
         var north = await PortalApi.SiteIdAsync(api, "North");
@@ -109,6 +123,11 @@ try
             report.Overlays = await OverlaysBench.RunAsync(portal, cohort, north, options.OverlayRounds, options.Seed + 3, work);
         }
         cancel.Token.ThrowIfCancellationRequested();
+        if (options.Runs("load"))
+        {
+            report.Load = await LoadBench.RunAsync(portal, root, north, options, work, cancel.Token);
+        }
+        cancel.Token.ThrowIfCancellationRequested();
         if (options.Runs("jobs"))
         {
             report.Jobs = new JobsFigures();
@@ -125,6 +144,7 @@ catch (Exception e)
 finally
 {
     portal?.Dispose();
+    postgres?.Dispose();
     if (!options.KeepData)
     {
         try
@@ -159,7 +179,8 @@ return report.Error is null ? 0 : 1;
 public sealed record BenchOptions
 {
     public const string Usage = """
-        usage: scripts/bench-portal.sh [--json] [--only import,slices,annotation,stroke,memory,list,export,leaderboard,metrics,overlays,jobs]
+        usage: scripts/bench-portal.sh [--json] [--only import,slices,annotation,stroke,memory,list,export,leaderboard,metrics,overlays,jobs,load]
+                                       [--database sqlite|postgresql] [--load-annotators N] [--load-investigators N] [--load-seconds N] [--load-cases N]
                                        [--import-cases N] [--clients N] [--requests N] [--warmup-seconds N] [--saves N] [--strokes N] [--zip-mib N]
                                        [--list-cases N] [--list-requests N] [--export-cases N] [--metrics-repetitions N] [--overlay-rounds N]
                                        [--job-cases N] [--dispatch-jobs N] [--dispatch-steps N] [--job-steps N] [--job-rounds N] [--direct-runs N] [--memory-steps N]
@@ -185,6 +206,13 @@ public sealed record BenchOptions
           --job-rounds     rounds of that comparison, each one portal job and one sdpm train (3; 0 skips it)
           --direct-runs    of those rounds, how many also start the worker's engine process by hand on the portal's job (3)
           --memory-steps   steps of the job during which the web process's RSS is sampled (1500; 0 skips it)
+          --database       the portal's database: sqlite (a file in its data folder, default) or postgresql (a throw-away server the
+                           bench starts with scripts/postgres-throwaway.sh and stops at the end; not with jobs)
+          --load-annotators    simulated annotators of the load figure, each with its own API token (50); load runs only when
+                           named in --only
+          --load-investigators investigators reading the leaderboard during the load (5)
+          --load-seconds   how long the load lasts (300)
+          --load-cases     512x512x40 cases imported for the load, each assigned to every annotator (16)
           --keep-data      keep the temporary data folder
         """;
 
@@ -214,8 +242,15 @@ public sealed record BenchOptions
     public int DirectRuns { get; init; } = 3;
     public int MemorySteps { get; init; } = 1500;
     public ulong Seed { get; init; } = 42;
+    public bool PostgreSql { get; init; }
+    public int LoadAnnotators { get; init; } = 50;
+    public int LoadInvestigators { get; init; } = 5;
+    public int LoadSeconds { get; init; } = 300;
+    public int LoadCases { get; init; } = 16;
 
-    public bool Runs(string figure) => Only.Count == 0 || Only.Contains(figure);
+    /// <summary>Whether the figure runs: every figure but load without --only (load takes minutes and fills the database
+    /// with annotations), else the ones named.</summary>
+    public bool Runs(string figure) => Only.Count == 0 ? figure != "load" : Only.Contains(figure);
 
     /// <summary>Whether a figure other than metrics runs (metrics alone needs no portal).</summary>
     public bool NeedsPortal => Only.Count == 0 || Only.Any(f => f != "metrics");
@@ -257,8 +292,23 @@ public sealed record BenchOptions
                 "--direct-runs" => o with { DirectRuns = Count(0, 50) },
                 "--memory-steps" => o with { MemorySteps = Count(0, 1_000_000) },
                 "--seed" => o with { Seed = (ulong)Count(0, int.MaxValue) },
+                "--database" => o with { PostgreSql = Next().ToLowerInvariant() switch
+                {
+                    "sqlite" => false,
+                    "postgresql" or "postgres" => true,
+                    var other => throw new ArgumentException($"--database must be sqlite or postgresql, not {other}."),
+                } },
+                "--load-annotators" => o with { LoadAnnotators = Count(1, 500) },
+                "--load-investigators" => o with { LoadInvestigators = Count(1, 100) },
+                "--load-seconds" => o with { LoadSeconds = Count(10, 3600) },
+                "--load-cases" => o with { LoadCases = Count(2, 50) },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
+        }
+        if (o.PostgreSql && o.Runs("jobs"))
+        {
+            // The jobs figure starts the worker's engine by hand with the data folder only (SQLite).
+            throw new ArgumentException("--database postgresql does not run the jobs figure: name the figures with --only.");
         }
         return o;
     }
@@ -266,7 +316,7 @@ public sealed record BenchOptions
     private static HashSet<string> Figures(string list)
     {
         var set = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
-        var unknown = set.Except(["import", "slices", "annotation", "stroke", "memory", "list", "export", "leaderboard", "metrics", "overlays", "jobs"]).ToList();
+        var unknown = set.Except(["import", "slices", "annotation", "stroke", "memory", "list", "export", "leaderboard", "metrics", "overlays", "jobs", "load"]).ToList();
         return unknown.Count == 0 ? set : throw new ArgumentException($"unknown figure(s) {string.Join(", ", unknown)}");
     }
 

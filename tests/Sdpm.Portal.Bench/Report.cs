@@ -30,6 +30,7 @@ public sealed class BenchReport
     public MetricsFigures? Metrics { get; set; }
     public OverlaysFigures? Overlays { get; set; }
     public JobsFigures? Jobs { get; set; }
+    public LoadFigures? Load { get; set; }
     public string? Error { get; set; }
     public string LoadAtStart { get; set; } = "";
     public string LoadAtEnd { get; set; } = "";
@@ -87,6 +88,11 @@ public sealed class BenchReport
         {
             checks.Add(new($"portal job vs sdpm train, {o.Steps} tiny steps", $"overhead < {OverheadTargetPercent:0} %", $"{F(o.OverheadPercent, "0.0")} %",
                 o.OverheadPercent < OverheadTargetPercent));
+        }
+        if (Load is { } ld)
+        {
+            checks.Add(new($"load: {ld.Annotators} annotators + {ld.Investigators} investigators, {ld.Seconds} s, {ld.Database}", "0 errors, 0 lost saves",
+                $"{ld.Errors} errors, {ld.Saves.LostSaves} lost", ld.Clean));
         }
         return checks;
     }
@@ -260,6 +266,34 @@ public sealed class BenchReport
                 Row(t, "web process CPU", $"{F(jm.PortalCpuSeconds, "0.0")} s during the job");
                 Row(t, "engine process peak", $"{Units.Mb(jm.EnginePeakKernel)} MB (VmHWM); job row peakMemoryBytes {(jm.EnginePeakJob is { } p ? $"{Units.Mb(p)} MB" : "-")}");
             }
+        }
+        if (Load is { } ld)
+        {
+            t.AppendLine();
+            t.AppendLine($"7. Load on {ld.Database}: {ld.Annotators} annotators (slice every 200-500 ms, autosave every 2-5 s, submit after 4-12 autosaves) and "
+                + $"{ld.Investigators} investigator(s) (leaderboard every 1-4 s), each with an API token, for {ld.Seconds} s; {ld.Cases} cases of {ld.CaseShape}, "
+                + $"every one assigned to every annotator; leaderboard over {ld.LeaderboardRows} per-case rows (ms, answered requests; errors apart)");
+            Row(t, "kind", "count", "p50", "p95", "p99", "max", "req/s", "errors");
+            foreach (var k in ld.Kinds)
+            {
+                var l = k.Latency;
+                Row(t, k.Kind, l.Count.ToString(CultureInfo.InvariantCulture), Units.Ms(l.P50), Units.Ms(l.P95), Units.Ms(l.P99), Units.Ms(l.Max),
+                    F(k.PerSecond, "0.00"), k.Errors.ToString(CultureInfo.InvariantCulture));
+            }
+            Row(t, "all", "", "", "", "", "", F(ld.RequestsPerSecond, "0.0"), ld.Errors.ToString(CultureInfo.InvariantCulture));
+            var s = ld.Saves;
+            Row(t, "acknowledged saves", $"{s.AcknowledgedSaves} autosaves and {s.AcknowledgedSubmits} submits on {s.Annotations} annotations ({ld.CasesOpened} cases opened, "
+                + $"{ld.AnnotatorsOutOfCases} annotators ran out of cases)");
+            Row(t, "found in the database", $"{s.RevisionsMatched} revisions with the acknowledged mask, {s.RevisionsThinnable} missing but thinnable "
+                + $"(KeepLatestRevisions {s.KeepLatestRevisions}), {s.RevisionsLost} lost; {s.Annotations - s.FinalMismatches} of {s.Annotations} annotations at the last "
+                + $"acknowledged version and mask ({s.Submitted} submitted){(s.Uncertain > 0 ? $", {s.Uncertain} after a failed request checked up to it" : "")}");
+            Row(t, "lost saves", $"{s.LostSaves} (checked in {F(s.Seconds, "0.0")} s)");
+            Row(t, "portal", $"CPU {F(ld.PortalCpuSeconds, "0.0")} s ({F(ld.PortalCpuSeconds / Math.Max(ld.ElapsedSeconds, 1e-9), "0.00")} cores), "
+                + $"RSS {Units.Mb(ld.PortalRssStart)} MB at the start, peak {Units.Mb(ld.PortalRssPeak)} MB (sampled every 2 s)");
+            Row(t, "load average (1 min)", $"{F(ld.LoadMin, "0.0")} to {F(ld.LoadMax, "0.0")}, mean {F(ld.LoadMean, "0.0")} during the load (every 2 s)");
+            Row(t, "set-up", $"{F(ld.SetUpSeconds, "0")} s; users: {ld.Users}");
+            foreach (var sample in ld.ErrorSamples) t.AppendLine($"  error: {sample}");
+            foreach (var problem in s.Problems) t.AppendLine($"  lost: {problem}");
         }
         t.AppendLine();
         t.AppendLine("Summary");
