@@ -27,7 +27,7 @@ trap 'scripts/postgres-throwaway.sh stop "$pgdir"' EXIT
 if server=$(scripts/postgres-throwaway.sh start "$pgdir"); then
   for name in Sdpm.Data.Tests Sdpm.Jobs.Tests Sdpm.Portal.Tests; do
     echo "== $name (PostgreSQL)"
-    SDPM_TEST_DATABASE=postgresql SDPM_TEST_POSTGRES="$server" SDPM_TEST_POSTGRES_DIR="$pgdir" dotnet test "tests/$name/$name.csproj" -c Release --no-build -nologo \
+    SDPM_TEST_DATABASE=postgresql SDPM_TEST_POSTGRES="$server" dotnet test "tests/$name/$name.csproj" -c Release --no-build -nologo \
       --logger "trx;LogFileName=$name.postgresql.trx" --logger "console;verbosity=normal" --results-directory "$results" || status=1
   done
 else

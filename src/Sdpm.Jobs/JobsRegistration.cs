@@ -27,10 +27,11 @@ public static class JobsRegistration
         // This host's own storage, not Hangfire's process-wide JobStorage.Current: servers and clients resolve it from
         // the container, so two hosts in one process (tests) never read each other's queues.
         services.AddSingleton<JobStorage>(_ => CreateStorage(host.Database, options));
-        services.AddHangfire(c => c
-            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-            .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings());
+        services.AddHangfire((sp, c) =>
+        {
+            if (sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>() is { } loggers) HangfireLogs.Add(loggers);
+            ConfigureHangfire(c);
+        });
         var devices = options.RunWorker ? options.DeviceList() : [];
         foreach (var device in devices)
         {
@@ -48,6 +49,12 @@ public static class JobsRegistration
 
     /// <summary>Hangfire's storage in the portal's own database: its tables beside the portal's in the SQLite file, or
     /// in the schema "hangfire" of the PostgreSQL database (created on first use, docs/decisions/010).</summary>
+    private static void ConfigureHangfire(IGlobalConfiguration c) => c
+        .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+        .UseSimpleAssemblyNameTypeSerializer()
+        .UseRecommendedSerializerSettings()
+        .UseLogProvider(HangfireLogs.Instance);
+
     private const long SchemaInstallLock = 0x7364706d68; // "sdpmh"
 
     internal static JobStorage CreateStorage(PortalConnection database, JobsOptions options)

@@ -12,12 +12,67 @@ using Xunit.Abstractions;
 
 namespace Sdpm.Portal.Tests.Annotations;
 
-/// <summary>The database server restarted while annotators autosave (PostgreSQL: <c>pg_ctl restart -m fast</c> of the
-/// throw-away server test.sh started): saves during the outage fail with a 5xx and are not acknowledged, the portal
-/// recovers by itself, and every acknowledged save is what the database holds afterwards.</summary>
-public class DatabaseRestartTests(CohortPortal portal, ITestOutputHelper output) : IClassFixture<CohortPortal>
+/// <summary>A portal on a PostgreSQL server of its own (on PostgreSQL runs), so that restarting it does not cut off the
+/// other test classes that run at the same time on the shared throw-away server.</summary>
+public sealed class PrivateServerPortal : CohortPortal
 {
-    public const string ServerFolderVariable = "SDPM_TEST_POSTGRES_DIR";
+    public PrivateServerPortal() : this(Start())
+    {
+    }
+
+    private PrivateServerPortal((string? Folder, Dictionary<string, string?> Settings) server) : base(server.Settings)
+    {
+        ServerFolder = server.Folder;
+    }
+
+    /// <summary>The server's folder (scripts/postgres-throwaway.sh); null on SQLite runs.</summary>
+    public string? ServerFolder { get; }
+
+    private static (string?, Dictionary<string, string?>) Start()
+    {
+        if (!TestDatabase.IsPostgreSql) return (null, []);
+        var folder = Path.Combine(Path.GetTempPath(), "sdpm-pg-" + Guid.NewGuid().ToString("N")[..12]);
+        var (code, output, errors) = Script("start", folder);
+        if (code != 0) throw new InvalidOperationException($"the private PostgreSQL server did not start: {errors}");
+        // As an administrator would (README, "Database"): the portal's database exists before the portal starts.
+        using (var admin = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(output.Trim()) { Pooling = false }.ConnectionString))
+        {
+            admin.Open();
+            using var create = new Npgsql.NpgsqlCommand("CREATE DATABASE sdpm_restart", admin);
+            create.ExecuteNonQuery();
+        }
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(output.Trim()) { Database = "sdpm_restart" }.ConnectionString;
+        return (folder, new Dictionary<string, string?> { ["ConnectionStrings:Portal"] = connection });
+    }
+
+    public static (int Code, string Output, string Errors) Script(string command, string folder)
+    {
+        using var script = Process.Start(new ProcessStartInfo(Path.Combine(RepositoryRoot, "scripts", "postgres-throwaway.sh"), [command, folder])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        })!;
+        var errors = script.StandardError.ReadToEndAsync();
+        var output = script.StandardOutput.ReadToEnd();
+        script.WaitForExit();
+        return (script.ExitCode, output, errors.Result);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && ServerFolder is not null)
+        {
+            Npgsql.NpgsqlConnection.ClearAllPools();
+            Script("stop", ServerFolder);
+        }
+    }
+}
+
+/// <summary>The database server restarted while annotators autosave (PostgreSQL: <c>pg_ctl restart -m fast</c> of a
+/// throw-away server of the test's own): saves during the outage fail with a 5xx and are not acknowledged, the portal
+/// recovers by itself, and every acknowledged save is what the database holds afterwards.</summary>
+public class DatabaseRestartTests(PrivateServerPortal portal, ITestOutputHelper output) : IClassFixture<PrivateServerPortal>
+{
 
     private static Volume<byte> NumberedMask(VolumeGeometry grid, int save)
     {
@@ -50,13 +105,8 @@ public class DatabaseRestartTests(CohortPortal portal, ITestOutputHelper output)
     private async Task RestartServerAsync(string serverFolder)
     {
         var restart = Stopwatch.StartNew();
-        using var script = Process.Start(new ProcessStartInfo(Path.Combine(CohortPortal.RepositoryRoot, "scripts", "postgres-throwaway.sh"), ["restart", serverFolder])
-        {
-            RedirectStandardError = true, UseShellExecute = false,
-        })!;
-        var errors = await script.StandardError.ReadToEndAsync();
-        await script.WaitForExitAsync();
-        Assert.True(script.ExitCode == 0, $"pg_ctl restart failed: {errors}");
+        var (code, _, errors) = await Task.Run(() => PrivateServerPortal.Script("restart", serverFolder));
+        Assert.True(code == 0, $"pg_ctl restart failed: {errors}");
         output.WriteLine($"server restarted in {restart.ElapsedMilliseconds} ms");
     }
 
@@ -68,8 +118,8 @@ public class DatabaseRestartTests(CohortPortal portal, ITestOutputHelper output)
             output.WriteLine("Applies to PostgreSQL only (SDPM_TEST_DATABASE=postgresql): SQLite has no server to restart. Nothing was tested.");
             return;
         }
-        var serverFolder = Environment.GetEnvironmentVariable(ServerFolderVariable);
-        Assert.False(string.IsNullOrEmpty(serverFolder), $"{ServerFolderVariable} must name the throw-away server's folder (test.sh sets it) so that the test can restart it");
+        var serverFolder = portal.ServerFolder!;
+        _ = portal.Services; // the portal starts (and migrates) before the clock of the test starts
 
         // Three cases, each autosaved in a loop by the annotator (as three open viewers would).
         var annotators = new List<Annotator>();

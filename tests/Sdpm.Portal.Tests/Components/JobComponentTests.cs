@@ -121,7 +121,8 @@ public class JobPageTests : PortalComponentTest
         Assert.Equal("running", cut.Find("[data-testid=job-state]").GetAttribute("data-state"));
         Assert.Contains("Step 3 of 20", cut.Find("[data-testid=job-steps]").TextContent);
         Assert.Contains("00:00:40 left", cut.Find("[data-testid=job-message]").TextContent);
-        Assert.Equal("3", cut.Find("[data-testid=job-rate]").TextContent.Trim());
+        // The rate and ETA come from the loss-curve points, which load after the job row.
+        cut.WaitForAssertion(() => Assert.Equal("3", cut.Find("[data-testid=job-rate]").TextContent.Trim()));
         Assert.Equal("17 s", cut.Find("[data-testid=job-eta]").TextContent.Trim()); // 1 step a second, 17 to go
         Assert.Empty(cut.FindAll("[data-testid=job-model-link]"));
     }

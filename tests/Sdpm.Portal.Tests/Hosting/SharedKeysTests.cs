@@ -2,19 +2,23 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Sdpm.Portal.Tests.Infrastructure;
+using Sdpm.Testing;
 
 namespace Sdpm.Portal.Tests.Hosting;
 
 /// <summary>Several portal instances behind a load balancer: each has its own data folder, they share the database, and
-/// a sign-in cookie issued by one is read by the other (the data-protection key ring lives in the database).</summary>
+/// a sign-in cookie issued by one is read by the other. On PostgreSQL the data-protection key ring lives in the
+/// database; on SQLite (instances on one machine) in a folder they share, DataProtection:KeysFolder.</summary>
 public sealed partial class SharedKeysTests
 {
     [Fact]
     public async Task ASignInCookieOfOnePortalInstanceIsReadByAnotherOnTheSameDatabase()
     {
-        using var first = new PortalFactory();
+        var keys = Path.Combine(Path.GetTempPath(), "sdpm-tests", "keys-" + Guid.NewGuid().ToString("N"));
+        var folderKeys = TestDatabase.IsPostgreSql ? [] : new Dictionary<string, string?> { ["DataProtection:KeysFolder"] = keys };
+        using var first = new PortalFactory(new Dictionary<string, string?>(folderKeys));
         var password = first.Credentials["investigator"];
-        var shared = new Dictionary<string, string?>(first.Database.Settings)
+        var shared = new Dictionary<string, string?>(first.Database.Settings.Concat(folderKeys))
         {
             ["ConnectionStrings:Portal"] = first.Database.Connection.ConnectionString,
         };
@@ -27,6 +31,16 @@ public sealed partial class SharedKeysTests
         // Without the shared key ring the cookie means nothing: the portal asks to sign in.
         Assert.Equal(HttpStatusCode.Redirect, await ProfileStatusAsync(alone, cookies));
         Assert.False(Directory.Exists(Path.Combine(second.DataFolder, "keys")));
+        if (TestDatabase.IsPostgreSql)
+        {
+            await using var db = first.Service<Microsoft.EntityFrameworkCore.IDbContextFactory<Sdpm.Data.PortalDbContext>>().CreateDbContext();
+            Assert.NotEmpty(db.DataProtectionKeys); // the ring is in the database, not in a folder
+        }
+        else
+        {
+            Assert.NotEmpty(Directory.GetFiles(keys, "key-*.xml"));
+            Directory.Delete(keys, recursive: true);
+        }
     }
 
     private static async Task<string> SignInAsync(PortalFactory factory, string userName, string password)
