@@ -63,7 +63,8 @@ public class CohortJourneyTests(BrowserFixture fixture) : Journey(fixture)
             await Expect(page.GetByTestId("case-grid").Locator("tbody tr")).ToHaveCountAsync(4);
             var row = page.GetByTestId("case-grid").Locator("tbody tr").Filter(new() { HasText = lesionCase.Volume });
             await row.First.ClickAsync();
-            await page.WaitForURLAsync(url => url.Contains("/cases/"), new() { WaitUntil = WaitUntilState.Commit });
+            // The viewer's page takes its time on 2 busy cores (a parallel journey held this navigation past 20 s twice).
+            await page.WaitForURLAsync(url => url.Contains("/cases/"), new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
             await WaitForInteractiveAsync(page);
             var canvas = page.GetByTestId("viewer-canvas");
             // The viewer opens on the slice with the most reference lesion.

@@ -17,6 +17,7 @@ namespace Sdpm.E2E;
 /// a training job run by its own worker. After each, the portal is started again on the same data folder and must have
 /// lost nothing it acknowledged, show nothing half-written and go on without a manual step.
 /// </summary>
+[Collection(Alone.Name)]
 public class PortalKillTests
 {
     private static readonly Dictionary<string, string> Quiet = new()
@@ -351,4 +352,12 @@ public class PortalKillTests
             Directory.Delete(work, recursive: true);
         }
     }
+}
+
+/// <summary>Test classes that run by themselves, after the others: the kill tests train a model with both cores, which
+/// held a browser journey's click back past its 20 s navigation timeout when they ran side by side.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class Alone
+{
+    public const string Name = "alone";
 }

@@ -113,7 +113,8 @@ public class ReviewJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Expect(page.GetByTestId("pairwise-matrix")).ToBeVisibleAsync();
         await Expect(page.GetByTestId("annotation-row").Filter(new() { HasText = "reader2" })).ToContainTextAsync("draft");
         await page.GetByTestId("layout-overlay").ClickAsync();
-        await page.WaitForURLAsync(url => url.EndsWith($"/cases/{disputed}"), new() { WaitUntil = WaitUntilState.Commit });
+        // The viewer's page takes its time on 2 busy cores (a parallel journey held this navigation past 20 s twice).
+        await page.WaitForURLAsync(url => url.EndsWith($"/cases/{disputed}"), new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
         await Expect(page.GetByTestId("review-panel")).ToHaveCountAsync(0);
         await Expect(page.GetByTestId("viewer-overlays")).ToContainTextAsync("reader2");
         await Expect(page.Locator("[data-testid=viewer-slider]:not([disabled])")).ToBeVisibleAsync(new() { Timeout = 20_000 });

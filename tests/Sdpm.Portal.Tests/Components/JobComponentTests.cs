@@ -98,7 +98,8 @@ public class JobPageTests : PortalComponentTest
 
         cut.WaitForAssertion(() => Assert.Equal("succeeded", cut.Find("[data-testid=job-state]").GetAttribute("data-state")));
         var chart = cut.FindComponent<CurveChart>().Instance;
-        Assert.Equal(["total", "dice"], chart.Series.Select(s => s.Name));
+        // The curve's points load after the job row.
+        cut.WaitForAssertion(() => Assert.Equal(["total", "dice"], chart.Series.Select(s => s.Name)));
         Assert.Equal(Enumerable.Range(1, 20), chart.Series[0].Steps);
         Assert.Equal(1.0 / 20, chart.Series[0].Values[^1], 9);
         Assert.Equal("40", cut.Find("[data-testid=job-curve]").GetAttribute("data-points"));

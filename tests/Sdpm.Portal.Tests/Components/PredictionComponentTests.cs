@@ -117,8 +117,8 @@ public class PredictionComponentTests : PortalComponentTest
 
         var cut = Render<Sdpm.Portal.Components.Pages.Cohorts.CasePage>(p => p.Add(c => c.CaseId, caseId));
 
-        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=compare-header]")), TimeSpan.FromSeconds(10));
-        Assert.Contains($"#{second} · second model", cut.Find("[data-testid=compare-header]").TextContent);
+        // The header names the version by number at once and by name once the model list has loaded.
+        cut.WaitForAssertion(() => Assert.Contains($"#{second} · second model", cut.Find("[data-testid=compare-header]").TextContent), TimeSpan.FromSeconds(10));
         Assert.Contains($"#{first} · first model", cut.Find("[data-testid=predictions-model]").TextContent);
         Assert.Contains($"#{second} · second model", cut.Find("[data-testid=predictions-compare]").TextContent);
         // Both versions' modes, each with its own numbers, the second's in its own colours.
@@ -127,7 +127,8 @@ public class PredictionComponentTests : PortalComponentTest
         Assert.Equal("0.600", cut.Find("[data-testid=compare-avg]").QuerySelectorAll("td")[3].TextContent.Trim());
         Assert.NotEqual(cut.Find("[data-testid=prediction-avg] .overlay-swatch").GetAttribute("style"), cut.Find("[data-testid=compare-avg] .overlay-swatch").GetAttribute("style"));
         // The case is in a test part: a draft prepared from a prediction comes with the warning; the site's annotator is offered.
-        Assert.Contains("not independent of that model", cut.Find("[data-testid=prepare-test-warning]").TextContent);
+        // Whether the case is in a split's test part is asked for after the predictions load.
+        cut.WaitForAssertion(() => Assert.Contains("not independent of that model", cut.Find("[data-testid=prepare-test-warning]").TextContent));
         Assert.Contains("annotator", cut.Find("[data-testid=prepare-annotator]").TextContent);
         Assert.NotNull(cut.Find("[data-testid=prepare-submit]"));
     }
