@@ -84,6 +84,10 @@ public sealed class PortalServer : IAsyncDisposable
         };
         info.Environment["Portal__DataFolder"] = dataFolder;
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        // The journeys sign the demo users in many times a minute from one address; the limits have tests of their own
+        // (RateLimitTests). A journey's settings below may set them again.
+        info.Environment["Security__RateLimits__SignInPerUserName"] = "0";
+        info.Environment["Security__RateLimits__SignInPerClient"] = "0";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             info.Environment[key.Replace(":", "__")] = value;
