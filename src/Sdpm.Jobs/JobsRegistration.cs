@@ -47,8 +47,6 @@ public static class JobsRegistration
         return services;
     }
 
-    /// <summary>Hangfire's storage in the portal's own database: its tables beside the portal's in the SQLite file, or
-    /// in the schema "hangfire" of the PostgreSQL database (created on first use, docs/decisions/010).</summary>
     private static void ConfigureHangfire(IGlobalConfiguration c) => c
         .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
         .UseSimpleAssemblyNameTypeSerializer()
@@ -57,6 +55,8 @@ public static class JobsRegistration
 
     private const long SchemaInstallLock = 0x7364706d68; // "sdpmh"
 
+    /// <summary>Hangfire's storage in the portal's own database: its tables beside the portal's in the SQLite file, or
+    /// in the schema "hangfire" of the PostgreSQL database (created on first use, docs/decisions/010).</summary>
     internal static JobStorage CreateStorage(PortalConnection database, JobsOptions options)
     {
         if (database.Provider == DatabaseProvider.PostgreSql)

@@ -165,8 +165,9 @@ public sealed class PortalDbContextTests : IDisposable
     [Fact]
     public async Task ReadersDoNotWaitForAWriterThatHoldsItsTransaction()
     {
-        // SQLite in write-ahead-log mode (set by the portal at start-up) and PostgreSQL alike: a page that reads while a
-        // worker process holds a write transaction (a job's progress, an import) answers at once with the last commit.
+        // On both databases a page that reads while a worker process holds an open write transaction (a job's progress, an
+        // import) answers at once with the last commit. (On SQLite a rollback journal allows this too until the commit
+        // itself; that the portal runs in write-ahead-log mode is asserted by StartupTests.)
         await using (var setup = NewContext())
         {
             await PortalDatabase.MigrateAsync(setup);

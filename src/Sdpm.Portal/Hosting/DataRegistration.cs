@@ -18,7 +18,6 @@ public static class DataRegistration
         var contentRoot = builder.Environment.ContentRootPath;
         // SQLite in the data folder unless Database:Provider and ConnectionStrings:Portal name another (docs/decisions/010).
         var database = PortalDatabase.Resolve(builder.Configuration, portal.ResolveDatabaseFile(contentRoot));
-        builder.Services.AddSingleton(database);
 
         // Pooled: every request builds several short-lived contexts (authorization, the endpoint), and pooling halves their cost.
         builder.Services.AddPooledDbContextFactory<PortalDbContext>(o => PortalDatabase.Use(o, database));

@@ -19,20 +19,11 @@ public static class ApiTokenRateLimit
         var window = limits.TokenWindow;
         options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
         options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-            permits == 0 || TokenKey(context.Request) is not { } key
-                ? RateLimitPartition.GetNoLimiter("")
-                : RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
-                {
-                    PermitLimit = permits,
-                    Window = window,
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                }));
+            TokenKey(context.Request) is { } key ? FixedWindow.Partition(key, permits, window) : RateLimitPartition.GetNoLimiter(""));
         options.OnRejected = async (rejected, ct) =>
         {
             var context = rejected.HttpContext;
-            var retry = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var r) && r > TimeSpan.Zero ? r : window;
-            var seconds = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds));
+            var seconds = FixedWindow.Seconds(FixedWindow.RetryAfter(rejected.Lease, window));
             context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             var bearer = ApiTokenAuthenticationHandler.BearerOf(context.Request) ?? "";
             logger.LogWarning("API token {Prefix}… refused: more than {Permits} requests in {Window}", Prefix(bearer), permits, window);

@@ -1,3 +1,4 @@
+using System.Threading.RateLimiting;
 using System.Net;
 
 namespace Sdpm.Portal.Features.Security;
@@ -58,6 +59,28 @@ public sealed class RateLimitOptions
     public int TokenRequests { get; set; } = 1200;
 
     public TimeSpan TokenWindow { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+/// <summary>The fixed-window counting that the sign-in limits and the per-token limit share.</summary>
+public static class FixedWindow
+{
+    /// <summary>A partition of <paramref name="permits"/> per <paramref name="window"/> for a key; 0 permits: no limit.</summary>
+    public static RateLimitPartition<string> Partition(string key, int permits, TimeSpan window) => permits == 0
+        ? RateLimitPartition.GetNoLimiter(key)
+        : RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = permits,
+            Window = window,
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        });
+
+    /// <summary>How long a refused caller waits: the limiter's own figure, else the whole window.</summary>
+    public static TimeSpan RetryAfter(RateLimitLease lease, TimeSpan window) =>
+        lease.TryGetMetadata(MetadataName.RetryAfter, out var retry) && retry > TimeSpan.Zero ? retry : window;
+
+    /// <summary>Whole seconds, as a Retry-After header gives them (at least 1).</summary>
+    public static int Seconds(TimeSpan retry) => Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds));
 }
 
 public enum SecureCookieMode

@@ -9,7 +9,7 @@ namespace Sdpm.Portal.Features.Security;
 public sealed record SignInRefusal(string Message, TimeSpan RetryAfter)
 {
     /// <summary>Whole seconds, as the Retry-After header gives them (at least 1).</summary>
-    public int RetryAfterSeconds => Math.Max(1, (int)Math.Ceiling(RetryAfter.TotalSeconds));
+    public int RetryAfterSeconds => FixedWindow.Seconds(RetryAfter);
 }
 
 /// <summary>
@@ -101,23 +101,14 @@ public sealed class SignInThrottle : IDisposable
         byUserName.Dispose();
     }
 
-    private TimeSpan RetryAfter(RateLimitLease lease) =>
-        lease.TryGetMetadata(MetadataName.RetryAfter, out var retry) && retry > TimeSpan.Zero ? retry : window;
+    private TimeSpan RetryAfter(RateLimitLease lease) => FixedWindow.RetryAfter(lease, window);
 
-    private static string Seconds(TimeSpan retry)
+    private static string Seconds(TimeSpan retry) => FixedWindow.Seconds(retry) switch
     {
-        var seconds = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds));
-        return seconds == 1 ? "1 second" : $"{seconds} seconds";
-    }
+        1 => "1 second",
+        var n => $"{n} seconds",
+    };
 
     private static PartitionedRateLimiter<string> Limiter(int permits, TimeSpan window) =>
-        PartitionedRateLimiter.Create<string, string>(key => permits == 0
-            ? RateLimitPartition.GetNoLimiter(key)
-            : RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
-            {
-                PermitLimit = permits,
-                Window = window,
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            }));
+        PartitionedRateLimiter.Create<string, string>(key => FixedWindow.Partition(key, permits, window));
 }
