@@ -17,6 +17,9 @@ public abstract class Journey(BrowserFixture fixture) : IClassFixture<BrowserFix
             ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
         });
         context.SetDefaultTimeout(20_000);
+        // An assertion waits as long as an action may (Playwright's default is 5 s): on 2 cores shared by parallel
+        // journeys, a server round trip (a password hash, a dialog closing) took longer than 5 s in CI.
+        Assertions.SetDefaultExpectTimeout(20_000);
         var page = await context.NewPageAsync();
         try
         {
