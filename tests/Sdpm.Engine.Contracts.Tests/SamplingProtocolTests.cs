@@ -26,6 +26,14 @@ public class SamplingProtocolTests
         Assert.Equal(250, w.Length);
         Assert.Equal(1, w.Sum(), 9);
         Assert.True(w[0] > w[100] && w[100] > w[249]);
+        // psi_t = 1 - (t/Ti)^nu over t = 0..Ti-1, divided by its sum: computed here for nu = 1 and nu = 3, stride 25.
+        foreach (var nu in new[] { 1.0, 3.0 })
+        {
+            var q = p with { Nu = nu, SalStride = 25 };
+            var psi = Enumerable.Range(0, 10).Select(k => 1 - Math.Pow(k * 25 / 250.0, nu)).ToArray();
+            Assert.Equal(Enumerable.Range(0, 10).Select(k => k * 25), q.SalTimesteps());
+            Assert.Equal(psi.Select(v => v / psi.Sum()), q.SalWeights(), (a, b) => Math.Abs(a - b) < 1e-12);
+        }
         Assert.Equal([250, 249, 0], new[] { p.InferTimesteps()[0], p.InferTimesteps()[1], p.InferTimesteps()[^1] });
     }
 
@@ -67,10 +75,56 @@ public class SamplingProtocolTests
     [InlineData("subset", "validation", "subset must be all, test or train, got 'validation'.")]
     [InlineData("max-batch", "0", "max-batch must be an integer from 1 to 100000, got '0'.")]
     [InlineData("device", "gpu", "device must be auto, cpu, cuda or cuda:N, got 'gpu'.")]
-    [InlineData("repeats", "3", "unknown inference setting 'repeats'; known: modes, protocol, subset, device, max-batch.")]
+    [InlineData("repeats", "3", "unknown inference setting 'repeats'; known: modes, protocol, subset, device, max-batch, ti, sal-stride, infer-stride, sal-repeats, infer-repeats, nu, d, label-noise, eta, threshold, removal, removal-kernel, min-component, no-clamp.")]
     public void BadInferenceSettingsNameTheSettingAndTheValue(string name, string value, string message)
     {
         var e = Assert.Throws<SettingException>(() => InferenceOptions.FromSettings(new Dictionary<string, string> { [name] = value }));
         Assert.Equal(message, e.Message);
+    }
+}
+
+public class SamplingOverridesTests
+{
+    [Fact]
+    public void EachPaperValueIsOneSettingAwayAndRoundTripsThroughASettingsMap()
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["protocol"] = "fast", ["ti"] = "200", ["d"] = "0.5", ["nu"] = "2", ["label-noise"] = "variance", ["eta"] = "0",
+            ["threshold"] = "0.4", ["removal"] = "attention", ["removal-kernel"] = "5", ["min-component"] = "30", ["no-clamp"] = "true",
+            ["sal-repeats"] = "7", ["infer-stride"] = "10",
+        };
+        var options = InferenceOptions.FromSettings(settings);
+        var p = options.ResolveProtocol(500);
+        Assert.Equal((200, 0.5, 2.0, LabelNoise.Variance, 0.0, 0.4, RemovalMode.Attention, 5, 30, false, 7, 10),
+            (p.Ti, p.D, p.Nu, p.LabelNoise, p.Eta, p.Threshold, p.Removal, p.RemovalKernel, p.MinComponentVoxels, p.Clamp, p.SalRepeats, p.InferStride));
+        // What the fast protocol owns and nobody overrode stays the fast protocol's.
+        var fast = SamplingProtocol.Fast(500);
+        Assert.Equal((fast.SalStride, fast.InferRepeats), (p.SalStride, p.InferRepeats));
+        Assert.Equal(options.ToSettings(), InferenceOptions.FromSettings(options.ToSettings()).ToSettings());
+        Assert.Equal(options.Sampling, InferenceOptions.FromSettings(options.ToSettings()).Sampling);
+        // Without overrides: the named protocol itself, with the record's defaults (d = 1, nu = 1, std noise, eta = 1).
+        var plain = InferenceOptions.FromSettings(new Dictionary<string, string> { ["protocol"] = "fast" });
+        Assert.Null(plain.Sampling);
+        Assert.Equal(fast, plain.ResolveProtocol(500));
+    }
+
+    [Theory]
+    [InlineData("d", "0", "d must be a number from 1E-06 to 1, got '0'.")]
+    [InlineData("eta", "1.5", "eta must be a number from 0 to 1, got '1.5'.")]
+    [InlineData("label-noise", "half", "label-noise must be std or variance, got 'half'.")]
+    [InlineData("removal-kernel", "4", "removal-kernel must be odd, got '4'.")]
+    public void BadSamplingValuesAreRefusedWithTheirName(string key, string value, string message)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(() => InferenceOptions.FromSettings(new Dictionary<string, string> { [key] = value }));
+        Assert.Equal(message, e.Message);
+    }
+
+    [Fact]
+    public void ATimeWindowBeyondTheModelsStepsIsRefusedWhenTheProtocolIsResolved()
+    {
+        var options = InferenceOptions.FromSettings(new Dictionary<string, string> { ["ti"] = "600" });
+        var e = Assert.Throws<ArgumentException>(() => options.ResolveProtocol(500));
+        Assert.Equal("Ti must be in 1..500, got 600.", e.Message);
     }
 }

@@ -35,15 +35,15 @@ public class TrainingSetupTests
     }
 
     [Theory]
-    [InlineData("tiny", "budget", 1e-3, 1e-4, 2.0, true)]
-    [InlineData("small", "budget", 1e-3, 1e-4, 2.0, true)]
-    [InlineData("paper", "paper", 1e-4, 6e-5, 1.0, false)]
-    public void WithoutARecipeAPresetStartsFromItsOwn(string preset, string recipe, double lr, double lrMin, double power, bool alphaBar)
+    [InlineData("tiny", "budget", 1e-3, 1e-4, 2.0, true, false)]
+    [InlineData("small", "budget", 1e-3, 1e-4, 2.0, true, false)]
+    [InlineData("paper", "paper", 1e-4, 6e-5, 1.0, false, true)] // the paper's recipe weights Ld1 as eq. 13 does
+    public void WithoutARecipeAPresetStartsFromItsOwn(string preset, string recipe, double lr, double lrMin, double power, bool alphaBar, bool eq13)
     {
         var setup = new TrainingSetup(Preset: preset);
         var o = setup.Resolve();
         Assert.Equal(recipe, setup.RecipeName);
-        Assert.Equal((recipe, lr, lrMin, power, alphaBar, false), (o.Recipe, o.LearningRate, o.MinLearningRate, o.TimeSamplingPower, o.LossesOrDefault.Ld1AlphaBarWeighting, o.LossesOrDefault.Ld1Eq13Weighting));
+        Assert.Equal((recipe, lr, lrMin, power, alphaBar, eq13), (o.Recipe, o.LearningRate, o.MinLearningRate, o.TimeSamplingPower, o.LossesOrDefault.Ld1AlphaBarWeighting, o.LossesOrDefault.Ld1Eq13Weighting));
         // Everything a recipe does not own keeps the record's defaults.
         Assert.Equal((1000, 8, 1UL, "auto", 0.25, 0.25, true), (o.Steps, o.BatchSize, o.Seed, o.Device, o.TestFraction, o.LesionFreeRatio, o.AugmentationOrDefault.Enabled));
     }
@@ -101,7 +101,7 @@ public class TrainingSetupTests
     {
         var e = Assert.Throws<SettingException>(() => TrainingSetup.FromSettings(new Dictionary<string, string> { ["preset"] = "tiny", ["epochs"] = "3" }));
         Assert.StartsWith("unknown training setting 'epochs'; known: model, preset, steps, seed, device, recipe, batch, lr, lr-min,", e.Message);
-        Assert.EndsWith("no-augment, checkpoint-every.", e.Message);
+        Assert.EndsWith("no-augment, checkpoint-every, dice-activation.", e.Message);
     }
 
     [Theory]

@@ -9,7 +9,7 @@ namespace Sdpm.Cli.Commands;
 public sealed class InferCommand : ICommand
 {
     public string Name => "infer";
-    public string Usage => "infer --model RUN --data DIR --out PRED [--modes avg,sal,infer,all] [--protocol paper|fast] [--subset all|test|train] [--device auto|cpu|cuda] [--max-batch N] [--threads N] [--progress jsonl|text|none]";
+    public string Usage => "infer --model RUN --data DIR --out PRED [--modes avg,sal,infer,all] [--protocol paper|fast] [--subset all|test|train] [--device auto|cpu|cuda] [--max-batch N] [--ti N] [--sal-stride N] [--infer-stride N] [--sal-repeats N] [--infer-repeats N] [--nu X] [--d X] [--label-noise std|variance] [--eta X] [--threshold X] [--removal count|attention] [--removal-kernel K] [--min-component N] [--no-clamp] [--threads N] [--progress jsonl|text|none]";
     public string Summary => "Segment a cohort with a trained run: NIfTI mask, probability and uncertainty per case and mode.";
 
     public int Run(CommandContext ctx)

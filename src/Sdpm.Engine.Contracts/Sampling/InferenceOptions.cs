@@ -4,16 +4,18 @@ namespace Sdpm.Engine.Contracts.Sampling;
 
 /// <summary>How an inference run samples: which modes, which protocol, which cases of the model's split, on which device.</summary>
 /// <remarks>Settings (as <c>sdpm infer --NAME</c> and as the keys of a job's settings map): modes, protocol, subset,
-/// device, max-batch.</remarks>
+/// device, max-batch, and the <see cref="SamplingOverrides"/> (ti, d, nu, eta, ...).</remarks>
 /// <param name="Protocol">A name from <see cref="SamplingProtocol.Names"/>.</param>
 /// <param name="Subset">Only the train or test cases of the model's split; null: every case of the source.</param>
 /// <param name="MaxBatch">Overrides the protocol's <see cref="SamplingProtocol.MaxBatch"/> (device memory).</param>
+/// <param name="Sampling">Explicit values that replace the protocol's (null: none).</param>
 public sealed record InferenceOptions(
     IReadOnlyList<SamplingMode> Modes,
     string Protocol = "fast",
     SplitSubset? Subset = null,
     string Device = "auto",
-    int? MaxBatch = null)
+    int? MaxBatch = null,
+    SamplingOverrides? Sampling = null)
 {
     private static readonly IReadOnlyList<string> SubsetNames = ["all", "test", "train"];
 
@@ -22,7 +24,8 @@ public sealed record InferenceOptions(
     public SamplingProtocol ResolveProtocol(int diffusionSteps)
     {
         var protocol = SamplingProtocol.Named(Protocol, diffusionSteps);
-        return MaxBatch is { } mb ? protocol with { MaxBatch = mb } : protocol;
+        if (MaxBatch is { } mb) protocol = protocol with { MaxBatch = mb };
+        return Sampling is { } o ? o.ApplyTo(protocol, diffusionSteps) : protocol;
     }
 
     /// <summary>Reads every inference setting (absent ones keep their defaults: all four modes, fast, all cases, auto).</summary>
@@ -33,7 +36,8 @@ public sealed record InferenceOptions(
         var subset = r.Choice("subset", SubsetNames) is { } s ? DatasetSplit.ParseSubset(s) : null;
         var device = r.Device() ?? "auto";
         var maxBatch = r.Int("max-batch", 1, 100_000);
-        return new InferenceOptions(modes, protocol, subset, device, maxBatch);
+        var sampling = SamplingOverrides.Read(r);
+        return new InferenceOptions(modes, protocol, subset, device, maxBatch, sampling.IsEmpty ? null : sampling);
     }
 
     /// <summary>Reads a job's settings map; an unknown key is an error.</summary>
@@ -57,6 +61,7 @@ public sealed record InferenceOptions(
             ["device"] = Device,
         };
         if (MaxBatch is { } mb) map["max-batch"] = mb.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Sampling?.WriteTo(map);
         return map;
     }
 }

@@ -41,13 +41,41 @@ public static class SamplingModes
     }
 }
 
+/// <summary>How the label chain's injected noise is scaled (Algorithm 1, line 8).</summary>
+public enum LabelNoise
+{
+    /// <summary>d * sigma_t z, sigma_t = sqrt(beta-tilde_t): the posterior's standard deviation, as the image chain (ours).</summary>
+    Std,
+
+    /// <summary>d * beta-tilde_t z, as the printed algorithm has it (the variance used as a scale).</summary>
+    Variance,
+}
+
+/// <summary>How isolated foreground points are removed after thresholding (the paper's frozen all-ones convolution).</summary>
+public enum RemovalMode
+{
+    /// <summary>Threshold, then keep a pixel only when another foreground pixel lies in its k x k window (ours).</summary>
+    Count,
+
+    /// <summary>The self-attention form: the probability is gated by its own k x k mean (p * conv(p, ones)/k^2) before the
+    /// threshold, so a pixel survives only where its neighbourhood is confident too.</summary>
+    Attention,
+}
+
 /// <summary>How the stochastic modes are run: time window, strides, repeats, post-processing and batching.</summary>
 /// <param name="Ti">Start of the time window (sal averages over [0, Ti), infer starts at Ti).</param>
 /// <param name="SalStride">Stride over [0, Ti) for sal (1 = every timestep).</param>
 /// <param name="InferStride">Stride of the reverse chain Ti -> 0 (1 = Algorithm 1 exactly).</param>
-/// <param name="Nu">Exponent of the salient weight psi_t = 1 - (t/Ti)^nu.</param>
-/// <param name="D">d_i: scale of the noise injected into the label chain.</param>
+/// <param name="Nu">Exponent of the salient weight psi_t = 1 - (t/Ti)^nu (the paper: nu &gt; 1).</param>
+/// <param name="D">d_i: scale of the noise injected into the label chain (the paper: d in (0, 1)).</param>
 /// <param name="MaxBatch">Most samples per network pass (repeats are batched on the device, chunked to bound memory).</param>
+/// <param name="LabelNoise">How the label chain's noise is scaled.</param>
+/// <param name="Eta">DDIM's eta: the reverse step's noise is eta times the posterior's (1 = Algorithm 1, 0 = deterministic
+/// steps); the rest of the variance goes to the eps_hat term.</param>
+/// <param name="Clamp">Clamp x0_hat and y0_hat to [-1, 1] at every reverse step (the public DDPM code; not in the paper).</param>
+/// <param name="Removal">Isolated-point removal form.</param>
+/// <param name="MinComponentVoxels">Drop 3-D connected components (6-connectivity, at model resolution) smaller than this
+/// from the final mask; 0 keeps every component.</param>
 public sealed record SamplingProtocol(
     string Name,
     int Ti,
@@ -60,7 +88,12 @@ public sealed record SamplingProtocol(
     double Threshold = 0.5,
     int RemovalKernel = 7,
     int MaxBatch = 32,
-    ulong Seed = 1)
+    ulong Seed = 1,
+    LabelNoise LabelNoise = LabelNoise.Std,
+    double Eta = 1,
+    bool Clamp = true,
+    RemovalMode Removal = RemovalMode.Count,
+    int MinComponentVoxels = 0)
 {
     /// <summary>The paper's protocol: Ti = T/2, every timestep, N = 100 (sal) and 50 (infer).</summary>
     public static SamplingProtocol Paper(int diffusionSteps) => new("paper", diffusionSteps / 2, 1, 100, 1, 50);
@@ -82,7 +115,8 @@ public sealed record SamplingProtocol(
     /// <summary>The timesteps sal visits: 0, stride, 2 stride, ... below Ti.</summary>
     public IReadOnlyList<int> SalTimesteps() => Enumerable.Range(0, (Ti + SalStride - 1) / SalStride).Select(i => i * SalStride).Where(t => t < Ti).ToList();
 
-    /// <summary>Normalised salient weights psi_t = 1 - (t/Ti)^nu over <see cref="SalTimesteps"/>.</summary>
+    /// <summary>Normalised salient weights psi_t = 1 - (t/Ti)^nu over <see cref="SalTimesteps"/> (the paper sums
+    /// psi_t y0_hat without dividing by the sum of psi_t; divided, the result stays a probability).</summary>
     public double[] SalWeights()
     {
         var w = SalTimesteps().Select(t => 1 - Math.Pow((double)t / Ti, Nu)).ToArray();
@@ -119,5 +153,9 @@ public sealed record SamplingProtocol(
             throw new ArgumentException("strides, repeats and batch size must be positive.");
         if (Nu < 1) throw new ArgumentException($"nu must be at least 1, got {Nu}.");
         if (D is <= 0 or > 1) throw new ArgumentException($"d must be in (0, 1], got {D}.");
+        if (Eta is < 0 or > 1 || double.IsNaN(Eta)) throw new ArgumentException($"eta must be in [0, 1], got {Eta}.");
+        if (Threshold is <= 0 or >= 1 || double.IsNaN(Threshold)) throw new ArgumentException($"the threshold must be in (0, 1), got {Threshold}.");
+        if (RemovalKernel < 1 || RemovalKernel % 2 == 0) throw new ArgumentException($"the removal kernel must be odd and positive, got {RemovalKernel}.");
+        if (MinComponentVoxels < 0) throw new ArgumentException($"the minimum component size must be non-negative, got {MinComponentVoxels}.");
     }
 }

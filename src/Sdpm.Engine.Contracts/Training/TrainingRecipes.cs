@@ -3,7 +3,9 @@ namespace Sdpm.Engine.Contracts.Training;
 /// <summary>
 /// Named sets of optimisation settings that a training run starts from; explicit options override them.
 /// <list type="bullet">
-/// <item><c>paper</c>: the paper's recipe (engine-spec §4): Adam 1e-4 with poly decay to 6e-5, uniform t, unweighted Ld1.</item>
+/// <item><c>paper</c>: the paper's recipe (engine-spec §4): Adam 1e-4 with poly decay to 6e-5, uniform t, Ld1 weighted by
+/// eq. 13 (<see cref="LossOptions.Ld1Eq13Weighting"/>). What still differs from eq. 13: Ld2 is P2-weighted, not by
+/// alpha_t gamma_{t-1}^2 / (2 sigma_t^2 gamma_t) (the engine README's deviations table).</item>
 /// <item><c>budget</c>: for runs of a few hundred steps on a CPU: Adam 1e-3 decaying to 1e-4, training times drawn as
 /// t = floor(T u^2) so that the small t which avg/sal read from are seen more often, and Ld1 weighted by abar_t so the
 /// clean-label loss is not dominated by very noisy times. With the paper recipe a 700-step SDPM had not learned
@@ -31,7 +33,7 @@ public static class TrainingRecipes
             Paper => options with
             {
                 Recipe = Paper, LearningRate = 1e-4, MinLearningRate = 6e-5, TimeSamplingPower = 1,
-                Losses = losses with { Ld1Eq13Weighting = false, Ld1AlphaBarWeighting = false },
+                Losses = losses with { Ld1Eq13Weighting = true, Ld1AlphaBarWeighting = false },
             },
             Budget => options with
             {

@@ -14,8 +14,8 @@ public enum Ld1Weighting
 /// recipe's). <see cref="Resolve"/> composes them into <see cref="TrainingOptions"/>; the CLI (<c>sdpm train</c>) and a
 /// worker both go through it, so the same choices always train with the same options.</summary>
 /// <remarks>Settings (as <c>sdpm train --NAME</c> and as the keys of a job's settings map): model, preset, steps, seed,
-/// device, recipe, batch, lr, lr-min, test-fraction, lesion-free-ratio, time-power, ld1-weighting, dice-weight, no-augment,
-/// checkpoint-every.</remarks>
+/// device, recipe, batch, lr, lr-min, test-fraction, lesion-free-ratio, time-power, ld1-weighting, dice-weight,
+/// dice-activation, no-augment, checkpoint-every.</remarks>
 /// <param name="Recipe">A name from <see cref="TrainingRecipes.Names"/>; null: the preset's default recipe.</param>
 /// <param name="MinLearningRate">Null: the recipe's, but never above an explicit <see cref="LearningRate"/>.</param>
 /// <param name="Augment">False turns the joint augmentation off (<c>--no-augment</c>).</param>
@@ -37,9 +37,11 @@ public sealed record TrainingSetup(
     Ld1Weighting? Ld1Weighting = null,
     double? DiceWeight = null,
     bool Augment = true,
-    int? CheckpointEvery = null)
+    int? CheckpointEvery = null,
+    DiceActivation? DiceActivation = null)
 {
     private static readonly IReadOnlyList<string> Ld1Names = ["none", "eq13", "alphabar"];
+    private static readonly IReadOnlyList<string> DiceActivationNames = ["clamp", "sigmoid"];
 
     /// <summary>The recipe the run starts from: the named one, or the preset's default.</summary>
     public string RecipeName => Recipe ?? TrainingRecipes.DefaultFor(Preset);
@@ -60,6 +62,7 @@ public sealed record TrainingSetup(
             Losses = losses with
             {
                 Dice = DiceWeight ?? losses.Dice,
+                DiceActivation = DiceActivation ?? losses.DiceActivation,
                 Ld1Eq13Weighting = Ld1Weighting is { } w ? w == Training.Ld1Weighting.Eq13 : losses.Ld1Eq13Weighting,
                 Ld1AlphaBarWeighting = Ld1Weighting is { } v ? v == Training.Ld1Weighting.AlphaBar : losses.Ld1AlphaBarWeighting,
             },
@@ -95,7 +98,13 @@ public sealed record TrainingSetup(
         var dice = r.Number("dice-weight", 0, 100);
         var augment = !r.Flag("no-augment");
         var checkpointEvery = r.Int("checkpoint-every", 1, 10_000_000);
-        return new TrainingSetup(model, preset, recipe, steps, seed, device, batch, lr, lrMin, testFraction, lesionFree, timePower, ld1, dice, augment, checkpointEvery);
+        DiceActivation? activation = r.Choice("dice-activation", DiceActivationNames) switch
+        {
+            null => null,
+            "sigmoid" => Training.DiceActivation.Sigmoid,
+            _ => Training.DiceActivation.Clamp,
+        };
+        return new TrainingSetup(model, preset, recipe, steps, seed, device, batch, lr, lrMin, testFraction, lesionFree, timePower, ld1, dice, augment, checkpointEvery, activation);
     }
 
     /// <summary>Reads a job's settings map; an unknown key is an error.</summary>
@@ -134,6 +143,7 @@ public sealed record TrainingSetup(
         Put("dice-weight", DiceWeight);
         if (!Augment) map["no-augment"] = "true";
         Put("checkpoint-every", CheckpointEvery);
+        Put("dice-activation", DiceActivation is { } a ? DiceActivationNames[(int)a] : null);
         return map;
     }
 }

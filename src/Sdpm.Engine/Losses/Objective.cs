@@ -12,7 +12,7 @@ public sealed class Objective(ModelKind kind, SynchronousDiffusion diffusion, Lo
 {
     /// <summary>Computes the loss of one batch. x0: [B,1,H,W]; lesion: [B,1,H,W] in {0,1}; t: per-sample times; eps: noise.</summary>
     /// <returns>The total loss (a scalar tensor with graph) and each term's value.</returns>
-    public (Tensor Total, Dictionary<string, double> Terms) Compute(DiffusionUNet net, Tensor x0, Tensor lesion, IReadOnlyList<int> t, Tensor eps)
+    public (Tensor Total, Dictionary<string, double> Terms) Compute(IStreamNetwork net, Tensor x0, Tensor lesion, IReadOnlyList<int> t, Tensor eps)
     {
         using var scope = NewDisposeScope();
         var brain = x0.gt(Sc.MinusOne).to_type(ScalarType.Float32);
@@ -23,7 +23,7 @@ public sealed class Objective(ModelKind kind, SynchronousDiffusion diffusion, Lo
         return (total.MoveToOuterDisposeScope(), terms);
     }
 
-    private (Tensor, Dictionary<string, double>) SdpmLoss(DiffusionUNet net, Tensor x0, Tensor target, Tensor brain, IReadOnlyList<int> t, Tensor eps)
+    private (Tensor, Dictionary<string, double>) SdpmLoss(IStreamNetwork net, Tensor x0, Tensor target, Tensor brain, IReadOnlyList<int> t, Tensor eps)
     {
         var schedule = diffusion.Schedule;
         var y0 = ((target * Sc.Two) - Sc.One) * brain;
@@ -39,19 +39,17 @@ public sealed class Objective(ModelKind kind, SynchronousDiffusion diffusion, Lo
         var ld2 = (p2 * SegmentationLosses.PerSampleMse(epsHat, eps)).mean();
         var ld1PerSample = SegmentationLosses.PerSampleMse(y0Hat, y0);
         if (options.Ld1Eq13Weighting)
-        {
-            var w = t.Select(v => v == 0 ? 1.0 : schedule.AlphaBar[v - 1] / (2 * Math.Max(1e-8, schedule.Reverse(v, v - 1).Sigma * schedule.Reverse(v, v - 1).Sigma))).ToArray();
-            var mean = w.Average();
-            ld1PerSample = ld1PerSample * Tensors.From(w.Select(v => (float)(v / mean)).ToArray(), x0.device);
-        }
+            ld1PerSample = ld1PerSample * Tensors.From(t.Select(v => (float)schedule.Ld1Eq13Weight(v)).ToArray(), x0.device);
         if (options.Ld1AlphaBarWeighting)
             ld1PerSample = ld1PerSample * Tensors.From(t.Select(v => (float)schedule.AlphaBar[v]).ToArray(), x0.device);
         var ld1 = ld1PerSample.mean();
+        // The paper's sum over t = 0..Tp includes Tp (= Ti by default: the one time infer reads the label stream at).
         var tp = options.Tp ?? (schedule.Steps / 2);
-        var window = Tensors.From(t.Select(v => v < tp ? 1f : 0f).ToArray(), x0.device);
-        using var inWindow = Math.Max(1.0, t.Count(v => v < tp)).ToScalar();
+        var window = Tensors.From(t.Select(v => v <= tp ? 1f : 0f).ToArray(), x0.device);
+        using var inWindow = Math.Max(1.0, t.Count(v => v <= tp)).ToScalar();
         var lp = (window * SegmentationLosses.PerSampleMse(ytHat, yt)).sum() / inWindow;
-        var dice = SegmentationLosses.SoftDice(SegmentationLosses.Probability(y0Hat) * brain, target, options.DiceSmooth).mean();
+        var probability = options.DiceActivation == DiceActivation.Sigmoid ? y0Hat.sigmoid() : SegmentationLosses.Probability(y0Hat);
+        var dice = SegmentationLosses.SoftDice(probability * brain, target, options.DiceSmooth).mean();
         using var w2 = options.Ld2.ToScalar();
         using var w1 = options.Ld1.ToScalar();
         using var wp = options.Lp.ToScalar();
@@ -64,7 +62,7 @@ public sealed class Objective(ModelKind kind, SynchronousDiffusion diffusion, Lo
         return (total, terms);
     }
 
-    private static (Tensor, Dictionary<string, double>) UNetLoss(DiffusionUNet net, Tensor x0, Tensor target, Tensor brain)
+    private static (Tensor, Dictionary<string, double>) UNetLoss(IStreamNetwork net, Tensor x0, Tensor target, Tensor brain)
     {
         var tt = zeros(x0.shape[0], device: x0.device);
         var logits = net.forward(x0, tt)[0];

@@ -10,7 +10,7 @@ namespace Sdpm.Engine.Network;
 /// <summary>A time-conditioned U-Net with one shared encoder and middle and one decoder per output stream.</summary>
 /// <remarks>SDPM uses two streams (noise eps_hat, noisy label y_t_hat); the plain U-Net baseline uses one stream at t = 0.
 /// Every block scopes its own temporaries, so a forward pass holds only block outputs (platform-notes: memory).</remarks>
-public sealed class DiffusionUNet : Module<Tensor, Tensor, Tensor[]>
+public sealed class DiffusionUNet : Module<Tensor, Tensor, Tensor[]>, IStreamNetwork
 {
     private readonly Conv2d stem;
     private readonly TimeEmbedding time;

@@ -14,24 +14,28 @@ public sealed class SegmentationModel : IDisposable
 {
     public const string CheckpointFileName = "checkpoint.sdpm";
 
-    private SegmentationModel(DiffusionUNet net, TrainingOptions options, Device device, int trainedSteps)
+    private SegmentationModel(IStreamNetwork net, TrainingOptions options, Device device, int trainedSteps)
     {
         Network = net;
         Options = options;
         Device = device;
         TrainedSteps = trainedSteps;
         Diffusion = new SynchronousDiffusion(new SigmoidSchedule(options.DiffusionSteps));
-        Network.to(device);
-        Network.eval();
+        if (net is DiffusionUNet unet)
+        {
+            unet.to(device);
+            unet.eval();
+        }
     }
 
-    public DiffusionUNet Network { get; }
+    /// <summary>The network: a trained <see cref="DiffusionUNet"/>, or a test's exact stand-in.</summary>
+    public IStreamNetwork Network { get; }
     public TrainingOptions Options { get; }
     public ModelKind Kind => Options.Model;
     public Device Device { get; }
     public string DeviceName => TorchDevice.Describe(Device);
     public SynchronousDiffusion Diffusion { get; }
-    public int ImageSize => Network.Config.ImageSize;
+    public int ImageSize => Options.Network().ImageSize;
     public int TrainedSteps { get; }
 
     /// <summary>Loads the EMA weights of a checkpoint file or of a run folder's checkpoint.</summary>
@@ -51,6 +55,10 @@ public sealed class SegmentationModel : IDisposable
         Trainer.LoadWeights(net, weights);
         return new SegmentationModel(net, options, dev, trainedSteps);
     }
+
+    /// <summary>A model around any network (tests: stand-ins that return exact noise and labels).</summary>
+    public static SegmentationModel ForNetwork(IStreamNetwork network, TrainingOptions options, string device = "cpu") =>
+        new(network, options, TorchDevice.Resolve(device), 0);
 
     /// <summary>Both streams at a single time t: (eps_hat, y_t_hat), masked by the brain. For the U-Net: (logits, logits).</summary>
     public (Tensor EpsHat, Tensor YtHat) Forward(Tensor xt, int t, Tensor brain)
@@ -73,5 +81,5 @@ public sealed class SegmentationModel : IDisposable
         return (p * brain).MoveToOuterDisposeScope();
     }
 
-    public void Dispose() => Network.Dispose();
+    public void Dispose() => (Network as IDisposable)?.Dispose();
 }

@@ -22,7 +22,9 @@ public sealed record SliceMaps(SamplingMode Mode, Tensor Probability, Tensor Std
 
 /// <summary>Runs the four inference modes on a stack of slices, with the N repeats batched on the device.</summary>
 /// <remarks>Work items (slice, repeat) are processed in chunks of at most <see cref="SamplingProtocol.MaxBatch"/> samples:
-/// one network pass evaluates a whole chunk. MaxBatch = 1 gives sequential repeats (for the benchmark).</remarks>
+/// one network pass evaluates a whole chunk. Every item draws its noise from a generator of its own, seeded by the
+/// protocol's seed, the mode, the slice and the repeat, so results do not depend on how items are chunked (MaxBatch = 1
+/// gives sequential repeats, for the benchmark, and the same maps).</remarks>
 public sealed class StackSampler(SegmentationModel model, SamplingProtocol protocol)
 {
     /// <summary>Runs the requested modes on x0 [S,1,H,W] (brain slices, values in [-1,1]).</summary>
@@ -33,14 +35,13 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
         var wantAvg = all || modes.Contains(SamplingMode.Avg);
         var wantSal = all || modes.Contains(SamplingMode.Sal);
         var wantInfer = all || modes.Contains(SamplingMode.Infer);
-        using var generator = new Generator(protocol.Seed, model.Device);
         using var brain = x0.gt(Sc.MinusOne).to_type(ScalarType.Float32);
         var results = new List<SliceMaps>();
         // The t = 0 pass is deterministic: avg computes it once and sal reuses it.
         var avg = Avg(x0, brain, ct);
         if (wantAvg) results.Add(avg);
-        if (wantSal) results.Add(Repeated(SamplingMode.Sal, x0, brain, protocol.SalRepeats, avg.Probability, generator, ct));
-        if (wantInfer) results.Add(Repeated(SamplingMode.Infer, x0, brain, protocol.InferRepeats, null, generator, ct));
+        if (wantSal) results.Add(Repeated(SamplingMode.Sal, x0, brain, protocol.SalRepeats, avg.Probability, ct));
+        if (wantInfer) results.Add(Repeated(SamplingMode.Infer, x0, brain, protocol.InferRepeats, null, ct));
         if (all) results.Add(Union(results));
         if (!wantAvg) avg.Dispose();
         return results.Where(r => modes.Contains(r.Mode)).ToList();
@@ -58,12 +59,21 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
             var p = model.DirectProbability(x0.narrow(0, i, n), brain.narrow(0, i, n));
             prob.narrow(0, i, n).copy_(p);
         }
-        var mask = DiscretePointRemoval.Apply(prob, protocol.Threshold, protocol.RemovalKernel).DetachFromDisposeScope();
+        var mask = FinalMask(prob);
         var voxels = mask.sum().item<float>();
         return new SliceMaps(SamplingMode.Avg, prob, zeros_like(prob).DetachFromDisposeScope(), mask, [voxels], (s + protocol.MaxBatch - 1) / protocol.MaxBatch);
     }
 
-    private SliceMaps Repeated(SamplingMode mode, Tensor x0, Tensor brain, int repeats, Tensor? avgProb, Generator generator, CancellationToken ct)
+    /// <summary>Thresholding, isolated-point removal and (when asked) the 3-D minimum component size.</summary>
+    private Tensor FinalMask(Tensor probability)
+    {
+        using var scope = NewDisposeScope();
+        var mask = DiscretePointRemoval.Apply(probability, protocol.Threshold, protocol.RemovalKernel, protocol.Removal);
+        if (protocol.MinComponentVoxels > 1) mask = Components.RemoveSmall(mask, protocol.MinComponentVoxels);
+        return mask.DetachFromDisposeScope();
+    }
+
+    private SliceMaps Repeated(SamplingMode mode, Tensor x0, Tensor brain, int repeats, Tensor? avgProb, CancellationToken ct)
     {
         var s = (int)x0.shape[0];
         var sum = zeros_like(x0).DetachFromDisposeScope();
@@ -76,30 +86,30 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var n = Math.Min(protocol.MaxBatch, items - start);
-            var sliceIdx = Enumerable.Range(start, n).Select(k => (long)(k / repeats)).ToArray();
-            var idx = Torch.Tensors.From(sliceIdx, x0.device);
+            var chunk = Enumerable.Range(start, n).Select(k => (Slice: k / repeats, Repeat: k % repeats)).ToArray();
+            var idx = Torch.Tensors.From(chunk.Select(c => (long)c.Slice).ToArray(), x0.device);
             var xc = x0.index_select(0, idx);
             var bc = brain.index_select(0, idx);
+            using var noise = new ItemNoise(protocol.Seed, mode, chunk, x0.shape, x0.device);
             var (p, used) = mode == SamplingMode.Sal
-                ? Salient(xc, bc, avgProb?.index_select(0, idx), generator)
-                : Chain(xc, bc, generator);
+                ? Salient(xc, bc, avgProb?.index_select(0, idx), noise)
+                : Chain(xc, bc, noise);
             passes += used;
             sum.index_add_(0, idx, p, Sc.One);
             sumSq.index_add_(0, idx, p.Squared(), Sc.One);
-            var kept = DiscretePointRemoval.Apply(p, protocol.Threshold, protocol.RemovalKernel).flatten(1).sum([1L]).cpu().data<float>().ToArray();
-            for (var j = 0; j < n; j++) repeatVoxels[(start + j) % repeats] += kept[j];
+            var kept = DiscretePointRemoval.Apply(p, protocol.Threshold, protocol.RemovalKernel, protocol.Removal).flatten(1).sum([1L]).cpu().data<float>().ToArray();
+            for (var j = 0; j < n; j++) repeatVoxels[chunk[j].Repeat] += kept[j];
         }
         using var count = ((double)repeats).ToScalar();
         var mean = (sum / count).DetachFromDisposeScope();
         var std = ((sumSq / count) - mean.Squared()).clamp_min(Sc.Zero).sqrt().DetachFromDisposeScope();
         sum.Dispose();
         sumSq.Dispose();
-        var mask = DiscretePointRemoval.Apply(mean, protocol.Threshold, protocol.RemovalKernel).DetachFromDisposeScope();
-        return new SliceMaps(mode, mean, std, mask, repeatVoxels, passes);
+        return new SliceMaps(mode, mean, std, FinalMask(mean), repeatVoxels, passes);
     }
 
-    /// <summary>sal: sum over t in [0, Ti) of psi_t * p(y0_hat_t), one fresh noise per t.</summary>
-    private (Tensor P, long Passes) Salient(Tensor x0, Tensor brain, Tensor? avgProb, Generator generator)
+    /// <summary>sal: sum over the visited t in [0, Ti) of psi_t * p(y0_hat_t), one fresh noise per t, psi normalised.</summary>
+    internal (Tensor P, long Passes) Salient(Tensor x0, Tensor brain, Tensor? avgProb, ItemNoise noise)
     {
         var timesteps = protocol.SalTimesteps();
         var weights = protocol.SalWeights();
@@ -111,9 +121,10 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
             var t = timesteps[k];
             Tensor p;
             if (t == 0 && avgProb is not null) p = avgProb;
+            else if (t == 0) p = model.DirectProbability(x0, brain);
             else
             {
-                var eps = randn(x0.shape, device: x0.device, generator: generator) * brain;
+                var eps = noise.Next() * brain;
                 var xt = model.Diffusion.NoiseImage(x0, eps, brain, t);
                 var (epsHat, ytHat) = model.Forward(xt, t, brain);
                 p = SegmentationLosses.Probability(model.Diffusion.Clean(ytHat, epsHat, t)) * brain;
@@ -125,37 +136,48 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
         return (acc.clamp_(Sc.Zero, Sc.One), passes); // float rounding of the weights can overshoot 1
     }
 
-    /// <summary>infer (Algorithm 1): x_Ti from q, y_Ti from the label stream, then the synchronous reverse chain to t = 0.</summary>
-    private (Tensor P, long Passes) Chain(Tensor x0, Tensor brain, Generator generator)
+    private (Tensor P, long Passes) Chain(Tensor x0, Tensor brain, ItemNoise noise)
+    {
+        using var scope = NewDisposeScope();
+        var (_, y, passes) = ReverseChain(x0, brain, noise);
+        return ((SegmentationLosses.Probability(y) * brain).MoveToOuterDisposeScope(), passes);
+    }
+
+    /// <summary>infer (Algorithm 1): x_Ti from q (eq. 11), y_Ti from the label stream, then the synchronous reverse chain
+    /// to t = 0 in the algorithm's form, x_s = sqrt(abar_s) x0_hat + B eps_hat + sigma z and y_s = sqrt(abar_s) y0_hat +
+    /// B eps_hat + d noise(sigma) z, one z for both; returns the image and label chains' ends and the passes.</summary>
+    internal (Tensor X, Tensor Y, long Passes) ReverseChain(Tensor x0, Tensor brain, ItemNoise noise)
     {
         var schedule = model.Diffusion.Schedule;
         var times = protocol.InferTimesteps();
-        var eps0 = randn(x0.shape, device: x0.device, generator: generator) * brain;
+        var eps0 = noise.Next() * brain;
         var x = model.Diffusion.NoiseImage(x0, eps0, brain, times[0]);
         var (epsHat, y) = model.Forward(x, times[0], brain);
         long passes = 1;
         for (var i = 0; i < times.Count - 1; i++)
         {
             var (t, s) = (times[i], times[i + 1]);
-            var step = schedule.Reverse(t, s);
+            var step = schedule.Reverse(t, s, protocol.Eta);
             using var scope = NewDisposeScope();
-            var x0Hat = model.Diffusion.Clean(x, epsHat, t).clamp(Sc.MinusOne, Sc.One);
-            var y0Hat = model.Diffusion.Clean(y, epsHat, t).clamp(Sc.MinusOne, Sc.One);
-            using var c1 = step.C1.ToScalar();
-            using var c2 = step.C2.ToScalar();
-            using var sx = step.Sigma.ToScalar();
-            using var sy = (protocol.D * step.Sigma).ToScalar();
-            Tensor xNext, yNext;
-            if (s == 0)
+            var x0Hat = model.Diffusion.Clean(x, epsHat, t);
+            var y0Hat = model.Diffusion.Clean(y, epsHat, t);
+            if (protocol.Clamp)
             {
-                xNext = (x0Hat * c1).Plus(x * c2);
-                yNext = (y0Hat * c1).Plus(y * c2);
+                x0Hat = x0Hat.clamp(Sc.MinusOne, Sc.One);
+                y0Hat = y0Hat.clamp(Sc.MinusOne, Sc.One);
             }
-            else
+            using var a = step.A.ToScalar();
+            using var b = step.B.ToScalar();
+            var xNext = (x0Hat * a).Plus(epsHat * b);
+            var yNext = (y0Hat * a).Plus(epsHat * b);
+            if (s > 0 && step.Sigma > 0)
             {
-                var z = randn(x0.shape, device: x0.device, generator: generator) * brain;
-                xNext = (x0Hat * c1).Plus(x * c2).Plus(z * sx);
-                yNext = (y0Hat * c1).Plus(y * c2).Plus(z * sy);
+                var labelSigma = protocol.D * (protocol.LabelNoise == LabelNoise.Variance ? step.Sigma * step.Sigma : step.Sigma);
+                using var sx = step.Sigma.ToScalar();
+                using var sy = labelSigma.ToScalar();
+                var z = noise.Next() * brain;
+                xNext = xNext.Plus(z * sx);
+                yNext = yNext.Plus(z * sy);
             }
             x = (xNext * brain).MoveToOuterDisposeScope();
             y = (yNext * brain).MoveToOuterDisposeScope();
@@ -166,7 +188,7 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
                 passes++;
             }
         }
-        return (SegmentationLosses.Probability(y) * brain, passes);
+        return (x, y, passes);
     }
 
     private static SliceMaps Union(List<SliceMaps> parts)
