@@ -38,6 +38,10 @@ public sealed class EngineCommandTests : IDisposable
     [InlineData("does not exist", "train", "--data", "/nonexistent/cohort", "--out", "x")]
     [InlineData("unknown option --epochs", "train", "--data", ".", "--out", "x", "--epochs", "3")]
     [InlineData("--modes must be", "infer", "--model", ".", "--data", ".", "--out", "x", "--modes", "avg,bogus")]
+    [InlineData("--d must be", "infer", "--model", ".", "--data", ".", "--out", "x", "--d", "0")]
+    [InlineData("--label-noise must be", "infer", "--model", ".", "--data", ".", "--out", "x", "--label-noise", "half")]
+    [InlineData("--removal must be", "infer", "--model", ".", "--data", ".", "--out", "x", "--removal", "erode")]
+    [InlineData("--dice-activation must be", "train", "--data", ".", "--out", "x", "--dice-activation", "tanh")]
     [InlineData("--protocol must be", "infer", "--model", ".", "--data", ".", "--out", "x", "--protocol", "slow")]
     [InlineData("--progress must be", "infer", "--model", ".", "--data", ".", "--out", "x", "--progress", "xml")]
     [InlineData("does not exist", "infer", "--model", "/nonexistent/run", "--data", ".", "--out", "x")]
@@ -109,7 +113,9 @@ public sealed class EngineCommandTests : IDisposable
             Assert.True(step.TryGetProperty(key, out _), key);
 
         var pred = Path.Combine(_dir, "pred");
-        (code, output, err) = Run("infer", "--model", run, "--data", data, "--out", pred, "--modes", "avg,infer", "--progress", "jsonl", "--device", "cpu");
+        // The paper's values, each one flag away (the engine README's deviations table).
+        (code, output, err) = Run("infer", "--model", run, "--data", data, "--out", pred, "--modes", "avg,infer", "--progress", "jsonl", "--device", "cpu",
+            "--d", "0.5", "--nu", "2", "--label-noise", "variance", "--removal", "attention", "--min-component", "3", "--eta", "0.5", "--infer-repeats", "2");
         Assert.True(code == 0, err);
         Assert.All(output.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => JsonDocument.Parse(l));
         Assert.True(File.Exists(Path.Combine(pred, "infer", "case0001.nii.gz")));
@@ -136,6 +142,7 @@ public sealed class EngineCommandTests : IDisposable
         Assert.Equal(lrMin, options.MinLearningRate, 12);
         Assert.Equal(power, options.TimeSamplingPower);
         Assert.Equal(alphaBar, options.LossesOrDefault.Ld1AlphaBarWeighting);
+        Assert.Equal(expected == "paper", options.LossesOrDefault.Ld1Eq13Weighting); // the paper's recipe weights Ld1 by eq. 13
     }
 
     [Fact]
