@@ -16,6 +16,43 @@ public class ScheduleTests
         Assert.Equal(1.0, _schedule.AlphaBar[0]);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(37)]
+    [InlineData(250)]
+    [InlineData(499)]
+    public void AlphaBarIsChensSigmoidScheduleComputedHere(int t)
+    {
+        // Chen 2023: gamma(s) = (sigmoid(end/tau) - sigmoid((s (end - start) + start)/tau)) / (sigmoid(end/tau) - sigmoid(start/tau)),
+        // start = -3, end = 3, tau = 1, s = t/T; beta_t = 1 - abar_t/abar_{t-1}.
+        static double Sig(double x) => 1 / (1 + Math.Exp(-x));
+        static double Gamma(double s) => (Sig(3) - Sig((s * 6) - 3)) / (Sig(3) - Sig(-3));
+        Assert.Equal(Gamma(t / 500.0), _schedule.AlphaBar[t], 12);
+        Assert.Equal(1 - (Gamma(t / 500.0) / Gamma((t - 1) / 500.0)), _schedule.Beta[t], 12);
+    }
+
+    [Theory]
+    [InlineData(250, 249, 1.0)]
+    [InlineData(250, 225, 1.0)]
+    [InlineData(100, 50, 0.3)]
+    [InlineData(40, 0, 0.0)]
+    public void AlgorithmOnesStepFormMatchesThePosteriorFormAndEtaMovesVarianceIntoTheNoiseTerm(int t, int s, double eta)
+    {
+        // x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) e. With eta = 1 the step A x0 + B e + sigma z has the posterior mean
+        // c1 x0 + c2 x_t; for any eta, A = sqrt(abar_s) and B^2 + sigma^2 = 1 - abar_s keep x_s's marginal
+        // N(sqrt(abar_s) x0, 1 - abar_s), and sigma is eta times the posterior's.
+        var step = _schedule.Reverse(t, s, eta);
+        var abT = _schedule.AlphaBar[t];
+        var abS = _schedule.AlphaBar[s];
+        Assert.Equal(Math.Sqrt(abS), step.A, 12);
+        Assert.Equal(1 - abS, (step.B * step.B) + (step.Sigma * step.Sigma), 12);
+        var posteriorSigma = Math.Sqrt((1 - (abT / abS)) * (1 - abS) / (1 - abT));
+        Assert.Equal(eta * posteriorSigma, step.Sigma, 12);
+        if (eta == 1)
+            foreach (var (x0, e) in new[] { (0.3, -1.2), (-0.9, 0.4) })
+                Assert.Equal((step.C1 * x0) + (step.C2 * ((Math.Sqrt(abT) * x0) + (Math.Sqrt(1 - abT) * e))), (step.A * x0) + (step.B * e), 12);
+    }
+
     [Fact]
     public void AlphaBarDecreasesAndBetasStayClipped()
     {
