@@ -101,7 +101,22 @@ public class TrainingSetupTests
     {
         var e = Assert.Throws<SettingException>(() => TrainingSetup.FromSettings(new Dictionary<string, string> { ["preset"] = "tiny", ["epochs"] = "3" }));
         Assert.StartsWith("unknown training setting 'epochs'; known: model, preset, steps, seed, device, recipe, batch, lr, lr-min,", e.Message);
-        Assert.EndsWith("no-augment, checkpoint-every, dice-activation.", e.Message);
+        Assert.EndsWith("no-augment, checkpoint-every, dice-activation, skull-above-hu, skull-margin.", e.Message);
+    }
+
+    [Fact]
+    public void TheSkullSettingsSetThePreprocessingAndKeepTheDefaultFingerprintText()
+    {
+        var o = TrainingSetup.FromSettings(new Dictionary<string, string> { ["skull-above-hu"] = "100", ["skull-margin"] = "2" }).Resolve();
+        Assert.Equal(new PreprocessingOptions(SkullAboveHu: 100, SkullMarginPixels: 2), o.Preprocessing);
+        Assert.Null(new TrainingSetup().Resolve().Preprocessing);
+        // The text checkpoints' data fingerprints hash: unchanged for the defaults (runs checkpointed before the margin resume).
+        Assert.Equal("PreprocessingOptions { WindowLevel = 40, WindowWidth = 80, HeadThresholdHu = -300, SkullAboveHu =  }", new PreprocessingOptions().ToString());
+        Assert.Contains("SkullMarginPixels = 2", o.PreprocessingOrDefault.ToString());
+        var e = Assert.Throws<SettingException>(() => TrainingSetup.FromSettings(new Dictionary<string, string> { ["skull-margin"] = "2" }));
+        Assert.Equal("skull-margin needs skull-above-hu.", e.Message);
+        var map = new TrainingSetup(SkullAboveHu: 100, SkullMargin: 1).ToSettings();
+        Assert.Equal(("100", "1"), (map["skull-above-hu"], map["skull-margin"]));
     }
 
     [Theory]

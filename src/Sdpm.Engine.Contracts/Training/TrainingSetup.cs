@@ -15,7 +15,7 @@ public enum Ld1Weighting
 /// worker both go through it, so the same choices always train with the same options.</summary>
 /// <remarks>Settings (as <c>sdpm train --NAME</c> and as the keys of a job's settings map): model, preset, steps, seed,
 /// device, recipe, batch, lr, lr-min, test-fraction, lesion-free-ratio, time-power, ld1-weighting, dice-weight,
-/// dice-activation, no-augment, checkpoint-every.</remarks>
+/// dice-activation, skull-above-hu, skull-margin, no-augment, checkpoint-every.</remarks>
 /// <param name="Recipe">A name from <see cref="TrainingRecipes.Names"/>; null: the preset's default recipe.</param>
 /// <param name="MinLearningRate">Null: the recipe's, but never above an explicit <see cref="LearningRate"/>.</param>
 /// <param name="Augment">False turns the joint augmentation off (<c>--no-augment</c>).</param>
@@ -38,7 +38,9 @@ public sealed record TrainingSetup(
     double? DiceWeight = null,
     bool Augment = true,
     int? CheckpointEvery = null,
-    DiceActivation? DiceActivation = null)
+    DiceActivation? DiceActivation = null,
+    short? SkullAboveHu = null,
+    int? SkullMargin = null)
 {
     private static readonly IReadOnlyList<string> Ld1Names = ["none", "eq13", "alphabar"];
     private static readonly IReadOnlyList<string> DiceActivationNames = ["clamp", "sigmoid"];
@@ -67,6 +69,8 @@ public sealed record TrainingSetup(
                 Ld1AlphaBarWeighting = Ld1Weighting is { } v ? v == Training.Ld1Weighting.AlphaBar : losses.Ld1AlphaBarWeighting,
             },
             Augmentation = Augment ? null : new AugmentationOptions(Enabled: false),
+            Preprocessing = SkullAboveHu is null && SkullMargin is null ? defaults.Preprocessing
+                : defaults.PreprocessingOrDefault with { SkullAboveHu = SkullAboveHu, SkullMarginPixels = SkullMargin ?? 0 },
             CheckpointEvery = CheckpointEvery ?? defaults.CheckpointEvery,
         };
         options.Validate();
@@ -104,7 +108,11 @@ public sealed record TrainingSetup(
             "sigmoid" => Training.DiceActivation.Sigmoid,
             _ => Training.DiceActivation.Clamp,
         };
-        return new TrainingSetup(model, preset, recipe, steps, seed, device, batch, lr, lrMin, testFraction, lesionFree, timePower, ld1, dice, augment, checkpointEvery, activation);
+        var skull = r.Int("skull-above-hu", 0, 3000);
+        var margin = r.Int("skull-margin", 0, 5);
+        if (margin is not null && skull is null) throw new SettingException($"{r.Prefix}skull-margin needs {r.Prefix}skull-above-hu.");
+        return new TrainingSetup(model, preset, recipe, steps, seed, device, batch, lr, lrMin, testFraction, lesionFree, timePower, ld1, dice, augment, checkpointEvery, activation,
+            (short?)skull, margin);
     }
 
     /// <summary>Reads a job's settings map; an unknown key is an error.</summary>
@@ -144,6 +152,8 @@ public sealed record TrainingSetup(
         if (!Augment) map["no-augment"] = "true";
         Put("checkpoint-every", CheckpointEvery);
         Put("dice-activation", DiceActivation is { } a ? DiceActivationNames[(int)a] : null);
+        Put("skull-above-hu", SkullAboveHu);
+        Put("skull-margin", SkullMargin);
         return map;
     }
 }

@@ -11,7 +11,7 @@ public static class Preprocessing
     public static float[] PrepareImage(Volume<short> hu, int size, PreprocessingOptions options)
     {
         var resampled = hu.Dims.X == size && hu.Dims.Y == size ? hu : Resample.InPlaneLinear(hu, size, size);
-        var head = HeadMask.Compute(resampled, new HeadMaskOptions(options.HeadThresholdHu, ExcludeAboveHu: options.SkullAboveHu));
+        var head = HeadMask.Compute(resampled, new HeadMaskOptions(options.HeadThresholdHu, ExcludeAboveHu: options.SkullAboveHu, ExcludeMargin: options.SkullMarginPixels));
         var v = resampled.Voxels;
         var m = head.Voxels;
         var result = new float[v.Length];

@@ -7,7 +7,10 @@ namespace Sdpm.Imaging.Preprocessing;
 /// <param name="LargestComponentOnly">Keep only the largest 6-connected component (drops the table, head rest and noise).</param>
 /// <param name="FillHoles">Fill holes slice by slice (air in sinuses, dark noise inside the head).</param>
 /// <param name="ExcludeAboveHu">When set, voxels above this value (bone) are removed after filling.</param>
-public sealed record HeadMaskOptions(short ThresholdHu = -300, bool LargestComponentOnly = true, bool FillHoles = true, short? ExcludeAboveHu = null)
+/// <param name="ExcludeMargin">With <paramref name="ExcludeAboveHu"/>: also removes voxels within this many pixels (in plane,
+/// Chebyshev distance) of a removed bone voxel.</param>
+public sealed record HeadMaskOptions(short ThresholdHu = -300, bool LargestComponentOnly = true, bool FillHoles = true, short? ExcludeAboveHu = null,
+    int ExcludeMargin = 0)
 {
     public static HeadMaskOptions Default { get; } = new();
 }
@@ -28,7 +31,20 @@ public static class HeadMask
         if (options.FillHoles)
             Parallel.For(0, mask.Dims.Z, z => FillSliceHoles(mask.Slice(z), mask.Dims.X, mask.Dims.Y));
         if (options.ExcludeAboveHu is { } bone)
-            for (var i = 0; i < v.Length; i++) if (v[i] > bone) m[i] = 0;
+        {
+            var (w, h, r) = (mask.Dims.X, mask.Dims.Y, options.ExcludeMargin);
+            var plane = w * h;
+            for (var i = 0; i < v.Length; i++)
+            {
+                if (v[i] <= bone) continue;
+                m[i] = 0;
+                if (r <= 0) continue;
+                var (z, y, x) = (i / plane, i % plane / w, i % w);
+                for (var dy = Math.Max(0, y - r); dy <= Math.Min(h - 1, y + r); dy++)
+                    for (var dx = Math.Max(0, x - r); dx <= Math.Min(w - 1, x + r); dx++)
+                        m[(z * plane) + (dy * w) + dx] = 0;
+            }
+        }
         return mask;
     }
 

@@ -36,6 +36,21 @@ public class HeadMaskTests
     }
 
     [Fact]
+    public void TheBoneMarginAlsoRemovesThePixelsBesideBoneInPlaneOnly()
+    {
+        // A 21x21x3 block of brain (30 HU) with one bone column (1000 HU) at x = 10, y = 10 through every slice.
+        var v = new Volume<short>(new Dims(21, 21, 3), Affine.Identity, Enumerable.Repeat((short)30, 21 * 21 * 3).ToArray());
+        for (var z = 0; z < 3; z++) v[10, 10, z] = 1000;
+        var none = HeadMask.Compute(v, new HeadMaskOptions(ExcludeAboveHu: 200));
+        var two = HeadMask.Compute(v, new HeadMaskOptions(ExcludeAboveHu: 200, ExcludeMargin: 2));
+        Assert.Equal((21 * 21 * 3) - 3, MaskVolume.CountVoxels(none));
+        Assert.Equal((21 * 21 * 3) - (25 * 3), MaskVolume.CountVoxels(two)); // a 5x5 square per slice
+        Assert.Equal(0, two[12, 8, 1]);
+        Assert.Equal(1, two[13, 10, 1]);
+        Assert.Equal(1, two[7, 10, 0]);
+    }
+
+    [Fact]
     public void FillsAnEnclosedAirPocketOnlyWhenAskedTo()
     {
         var c = CohortGenerator.GenerateCase(new CohortOptions(1, 1, 11, LesionMode.Infarct, Size: 128, Slices: 12, LesionFreeFraction: 0), 0);
