@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""The engine demo (README, "Engine demo"), driven through ./sdpm as a user would run it.
+
+A seeded synthetic cohort; for each training seed: SDPM, sdpm-no-noise and the U-Net trained with the same number of
+steps (and, with SDPM_DEMO_BUDGET=both, a U-Net given SDPM's wall-clock time), each tuned by `sdpm tune` on the run's
+validation patients, then scored once on the held-out test patients with the chosen settings.
+scripts/engine-demo-summary.py WORK_DIR remakes the table from the files this leaves.
+
+Usage: scripts/engine-demo.sh [WORK_DIR]   (default artifacts/engine-demo)
+Environment (defaults in brackets): SDPM_DEMO_CASES [100], SDPM_DEMO_SEEDS ["7 8"], SDPM_DEMO_STEPS [700],
+SDPM_DEMO_PRESET [small], SDPM_DEMO_SIZE [128], SDPM_DEMO_SLICES [16], SDPM_DEMO_TEST_FRACTION [0.3],
+SDPM_DEMO_VALIDATION_FRACTION [0.15], SDPM_DEMO_TUNE [quick|full|none: quick], SDPM_DEMO_BUDGET [steps|both: both].
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+work = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "artifacts", "engine-demo"))
+env = os.environ.get
+cases = int(env("SDPM_DEMO_CASES", "100"))
+seeds = env("SDPM_DEMO_SEEDS", "7 8").split()
+steps = int(env("SDPM_DEMO_STEPS", "700"))
+preset = env("SDPM_DEMO_PRESET", "small")
+size, slices = env("SDPM_DEMO_SIZE", "128"), env("SDPM_DEMO_SLICES", "16")
+test_fraction, validation_fraction = env("SDPM_DEMO_TEST_FRACTION", "0.3"), env("SDPM_DEMO_VALIDATION_FRACTION", "0.15")
+tune = env("SDPM_DEMO_TUNE", "quick")
+budget = env("SDPM_DEMO_BUDGET", "both")
+sdpm = os.path.join(root, "sdpm")
+os.makedirs(work, exist_ok=True)
+os.chdir(work)
+log = open("demo.log", "a")
+
+
+def say(text):
+    line = f"{time.strftime('%H:%M:%S')} {text}"
+    print(line, flush=True)
+    log.write(line + "\n")
+    log.flush()
+
+
+def run(*args, out=None):
+    """Runs ./sdpm with args; stdout to a file when given; stops the demo on failure."""
+    with open(out, "w") if out else open(os.devnull, "w") as sink:
+        code = subprocess.call([sdpm, *args], stdout=sink, stderr=log)
+    if code != 0:
+        sys.exit(f"sdpm {' '.join(args)} failed with exit code {code} (see {work}/demo.log)")
+
+
+def train(model, seed, name, n_steps):
+    start = time.monotonic()
+    run("train", "--data", "cohort", "--out", name, "--model", model, "--preset", preset, "--steps", str(n_steps), "--seed", seed,
+        "--test-fraction", test_fraction, "--validation-fraction", validation_fraction, "--progress", "jsonl", out=f"train-{name}.jsonl")
+    return time.monotonic() - start
+
+
+def modes_of(model):
+    return ["avg", "sal", "infer", "all"] if model == "sdpm" else ["avg"]
+
+
+def tune_and_score(name, model, seed):
+    """Chooses each mode's settings on validation (or keeps the fast protocol's with SDPM_DEMO_TUNE=none), then infers
+    and scores the test patients once per mode. Returns the inference seconds."""
+    chosen = {m: [] for m in modes_of(model)}
+    if tune != "none":
+        say(f"tune {name} on its validation patients ({tune} grid)")
+        run("tune", "--model", name, "--data", "cohort", "--modes", ",".join(modes_of(model)), "--grid", tune, "--json",
+            "--out", f"tune-{name}.md", out=f"tune-{name}.json")
+        for m in json.load(open(f"tune-{name}.json"))["modes"]:
+            chosen[m["mode"]] = m["chosen"]["row"]["flags"].split()
+    seconds = 0.0
+    for mode, flags in chosen.items():
+        say(f"infer {name} {mode} on the test patients {' '.join(flags)}")
+        pred = f"pred-{name}-{mode}"
+        start = time.monotonic()
+        run("infer", "--model", name, "--data", "cohort", "--out", pred, "--modes", mode, "--protocol", "fast", "--subset", "test",
+            *flags, "--progress", "jsonl", out=f"infer-{name}-{mode}.jsonl")
+        seconds += time.monotonic() - start
+        run("eval", "--pred", os.path.join(pred, mode), "--ref", "cohort", "--json", out=f"eval-{name}-{mode}.json")
+    return seconds
+
+
+run("--help")  # builds the CLI before anything is timed
+if not os.path.exists("cohort/manifest.csv"):
+    say(f"synth: {cases} cases")
+    run("synth", "--out", "cohort", "--cases", str(cases), "--sites", "4", "--seed", "7", "--lesion", "mixed", "--size", size,
+        "--slices", slices, out="synth.txt")
+times = {}
+for seed in seeds:
+    for model in ["sdpm", "sdpm-no-noise", "unet"]:
+        name = f"{model}-s{seed}"
+        say(f"train {name} ({steps} steps)")
+        trained = train(model, seed, name, steps)
+        times[name] = [model, seed, steps, trained, tune_and_score(name, model, seed)]
+    if budget == "both":
+        # The U-Net at SDPM's training wall-clock time: its own seconds per step, measured in the run above.
+        per_step = times[f"unet-s{seed}"][3] / steps
+        eq_steps = max(1, round(times[f"sdpm-s{seed}"][3] / per_step))
+        name = f"unet-time-s{seed}"
+        say(f"train {name} ({eq_steps} steps: SDPM's {times[f'sdpm-s{seed}'][3]:.0f} s at {per_step:.2f} s a step)")
+        trained = train("unet", seed, name, eq_steps)
+        times[name] = ["unet-time", seed, eq_steps, trained, tune_and_score(name, "unet", seed)]
+    json.dump(times, open("times.json", "w"), indent=1)
+say("done")
+settings = {"cases": cases, "seeds": seeds, "steps": steps, "preset": preset, "size": size, "slices": slices,
+            "test_fraction": test_fraction, "validation_fraction": validation_fraction, "tune": tune, "budget": budget,
+            "cores": os.cpu_count()}
+json.dump(settings, open("settings.json", "w"), indent=1)
+subprocess.check_call([sys.executable, os.path.join(root, "scripts", "engine-demo-summary.py"), work], stdout=open("results.md", "w"))
+print(open("results.md").read())
