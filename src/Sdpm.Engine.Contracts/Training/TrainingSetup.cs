@@ -14,7 +14,7 @@ public enum Ld1Weighting
 /// recipe's). <see cref="Resolve"/> composes them into <see cref="TrainingOptions"/>; the CLI (<c>sdpm train</c>) and a
 /// worker both go through it, so the same choices always train with the same options.</summary>
 /// <remarks>Settings (as <c>sdpm train --NAME</c> and as the keys of a job's settings map): model, preset, steps, seed,
-/// device, recipe, batch, lr, lr-min, test-fraction, lesion-free-ratio, time-power, ld1-weighting, dice-weight,
+/// device, recipe, batch, lr, lr-min, test-fraction, validation-fraction, lesion-free-ratio, time-power, ld1-weighting, dice-weight,
 /// dice-activation, no-augment, checkpoint-every.</remarks>
 /// <param name="Recipe">A name from <see cref="TrainingRecipes.Names"/>; null: the preset's default recipe.</param>
 /// <param name="MinLearningRate">Null: the recipe's, but never above an explicit <see cref="LearningRate"/>.</param>
@@ -38,7 +38,8 @@ public sealed record TrainingSetup(
     double? DiceWeight = null,
     bool Augment = true,
     int? CheckpointEvery = null,
-    DiceActivation? DiceActivation = null)
+    DiceActivation? DiceActivation = null,
+    double? ValidationFraction = null)
 {
     private static readonly IReadOnlyList<string> Ld1Names = ["none", "eq13", "alphabar"];
     private static readonly IReadOnlyList<string> DiceActivationNames = ["clamp", "sigmoid"];
@@ -57,7 +58,8 @@ public sealed record TrainingSetup(
             Steps = Steps ?? defaults.Steps, Seed = Seed, Device = Device,
             BatchSize = BatchSize ?? defaults.BatchSize, LearningRate = LearningRate ?? defaults.LearningRate,
             MinLearningRate = MinLearningRate ?? Math.Min(defaults.MinLearningRate, LearningRate ?? double.MaxValue),
-            TestFraction = TestFraction ?? defaults.TestFraction, LesionFreeRatio = LesionFreeRatio ?? defaults.LesionFreeRatio,
+            TestFraction = TestFraction ?? defaults.TestFraction, ValidationFraction = ValidationFraction ?? defaults.ValidationFraction,
+            LesionFreeRatio = LesionFreeRatio ?? defaults.LesionFreeRatio,
             TimeSamplingPower = TimeSamplingPower ?? defaults.TimeSamplingPower,
             Losses = losses with
             {
@@ -86,6 +88,7 @@ public sealed record TrainingSetup(
         var lr = r.Number("lr", 1e-8, 1);
         var lrMin = r.Number("lr-min", 0, 1);
         var testFraction = r.Number("test-fraction", 0, 0.95);
+        var validationFraction = r.Number("validation-fraction", 0, 0.5);
         var lesionFree = r.Number("lesion-free-ratio", 0, 100);
         var timePower = r.Number("time-power", 1, 10);
         Ld1Weighting? ld1 = r.Choice("ld1-weighting", Ld1Names) switch
@@ -104,7 +107,7 @@ public sealed record TrainingSetup(
             "sigmoid" => Training.DiceActivation.Sigmoid,
             _ => Training.DiceActivation.Clamp,
         };
-        return new TrainingSetup(model, preset, recipe, steps, seed, device, batch, lr, lrMin, testFraction, lesionFree, timePower, ld1, dice, augment, checkpointEvery, activation);
+        return new TrainingSetup(model, preset, recipe, steps, seed, device, batch, lr, lrMin, testFraction, lesionFree, timePower, ld1, dice, augment, checkpointEvery, activation, validationFraction);
     }
 
     /// <summary>Reads a job's settings map; an unknown key is an error.</summary>
@@ -144,6 +147,7 @@ public sealed record TrainingSetup(
         if (!Augment) map["no-augment"] = "true";
         Put("checkpoint-every", CheckpointEvery);
         Put("dice-activation", DiceActivation is { } a ? DiceActivationNames[(int)a] : null);
+        Put("validation-fraction", ValidationFraction);
         return map;
     }
 }
