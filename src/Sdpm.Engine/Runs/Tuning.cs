@@ -49,9 +49,9 @@ public static class Tuning
         if (split.Validation.Count == 0)
             throw new ArgumentException($"the run's split has no validation cases; retrain with --validation-fraction F (tune never chooses on test cases).");
         using var model = SegmentationModel.Load(request.RunDir, request.Device);
-        if (model.Kind != ModelKind.Sdpm && request.Modes.Any(m => m != SamplingMode.Avg))
-            throw new ArgumentException($"a {ModelKinds.Name(model.Kind)} model has only the avg mode; tune it with --modes avg.");
         var T = model.Options.DiffusionSteps;
+        // The baselines have only the direct output (avg), as in inference.
+        request = request with { Modes = new CasePredictor(model, SamplingProtocol.Fast(T)).Supported(request.Modes) };
 
         var validation = Labelled(request.Source, split.Validation, "validation");
         var posts = request.Grid.PostSettings();
