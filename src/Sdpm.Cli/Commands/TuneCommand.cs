@@ -74,6 +74,7 @@ public sealed class TuneCommand : ICommand
     private static void Text(TextWriter o, TuningResult result, bool allRows, string? outFile, bool scoreTest)
     {
         o.WriteLine($"tuned on {result.ValidationCases.Count} validation cases ({result.LesionFreeValidation} lesion-free), grid {result.Grid}, T = {result.DiffusionSteps}");
+        if (result.UnlabelledValidation > 0) o.WriteLine($"({result.UnlabelledValidation} validation cases without a reference mask were not scored)");
         o.WriteLine($"* on the Pareto front (max Dice, min VDP, max specificity, min passes); > chosen: the fewest passes within {ParetoFront.DiceTolerance.ToString(CultureInfo.InvariantCulture)} Dice of the front's best");
         foreach (var m in result.Modes)
         {
@@ -147,6 +148,7 @@ public sealed class TuneCommand : ICommand
             diffusion_steps = result.DiffusionSteps,
             validation_cases = result.ValidationCases,
             lesion_free_validation = result.LesionFreeValidation,
+            unlabelled_validation = result.UnlabelledValidation,
             dice_tolerance = ParetoFront.DiceTolerance,
             modes = result.Modes.Select(m => new
             {

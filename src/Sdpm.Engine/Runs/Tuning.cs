@@ -31,8 +31,9 @@ public sealed record ModeTuning(SamplingMode Mode, IReadOnlyList<TuningRow> Rows
 
 /// <summary>What <c>sdpm tune</c> found.</summary>
 /// <param name="LesionFreeValidation">Validation cases with an empty reference (the denominator of specificity).</param>
+/// <param name="UnlabelledValidation">Validation cases in the source without a reference mask (not scored).</param>
 public sealed record TuningResult(string Grid, int DiffusionSteps, IReadOnlyList<string> ValidationCases, int LesionFreeValidation,
-    IReadOnlyList<string> TestCases, IReadOnlyList<ModeTuning> Modes);
+    IReadOnlyList<string> TestCases, IReadOnlyList<ModeTuning> Modes, int UnlabelledValidation = 0);
 
 /// <summary>Chooses sampling defaults on the validation cases of a run's split (project issue 12): the network-dependent
 /// maps are computed once per configuration and case, the post-processing sweep (threshold, minimum component, removal)
@@ -54,6 +55,7 @@ public static class Tuning
         request = request with { Modes = new CasePredictor(model, SamplingProtocol.Fast(T)).Supported(request.Modes) };
 
         var validation = Labelled(request.Source, split.Validation, "validation");
+        var unlabelled = request.Source.Cases.Count(c => !c.HasReference && split.Validation.Contains(c.CaseId, StringComparer.Ordinal));
         var posts = request.Grid.PostSettings();
         var configs = request.Modes.ToDictionary(m => m, m => request.Grid.NetworkSettings(m, T));
         var total = configs.Sum(kv => kv.Value.Count) * posts.Count;
@@ -100,7 +102,7 @@ public static class Tuning
             }
         }
         progress?.Report(new EngineProgress(ProgressKind.Done, model.DeviceName, validation.Count, validation.Count, Message: $"{total} configurations scored"));
-        return new TuningResult(request.Grid.Name, T, validation.Select(c => c.CaseId).ToList(), lesionFree, testIds, modes);
+        return new TuningResult(request.Grid.Name, T, validation.Select(c => c.CaseId).ToList(), lesionFree, testIds, modes, unlabelled);
     }
 
     /// <summary>Mean Dice, mean VDP over the cases with a non-empty reference (as <see cref="SegmentationMetrics.Aggregate"/>),
