@@ -24,6 +24,7 @@ public static class CliApp
         new TrainCommand(),
         new InferCommand(),
         new EvalCommand(),
+        new TuneCommand(),
         new BenchCommand(),
     ];
 

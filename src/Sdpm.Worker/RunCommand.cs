@@ -95,8 +95,8 @@ internal static class RunCommand
 
     private static int Train(Job job, JobRequest request, PortalDbContext db, IBlobStore blobs, string runDir, JsonLines progress, CancellationToken ct)
     {
-        // The split's train subset is the training set: the run holds nothing back (test-fraction 0).
-        var settings = new Dictionary<string, string>(request.Settings, StringComparer.Ordinal) { ["device"] = job.Device, ["test-fraction"] = "0" };
+        // The split's train subset is the training set: the run holds nothing back (test and validation fractions 0).
+        var settings = new Dictionary<string, string>(request.Settings, StringComparer.Ordinal) { ["device"] = job.Device, ["test-fraction"] = "0", ["validation-fraction"] = "0" };
         var setup = TrainingSetup.FromSettings(settings);
         var options = setup.Resolve();
         var source = DatabaseCaseSource.LoadAsync(db, blobs, request.CaseIds, ct).GetAwaiter().GetResult();

@@ -89,6 +89,18 @@ public class TrainingSetupTests
     }
 
     [Fact]
+    public void TheValidationFractionRoundTripsResolvesAndIsBounded()
+    {
+        var setup = new TrainingSetup(Preset: "tiny", TestFraction: 0.2, ValidationFraction: 0.15);
+        Assert.Equal(setup, TrainingSetup.FromSettings(setup.ToSettings()));
+        Assert.Equal("0.15", setup.ToSettings()["validation-fraction"]);
+        Assert.Equal(0.15, setup.Resolve().ValidationFraction);
+        Assert.Equal(0, new TrainingSetup(Preset: "tiny").Resolve().ValidationFraction);
+        Assert.Throws<SettingException>(() => TrainingSetup.FromSettings(new Dictionary<string, string> { ["validation-fraction"] = "0.6" }));
+        Assert.Throws<ArgumentException>(() => new TrainingSetup(Preset: "tiny", TestFraction: 0.5, ValidationFraction: 0.5).Resolve());
+    }
+
+    [Fact]
     public void CheckpointEveryIsTheOptionsIntervalAndItsDefaultOtherwise()
     {
         Assert.Equal(40, TrainingSetup.FromSettings(new Dictionary<string, string> { ["preset"] = "tiny", ["checkpoint-every"] = "40" }).Resolve().CheckpointEvery);

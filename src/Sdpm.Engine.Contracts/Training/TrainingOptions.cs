@@ -18,6 +18,8 @@ public sealed record AugmentationOptions(
 /// <param name="EmaWarmup">Ramp the EMA decay as min(decay, (1+u)/(10+u)) over the u-th update, so short runs are not
 /// dominated by the initial weights.</param>
 /// <param name="TestFraction">Share of patients held out by the run's patient-level split (0: train on all).</param>
+/// <param name="ValidationFraction">Share of patients the run's split puts in a validation part (0: none), for
+/// <c>sdpm tune</c>; never trained on. Not written to a checkpoint when 0, so older headers read the same.</param>
 /// <param name="TimeSamplingPower">Training times are t = floor(T u^p), u uniform: p = 1 is the paper's uniform sampling;
 /// p &gt; 1 visits small t (where avg/sal read the label) more often, which short CPU budgets need.</param>
 public sealed record TrainingOptions(
@@ -45,7 +47,9 @@ public sealed record TrainingOptions(
     AugmentationOptions? Augmentation = null,
     LossOptions? Losses = null,
     PreprocessingOptions? Preprocessing = null,
-    string Recipe = TrainingRecipes.Paper)
+    string Recipe = TrainingRecipes.Paper,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    double ValidationFraction = 0)
 {
     public AugmentationOptions AugmentationOrDefault => Augmentation ?? new();
     public LossOptions LossesOrDefault => Losses ?? new();
@@ -68,6 +72,9 @@ public sealed record TrainingOptions(
         if (!(LearningRate > 0) || MinLearningRate < 0) throw new ArgumentException("learning rates must be positive.");
         if (EmaDecay is < 0 or >= 1 || EmaEvery < 1) throw new ArgumentException("EMA decay must be in [0,1) and EMA interval positive.");
         if (!(TimeSamplingPower >= 1) || TimeSamplingPower > 10) throw new ArgumentException($"time sampling power must be in [1, 10], got {TimeSamplingPower}.");
+        if (ValidationFraction is < 0 or > 0.5 || double.IsNaN(ValidationFraction))
+            throw new ArgumentException($"validation fraction must be in [0, 0.5], got {ValidationFraction}.");
+        if (TestFraction + ValidationFraction >= 1) throw new ArgumentException("test and validation fractions together must leave training cases.");
         if (LesionFreeRatio < 0) throw new ArgumentException("lesion-free ratio must be non-negative.");
         if (CheckpointEvery < 1 || ReportEvery < 1) throw new ArgumentException("checkpoint and report intervals must be positive.");
     }

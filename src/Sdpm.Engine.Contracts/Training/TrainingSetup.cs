@@ -14,8 +14,8 @@ public enum Ld1Weighting
 /// recipe's). <see cref="Resolve"/> composes them into <see cref="TrainingOptions"/>; the CLI (<c>sdpm train</c>) and a
 /// worker both go through it, so the same choices always train with the same options.</summary>
 /// <remarks>Settings (as <c>sdpm train --NAME</c> and as the keys of a job's settings map): model, preset, steps, seed,
-/// device, recipe, batch, lr, lr-min, test-fraction, lesion-free-ratio, time-power, ld1-weighting, dice-weight,
-/// dice-activation, skull-above-hu, skull-margin, no-augment, checkpoint-every.</remarks>
+/// device, recipe, batch, lr, lr-min, test-fraction, validation-fraction, lesion-free-ratio, time-power, ld1-weighting,
+/// dice-weight, dice-activation, skull-above-hu, skull-margin, no-augment, checkpoint-every.</remarks>
 /// <param name="Recipe">A name from <see cref="TrainingRecipes.Names"/>; null: the preset's default recipe.</param>
 /// <param name="MinLearningRate">Null: the recipe's, but never above an explicit <see cref="LearningRate"/>.</param>
 /// <param name="Augment">False turns the joint augmentation off (<c>--no-augment</c>).</param>
@@ -40,7 +40,8 @@ public sealed record TrainingSetup(
     int? CheckpointEvery = null,
     DiceActivation? DiceActivation = null,
     short? SkullAboveHu = null,
-    int? SkullMargin = null)
+    int? SkullMargin = null,
+    double? ValidationFraction = null)
 {
     private static readonly IReadOnlyList<string> Ld1Names = ["none", "eq13", "alphabar"];
     private static readonly IReadOnlyList<string> DiceActivationNames = ["clamp", "sigmoid"];
@@ -59,7 +60,8 @@ public sealed record TrainingSetup(
             Steps = Steps ?? defaults.Steps, Seed = Seed, Device = Device,
             BatchSize = BatchSize ?? defaults.BatchSize, LearningRate = LearningRate ?? defaults.LearningRate,
             MinLearningRate = MinLearningRate ?? Math.Min(defaults.MinLearningRate, LearningRate ?? double.MaxValue),
-            TestFraction = TestFraction ?? defaults.TestFraction, LesionFreeRatio = LesionFreeRatio ?? defaults.LesionFreeRatio,
+            TestFraction = TestFraction ?? defaults.TestFraction, ValidationFraction = ValidationFraction ?? defaults.ValidationFraction,
+            LesionFreeRatio = LesionFreeRatio ?? defaults.LesionFreeRatio,
             TimeSamplingPower = TimeSamplingPower ?? defaults.TimeSamplingPower,
             Losses = losses with
             {
@@ -90,6 +92,7 @@ public sealed record TrainingSetup(
         var lr = r.Number("lr", 1e-8, 1);
         var lrMin = r.Number("lr-min", 0, 1);
         var testFraction = r.Number("test-fraction", 0, 0.95);
+        var validationFraction = r.Number("validation-fraction", 0, 0.5);
         var lesionFree = r.Number("lesion-free-ratio", 0, 100);
         var timePower = r.Number("time-power", 1, 10);
         Ld1Weighting? ld1 = r.Choice("ld1-weighting", Ld1Names) switch
@@ -112,7 +115,7 @@ public sealed record TrainingSetup(
         var margin = r.Int("skull-margin", 0, 5);
         if (margin is not null && skull is null) throw new SettingException($"{r.Prefix}skull-margin needs {r.Prefix}skull-above-hu.");
         return new TrainingSetup(model, preset, recipe, steps, seed, device, batch, lr, lrMin, testFraction, lesionFree, timePower, ld1, dice, augment, checkpointEvery, activation,
-            (short?)skull, margin);
+            (short?)skull, margin, validationFraction);
     }
 
     /// <summary>Reads a job's settings map; an unknown key is an error.</summary>
@@ -154,6 +157,7 @@ public sealed record TrainingSetup(
         Put("dice-activation", DiceActivation is { } a ? DiceActivationNames[(int)a] : null);
         Put("skull-above-hu", SkullAboveHu);
         Put("skull-margin", SkullMargin);
+        Put("validation-fraction", ValidationFraction);
         return map;
     }
 }

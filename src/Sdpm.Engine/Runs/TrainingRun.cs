@@ -22,6 +22,13 @@ public static class TrainingRun
     public const string SplitFileName = "split.json";
     public const string SummaryFileName = "run.json";
 
+    /// <summary>The split of a new run: train/test as always, or train/validation/test when a validation fraction is set
+    /// (then split.json also lists the validation cases; without one it reads exactly as before).</summary>
+    public static DatasetSplit NewSplit(IReadOnlyList<CaseDescriptor> sources, TrainingOptions options) =>
+        options.ValidationFraction > 0
+            ? PatientSplit.Create(sources, new SplitFractions(1 - options.TestFraction - options.ValidationFraction, options.ValidationFraction, options.TestFraction), options.Seed)
+            : PatientSplit.Create(sources, options.TestFraction, options.Seed);
+
     public static TrainingResult Run(TrainingRequest request, IProgress<EngineProgress>? progress = null, CancellationToken ct = default)
     {
         var checkpoint = Path.Combine(request.RunDir, SegmentationModel.CheckpointFileName);
@@ -38,7 +45,7 @@ public static class TrainingRun
 
         var sources = request.Source.Cases;
         var splitPath = Path.Combine(request.RunDir, SplitFileName);
-        var split = request.Resume && File.Exists(splitPath) ? DatasetSplit.Load(splitPath) : PatientSplit.Create(sources, options.TestFraction, options.Seed);
+        var split = request.Resume && File.Exists(splitPath) ? DatasetSplit.Load(splitPath) : NewSplit(sources, options);
         var train = sources.Where(s => split.Train.Contains(s.CaseId)).ToList();
         if (train.Count == 0) throw new ArgumentException("the split leaves no training cases.");
         var unlabeled = train.FirstOrDefault(s => !s.HasReference);
@@ -49,7 +56,7 @@ public static class TrainingRun
         var size = options.Network().ImageSize;
         var prep = options.PreprocessingOrDefault;
         var deviceName = Torch.TorchDevice.Describe(Torch.TorchDevice.Resolve(options.Device));
-        progress?.Report(new EngineProgress(ProgressKind.Info, deviceName, Message: $"preparing {train.Count} training cases at {size}x{size} ({split.Test.Count} held out)"));
+        progress?.Report(new EngineProgress(ProgressKind.Info, deviceName, Message: $"preparing {train.Count} training cases at {size}x{size} ({split.Test.Count} held out{(split.Validation.Count > 0 ? $", {split.Validation.Count} for validation" : "")})"));
         var cases = new List<PreparedCase>();
         foreach (var s in train)
         {
@@ -76,6 +83,7 @@ public static class TrainingRun
             parameters = result.Parameters,
             train_cases = train.Count,
             test_cases = split.Test.Count,
+            validation_cases = split.Validation.Count,
             fingerprint,
             last = result.LastTerms,
         };

@@ -43,8 +43,7 @@ public sealed class CasePredictor(SegmentationModel model, SamplingProtocol prot
             {
                 var prob = Scatter(c, brainSlices, m.Probability.cpu().data<float>().ToArray());
                 var std = Scatter(c, brainSlices, m.Std.cpu().data<float>().ToArray());
-                var maskModel = Scatter(c, brainSlices, m.Mask.cpu().data<float>().ToArray());
-                var mask = ToOriginalMask(maskModel, c);
+                var mask = MaskOnOriginalGrid(c, brainSlices, m.Mask.cpu().data<float>().ToArray());
                 var repeats = m.RepeatVoxels.Select(v => v * voxelMl).ToArray();
                 results.Add(new ModePrediction(m.Mode, mask, ToOriginal(prob, c), ToOriginal(std, c), MaskVolume.VolumeMl(mask), Sd(repeats), m.Passes, seconds));
                 progress?.Report(new EngineProgress(ProgressKind.Mode, model.DeviceName, CaseId: c.CaseId, Mode: m.Mode,
@@ -60,6 +59,11 @@ public sealed class CasePredictor(SegmentationModel model, SamplingProtocol prot
         var m = v.Average();
         return Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Length - 1));
     }
+
+    /// <summary>A brain-slice stack's mask (model resolution, values &gt; 0.5 foreground) on the case's original grid, as
+    /// <see cref="Predict"/> writes it.</summary>
+    internal static Volume<byte> MaskOnOriginalGrid(PreparedCase c, int[] brainSlices, float[] stackMask) =>
+        ToOriginalMask(Scatter(c, brainSlices, stackMask), c);
 
     private static float[] Scatter(PreparedCase c, int[] slices, float[] values)
     {

@@ -96,7 +96,7 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
         };
         if (input.Steps is { } steps) settings["steps"] = steps.ToString(CultureInfo.InvariantCulture);
         if (!string.IsNullOrWhiteSpace(input.Recipe)) settings["recipe"] = input.Recipe;
-        foreach (var reserved in new[] { "device", "test-fraction" }) settings.Remove(reserved); // the job's device; the split decides what is held out
+        foreach (var reserved in new[] { "device", "test-fraction", "validation-fraction" }) settings.Remove(reserved); // the job's device; the split decides what is held out
         TrainingOptions options;
         try
         {

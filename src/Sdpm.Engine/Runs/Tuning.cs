@@ -1,0 +1,217 @@
+using Sdpm.Engine.Contracts.Cases;
+using Sdpm.Engine.Contracts.Metrics;
+using Sdpm.Engine.Contracts.Progress;
+using Sdpm.Engine.Contracts.Sampling;
+using Sdpm.Engine.Contracts.Splits;
+using Sdpm.Engine.Contracts.Training;
+using Sdpm.Engine.Contracts.Tuning;
+using Sdpm.Engine.Data;
+using Sdpm.Engine.PostProcessing;
+using Sdpm.Engine.Sampling;
+using Sdpm.Imaging.Volumes;
+using static TorchSharp.torch;
+
+namespace Sdpm.Engine.Runs;
+
+/// <summary>A tuning job: a trained run folder (with a validation part in its split.json), the cases, the modes, the grid.</summary>
+/// <param name="ScoreTest">After choosing, score each mode's chosen configuration once on the split's test cases.</param>
+public sealed record TuningRequest(string RunDir, ICaseSource Source, IReadOnlyList<SamplingMode> Modes, TuningGrid Grid,
+    string Device = "auto", int? MaxBatch = null, bool ScoreTest = false);
+
+/// <summary>One configuration of one mode on the validation cases.</summary>
+public sealed record TuningRow(SamplingMode Mode, NetworkSetting Network, PostSetting Post, SamplingProtocol Protocol, TuningScore Score,
+    bool OnFront, IReadOnlyList<CaseMetrics> Cases)
+{
+    /// <summary>The <c>sdpm infer</c> flags of this configuration.</summary>
+    public string Flags => TuningGrid.Flags(Mode, Protocol);
+}
+
+/// <summary>A mode's table, its chosen default and (when asked) the chosen default's held-out test score.</summary>
+public sealed record ModeTuning(SamplingMode Mode, IReadOnlyList<TuningRow> Rows, TuningRow Chosen, TuningScore? Test, IReadOnlyList<CaseMetrics>? TestCases);
+
+/// <summary>What <c>sdpm tune</c> found.</summary>
+/// <param name="LesionFreeValidation">Validation cases with an empty reference (the denominator of specificity).</param>
+/// <param name="UnlabelledValidation">Validation cases in the source without a reference mask (not scored).</param>
+public sealed record TuningResult(string Grid, int DiffusionSteps, IReadOnlyList<string> ValidationCases, int LesionFreeValidation,
+    IReadOnlyList<string> TestCases, IReadOnlyList<ModeTuning> Modes, int UnlabelledValidation = 0);
+
+/// <summary>Chooses sampling defaults on the validation cases of a run's split (project issue 12): the network-dependent
+/// maps are computed once per configuration and case, the post-processing sweep (threshold, minimum component, removal)
+/// runs on the stored probability maps. The test cases are never read while choosing; with
+/// <see cref="TuningRequest.ScoreTest"/> each chosen configuration is scored on them once, afterwards.</summary>
+public static class Tuning
+{
+    public static TuningResult Run(TuningRequest request, IProgress<EngineProgress>? progress = null, CancellationToken ct = default)
+    {
+        var runDir = Directory.Exists(request.RunDir) ? request.RunDir : Path.GetDirectoryName(Path.GetFullPath(request.RunDir))!;
+        var splitPath = Path.Combine(runDir, TrainingRun.SplitFileName);
+        if (!File.Exists(splitPath)) throw new ArgumentException($"tuning needs the run's split: {splitPath} does not exist.");
+        var split = DatasetSplit.Load(splitPath);
+        if (split.Validation.Count == 0)
+            throw new ArgumentException($"the run's split has no validation cases; retrain with --validation-fraction F (tune never chooses on test cases).");
+        using var model = SegmentationModel.Load(request.RunDir, request.Device);
+        var T = model.Options.DiffusionSteps;
+        // The baselines have only the direct output (avg), as in inference.
+        request = request with { Modes = new CasePredictor(model, SamplingProtocol.Fast(T)).Supported(request.Modes) };
+
+        var validation = Labelled(request.Source, split.Validation, "validation");
+        var unlabelled = request.Source.Cases.Count(c => !c.HasReference && split.Validation.Contains(c.CaseId, StringComparer.Ordinal));
+        var posts = request.Grid.PostSettings();
+        var configs = request.Modes.ToDictionary(m => m, m => request.Grid.NetworkSettings(m, T));
+        var total = configs.Sum(kv => kv.Value.Count) * posts.Count;
+        progress?.Report(new EngineProgress(ProgressKind.Start, model.DeviceName, 0, validation.Count,
+            Message: $"tuning {string.Join(",", request.Modes.Select(SamplingModes.Name))} on {validation.Count} validation cases, grid {request.Grid.Name}: {total} configurations"));
+        var scored = Evaluate(model, request.Source, validation, request.Modes.ToDictionary(m => m, m => configs[m].Select(n => (n, posts)).ToList()),
+            request.MaxBatch, progress, ct);
+
+        var lesionFree = scored.LesionFree;
+        var modes = new List<ModeTuning>();
+        foreach (var mode in request.Modes)
+        {
+            var rows = new List<(NetworkSetting N, PostSetting P, SamplingProtocol Protocol, TuningScore Score, IReadOnlyList<CaseMetrics> Cases)>();
+            foreach (var n in configs[mode])
+                foreach (var p in posts)
+                {
+                    var protocol = TuningGrid.Protocol(T, n, p, request.MaxBatch);
+                    var cases = scored.Cases[(mode, n, p)];
+                    rows.Add((n, p, protocol, Score(cases, protocol.PassesPerSlice([mode])), cases));
+                }
+            var scores = rows.Select(r => r.Score).ToList();
+            var front = ParetoFront.Front(scores).ToHashSet();
+            var chosen = ParetoFront.Choose(scores);
+            var table = rows.Select((r, i) => new TuningRow(mode, r.N, r.P, r.Protocol, r.Score, front.Contains(i), r.Cases)).ToList();
+            modes.Add(new ModeTuning(mode, table, table[chosen], null, null));
+        }
+
+        // Held out: the chosen configurations only, scored once, after every choice above is made.
+        var testIds = new List<string>();
+        if (request.ScoreTest)
+        {
+            var test = Labelled(request.Source, split.Test, "test", allowNone: true);
+            testIds = test.Select(c => c.CaseId).ToList();
+            if (test.Count > 0)
+            {
+                progress?.Report(new EngineProgress(ProgressKind.Info, model.DeviceName, Message: $"scoring the chosen defaults once on {test.Count} test cases (held out)"));
+                var held = Evaluate(model, request.Source, test, modes.ToDictionary(m => m.Mode, m => new List<(NetworkSetting, IReadOnlyList<PostSetting>)> { (m.Chosen.Network, [m.Chosen.Post]) }),
+                    request.MaxBatch, null, ct);
+                modes = modes.Select(m =>
+                {
+                    var cases = held.Cases[(m.Mode, m.Chosen.Network, m.Chosen.Post)];
+                    return m with { Test = Score(cases, m.Chosen.Score.Passes), TestCases = cases };
+                }).ToList();
+            }
+        }
+        progress?.Report(new EngineProgress(ProgressKind.Done, model.DeviceName, validation.Count, validation.Count, Message: $"{total} configurations scored"));
+        return new TuningResult(request.Grid.Name, T, validation.Select(c => c.CaseId).ToList(), lesionFree, testIds, modes, unlabelled);
+    }
+
+    /// <summary>Mean Dice, mean VDP over the cases with a non-empty reference (as <see cref="SegmentationMetrics.Aggregate"/>),
+    /// and the share of lesion-free cases predicted empty.</summary>
+    public static TuningScore Score(IReadOnlyList<CaseMetrics> cases, long passes)
+    {
+        if (cases.Count == 0) throw new ArgumentException("no case to score.");
+        var dice = cases.Average(c => c.Dice);
+        var lesion = cases.Where(c => c.VolumeRefMl > 0).ToList();
+        double? vdp = lesion.Count == 0 ? null : lesion.Average(c => Math.Abs(c.VolumePredMl - c.VolumeRefMl) / c.VolumeRefMl);
+        var free = cases.Where(c => c.VolumeRefMl <= 0).ToList();
+        double? specificity = free.Count == 0 ? null : free.Count(c => c.VolumePredMl <= 0) / (double)free.Count;
+        return new TuningScore(dice, vdp, specificity, passes);
+    }
+
+    private static List<CaseDescriptor> Labelled(ICaseSource source, IReadOnlyList<string> ids, string part, bool allowNone = false)
+    {
+        var wanted = ids.ToHashSet(StringComparer.Ordinal);
+        var cases = source.Cases.Where(c => wanted.Contains(c.CaseId)).ToList();
+        var labelled = cases.Where(c => c.HasReference).ToList();
+        if (labelled.Count == 0 && !allowNone)
+            throw new ArgumentException(cases.Count == 0
+                ? $"none of the run's {ids.Count} {part} cases is in '{source.Description}'."
+                : $"none of the run's {part} cases in '{source.Description}' has a reference mask.");
+        return labelled;
+    }
+
+    private sealed record Scored(Dictionary<(SamplingMode, NetworkSetting, PostSetting), List<CaseMetrics>> Cases, int LesionFree);
+
+    /// <summary>Per case: the probability maps of every needed (mode, network setting) once, then every post-processing
+    /// setting on them; all (the union) from its parts' masks.</summary>
+    private static Scored Evaluate(SegmentationModel model, ICaseSource source, IReadOnlyList<CaseDescriptor> cases,
+        Dictionary<SamplingMode, List<(NetworkSetting Network, IReadOnlyList<PostSetting> Posts)>> plan, int? maxBatch, IProgress<EngineProgress>? progress, CancellationToken ct)
+    {
+        var T = model.Options.DiffusionSteps;
+        var kernel = SamplingProtocol.Fast(T).RemovalKernel;
+        var results = new Dictionary<(SamplingMode, NetworkSetting, PostSetting), List<CaseMetrics>>();
+        var lesionFree = 0;
+        for (var ci = 0; ci < cases.Count; ci++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var c = PreparedCase.Load(source, cases[ci], model.ImageSize, model.Options.PreprocessingOrDefault, withMask: false, ct);
+            var reference = source.LoadReference(c.CaseId, ct) ?? throw new ArgumentException($"{c.CaseId}: no reference mask.");
+            if (reference.Voxels.AsSpan().IndexOfAnyExcept((byte)0) < 0) lesionFree++;
+            var brainSlices = Enumerable.Range(0, c.Slices).Where(c.HasBrain).ToArray();
+            var n = c.Size;
+            var maps = new Dictionary<(SamplingMode, NetworkSetting), Tensor>();
+            try
+            {
+                Tensor? x0 = null;
+                if (brainSlices.Length > 0)
+                {
+                    var data = new float[brainSlices.Length * n * n];
+                    for (var i = 0; i < brainSlices.Length; i++) c.Image.AsSpan(brainSlices[i] * n * n, n * n).CopyTo(data.AsSpan(i * n * n));
+                    x0 = Torch.Tensors.From(data, [brainSlices.Length, 1, n, n], model.Device);
+                }
+                Tensor Map(SamplingMode part, NetworkSetting setting)
+                {
+                    var key = (part, setting.For(part, T));
+                    if (maps.TryGetValue(key, out var t)) return t;
+                    var protocol = TuningGrid.Protocol(T, key.Item2, new PostSetting(0.5, 0, RemovalMode.Count), maxBatch);
+                    var produced = new StackSampler(model, protocol).Run(x0!, [part], ct);
+                    foreach (var m in produced)
+                    {
+                        if (m.Mode == part) maps[key] = m.Probability;
+                        else m.Probability.Dispose();
+                        m.Std.Dispose();
+                        m.Mask.Dispose();
+                    }
+                    return maps[key];
+                }
+                foreach (var (mode, list) in plan)
+                {
+                    SamplingMode[] parts = mode == SamplingMode.All ? [SamplingMode.Avg, SamplingMode.Sal, SamplingMode.Infer] : [mode];
+                    foreach (var (setting, posts) in list)
+                    {
+                        var probabilities = x0 is null ? [] : parts.Select(p => Map(p, setting)).ToArray(); // outside the scope below: kept for the case
+                        foreach (var post in posts)
+                        {
+                            Volume<byte> mask;
+                            if (x0 is null) mask = new Volume<byte>(c.Original);
+                            else
+                            {
+                                using var scope = NewDisposeScope();
+                                var union = probabilities.Select(p => FinalMask(p, post, kernel)).Aggregate(maximum);
+                                mask = CasePredictor.MaskOnOriginalGrid(c, brainSlices, union.cpu().data<float>().ToArray());
+                            }
+                            var key = (mode, setting, post);
+                            if (!results.TryGetValue(key, out var scores)) results[key] = scores = [];
+                            scores.Add(SegmentationMetrics.Case(c.CaseId, mask, reference));
+                        }
+                    }
+                }
+                x0?.Dispose();
+            }
+            finally
+            {
+                foreach (var t in maps.Values) t.Dispose();
+            }
+            progress?.Report(new EngineProgress(ProgressKind.Case, model.DeviceName, ci + 1, cases.Count, CaseId: c.CaseId));
+        }
+        return new Scored(results, lesionFree);
+    }
+
+    /// <summary>As <see cref="StackSampler"/>'s final mask: threshold with isolated-point removal, then the 3-D minimum
+    /// component size.</summary>
+    private static Tensor FinalMask(Tensor probability, PostSetting post, int kernel)
+    {
+        var mask = DiscretePointRemoval.Apply(probability, post.Threshold, kernel, post.Removal);
+        return post.MinComponentVoxels > 1 ? Components.RemoveSmall(mask, post.MinComponentVoxels) : mask;
+    }
+}

@@ -1,0 +1,197 @@
+using System.Text.Json;
+using Sdpm.Engine.Contracts.Metrics;
+using Sdpm.Engine.Contracts.Sampling;
+using Sdpm.Engine.Contracts.Splits;
+using Sdpm.Engine.Contracts.Tuning;
+using Sdpm.Engine.Data;
+using Sdpm.Engine.Runs;
+using Sdpm.Imaging.Nifti;
+using Sdpm.Imaging.Synthetic;
+
+namespace Sdpm.Cli.Tests;
+
+/// <summary>A tiny run (2 training steps) on 8 small synthetic cases, with validation and test parts, shared by the tests.</summary>
+public sealed class TunedRunFixture : IDisposable
+{
+    public string Dir { get; } = Directory.CreateTempSubdirectory("sdpm-cli-tune-").FullName;
+    public string Data => Path.Combine(Dir, "cohort");
+    public string Run => Path.Combine(Dir, "run");
+    public DatasetSplit Split { get; }
+
+    public TunedRunFixture()
+    {
+        CohortGenerator.Write(Data, new CohortOptions(8, 1, 5, LesionMode.Hemorrhage, Size: 64, Slices: 2, LesionFreeFraction: 0.25));
+        var r = CliTestHost.Run("train", "--data", Data, "--out", Run, "--preset", "tiny", "--steps", "2", "--device", "cpu", "--progress", "none",
+            "--test-fraction", "0.25", "--validation-fraction", "0.25");
+        Assert.True(r.ExitCode == 0, r.Error);
+        Split = DatasetSplit.Load(Path.Combine(Run, "split.json"));
+    }
+
+    public void Dispose() => Directory.Delete(Dir, recursive: true);
+}
+
+public sealed class TuneCommandTests(TunedRunFixture fx) : IClassFixture<TunedRunFixture>
+{
+    /// <summary>Small enough for a test: one Ti (T/10, stride 5), N = 1, two etas; thresholds, minimum sizes and removals.</summary>
+    private static readonly TuningGrid Tiny = new("tiny", [0.1], [1], [0.5], [2], [LabelNoise.Std], [0, 1], [0.3, 0.5], [0, 20], [RemovalMode.Count, RemovalMode.Attention]);
+
+    [Fact]
+    public void TrainWithAValidationFractionSplitsThreeWaysAndTrainsOnTrainOnly()
+    {
+        Assert.NotEmpty(fx.Split.Validation);
+        Assert.NotEmpty(fx.Split.Test);
+        Assert.Equal(0.25, fx.Split.ValidationFraction);
+        Assert.Empty(fx.Split.Train.Intersect(fx.Split.Validation.Concat(fx.Split.Test)));
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(fx.Run, "run.json")));
+        Assert.Equal(fx.Split.Train.Count, summary.RootElement.GetProperty("train_cases").GetInt32());
+        Assert.Equal(fx.Split.Validation.Count, summary.RootElement.GetProperty("validation_cases").GetInt32());
+    }
+
+    [Fact]
+    public void ASplitWithoutValidationIsWrittenAsBefore()
+    {
+        var cases = new CohortFolder(fx.Data).Cases;
+        var options = new Sdpm.Engine.Contracts.Training.TrainingOptions(TestFraction: 0.25, Seed: 3);
+        var dir = Path.Combine(fx.Dir, "split-as-before");
+        Directory.CreateDirectory(dir);
+        TrainingRun.NewSplit(cases, options).Save(Path.Combine(dir, "new.json"));
+        PatientSplit.Create(cases, 0.25, 3).Save(Path.Combine(dir, "old.json"));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(dir, "old.json")), File.ReadAllBytes(Path.Combine(dir, "new.json")));
+        Assert.DoesNotContain("Validation", File.ReadAllText(Path.Combine(dir, "new.json")));
+    }
+
+    [Fact]
+    public void TuneRefusesARunWithoutValidationCases()
+    {
+        var run = Path.Combine(fx.Dir, "no-validation");
+        Directory.CreateDirectory(run);
+        foreach (var f in Directory.GetFiles(fx.Run)) File.Copy(f, Path.Combine(run, Path.GetFileName(f)));
+        new DatasetSplit(fx.Split.Seed, fx.Split.TestFraction, fx.Split.Train.Concat(fx.Split.Validation).Order(StringComparer.Ordinal).ToList(), fx.Split.Test)
+            .Save(Path.Combine(run, "split.json"));
+        var r = CliTestHost.Run("tune", "--model", run, "--data", fx.Data, "--device", "cpu");
+        CliTestHost.AssertOneLineError(r, CliApp.Failure, "retrain with --validation-fraction");
+        Assert.Contains("no validation cases", r.Error);
+    }
+
+    [Theory]
+    [InlineData("--grid must be", "--grid", "huge")]
+    [InlineData("--modes must be", "--modes", "avg,bogus")]
+    [InlineData("unknown option --protocol", "--protocol", "fast")]
+    public void BadTuneArgumentsGiveAUsageError(string message, params string[] extra)
+    {
+        var r = CliTestHost.Run(["tune", "--model", fx.Run, "--data", fx.Data, .. extra]);
+        CliTestHost.AssertOneLineError(r, CliApp.Usage, message);
+    }
+
+    [Fact]
+    public void TuneAvgPrintsJsonWritesTheTableAndScoresTestOnceApart()
+    {
+        var md = Path.Combine(fx.Dir, "tune-avg.md");
+        var r = CliTestHost.Run("tune", "--model", fx.Run, "--data", fx.Data, "--modes", "avg", "--device", "cpu", "--json", "--score-test", "--out", md, "--progress", "none");
+        Assert.True(r.ExitCode == 0, r.Error);
+        using var doc = JsonDocument.Parse(r.Out);
+        var root = doc.RootElement;
+        Assert.Equal("quick", root.GetProperty("grid").GetString());
+        Assert.Equal(fx.Split.Validation, root.GetProperty("validation_cases").EnumerateArray().Select(e => e.GetString()!));
+        var avg = root.GetProperty("modes")[0];
+        Assert.Equal(9, avg.GetProperty("rows").GetArrayLength()); // 3 thresholds x 3 minimum sizes
+        Assert.Contains(avg.GetProperty("rows").EnumerateArray(), row => row.GetProperty("pareto").GetBoolean());
+        var chosen = avg.GetProperty("chosen").GetProperty("row");
+        Assert.True(chosen.GetProperty("pareto").GetBoolean());
+        Assert.Equal(1, chosen.GetProperty("score").GetProperty("passes").GetInt64());
+        // The chosen flags read back (as sdpm infer reads them) to the chosen protocol.
+        var options = Parse(chosen.GetProperty("flags").GetString()!);
+        var expected = TuningGrid.Protocol(500, NetworkSetting.Fast(500),
+            new PostSetting(chosen.GetProperty("threshold").GetDouble(), chosen.GetProperty("min_component").GetInt32(), RemovalMode.Count));
+        Assert.Equal(expected, options.ResolveProtocol(500));
+        Assert.Equal([SamplingMode.Avg], options.Modes);
+        // Held out: the test cases, apart from the validation ones.
+        var held = avg.GetProperty("held_out_test");
+        Assert.Equal(fx.Split.Test.Count, held.GetProperty("cases_scored").GetInt32());
+        Assert.All(held.GetProperty("cases").EnumerateArray(), c => Assert.Contains(c.GetProperty("case").GetString(), fx.Split.Test));
+        Assert.All(avg.GetProperty("chosen").GetProperty("validation_cases").EnumerateArray(), c => Assert.Contains(c.GetProperty("case").GetString(), fx.Split.Validation));
+        var table = File.ReadAllText(md);
+        Assert.Contains("| configuration | passes/slice | Dice | VDP | specificity | front | chosen |", table);
+        Assert.Contains("Held-out test", table);
+        Assert.Contains("sdpm infer --modes avg", table);
+
+        var text = CliTestHost.Run("tune", "--model", fx.Run, "--data", fx.Data, "--modes", "avg", "--device", "cpu", "--progress", "none");
+        Assert.True(text.ExitCode == 0, text.Error);
+        Assert.Contains("chosen (avg): sdpm infer --modes avg --protocol fast", text.Out);
+        Assert.DoesNotContain("HELD-OUT", text.Out);
+    }
+
+    [Fact]
+    public void TheChoiceDoesNotDependOnTestCases()
+    {
+        // A copy of the cohort whose test references are all foreground: the test scores change, the choice does not.
+        var changed = Path.Combine(fx.Dir, "cohort-changed-test");
+        CopyFolder(fx.Data, changed);
+        var source = new CohortFolder(changed);
+        foreach (var id in fx.Split.Test)
+        {
+            var mask = source.LoadReference(id)!;
+            mask.Voxels.AsSpan().Fill(1);
+            var file = Directory.EnumerateFiles(changed, id + ".nii*", SearchOption.AllDirectories).Single(f => f.Contains("mask", StringComparison.OrdinalIgnoreCase));
+            NiftiWriter.Write(file, mask);
+        }
+        TuningResult Tune(string data) =>
+            Tuning.Run(new TuningRequest(fx.Run, new CohortFolder(data), [SamplingMode.Avg, SamplingMode.Sal], Tiny, "cpu", ScoreTest: true));
+        var a = Tune(fx.Data);
+        var b = Tune(changed);
+        for (var i = 0; i < a.Modes.Count; i++)
+        {
+            Assert.Equal(a.Modes[i].Chosen.Protocol, b.Modes[i].Chosen.Protocol);
+            Assert.Equal(a.Modes[i].Rows.Select(r => r.Score), b.Modes[i].Rows.Select(r => r.Score));
+            Assert.All(a.Modes[i].Rows.SelectMany(r => r.Cases), c => Assert.Contains(c.CaseId, fx.Split.Validation));
+            Assert.NotEqual(a.Modes[i].TestCases!.Select(c => c.VolumeRefMl), b.Modes[i].TestCases!.Select(c => c.VolumeRefMl));
+        }
+    }
+
+    [Fact]
+    public void ThePostProcessingSweepEqualsInferenceWithTheConfigurationsFlags()
+    {
+        var result = Tuning.Run(new TuningRequest(fx.Run, new CohortFolder(fx.Data), SamplingModes.Every, Tiny, "cpu"));
+        // One configuration of the union (all): eta = 1, the second threshold, a minimum component size, attention removal.
+        var all = result.Modes.Single(m => m.Mode == SamplingMode.All);
+        var row = all.Rows.Single(r => r.Network.Eta == 1 && r.Post == new PostSetting(0.3, 20, RemovalMode.Attention));
+        var pred = Path.Combine(fx.Dir, "pred-" + Guid.NewGuid().ToString("N"));
+        string[] flags = row.Flags.Replace("--modes all", "--modes avg,sal,infer,all", StringComparison.Ordinal).Split(' ');
+        var r = CliTestHost.Run(["infer", "--model", fx.Run, "--data", fx.Data, "--out", pred, "--device", "cpu", "--progress", "none", .. flags]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        var references = new CohortFolder(fx.Data);
+        var compared = 0;
+        var nonEmpty = 0;
+        foreach (var mode in result.Modes)
+        {
+            // Each mode's row of the same setting (sal ignores d and eta, avg every network value: the same maps).
+            var same = mode.Rows.Single(x => x.Network == row.Network.For(mode.Mode, 500) && x.Post == row.Post);
+            foreach (var c in same.Cases)
+            {
+                var written = NiftiReader.ReadMask(Path.Combine(pred, SamplingModes.Name(mode.Mode), c.CaseId + ".nii.gz"));
+                var direct = SegmentationMetrics.Case(c.CaseId, written, references.LoadReference(c.CaseId)!);
+                Assert.Equal(direct, c);
+                compared++;
+                if (c.VolumePredMl > 0) nonEmpty++;
+            }
+        }
+        Assert.Equal(4 * fx.Split.Validation.Count, compared);
+        Assert.True(nonEmpty > 0, "every compared mask is empty: the comparison would prove little");
+    }
+
+    /// <summary>Reads printed "--key value ..." flags as sdpm infer's settings.</summary>
+    private static InferenceOptions Parse(string flags)
+    {
+        var words = flags.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < words.Length; i += 2) map[words[i][2..]] = words[i + 1];
+        return InferenceOptions.FromSettings(map);
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to, StringComparison.Ordinal));
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from, "*", SearchOption.AllDirectories)) File.Copy(f, f.Replace(from, to, StringComparison.Ordinal));
+    }
+}

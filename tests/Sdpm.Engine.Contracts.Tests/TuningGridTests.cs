@@ -1,0 +1,96 @@
+using Sdpm.Engine.Contracts.Sampling;
+using Sdpm.Engine.Contracts.Tuning;
+
+namespace Sdpm.Engine.Contracts.Tests;
+
+/// <summary><c>sdpm tune</c>'s grid, Pareto front and chosen default, and that its printed flags read back as the protocol.</summary>
+public class TuningGridTests
+{
+    private static TuningScore S(double dice, double? vdp, double? spec, long passes) => new(dice, vdp, spec, passes);
+
+    // Worked by hand: 1 and 6 are dominated by 0 (more passes / less Dice, the rest equal), 5 by 4 (more passes).
+    private static readonly TuningScore[] HandMade =
+    [
+        S(0.80, 0.10, 1.0, 10),  // 0 front
+        S(0.80, 0.10, 1.0, 20),  // 1 dominated by 0
+        S(0.85, 0.20, 0.5, 40),  // 2 front: best Dice
+        S(0.70, 0.05, 1.0, 10),  // 3 front: best VDP
+        S(0.60, 0.30, 0.5, 5),   // 4 front: fewest passes
+        S(0.60, 0.30, 0.5, 10),  // 5 dominated by 4
+        S(0.79, 0.10, 1.0, 10),  // 6 dominated by 0
+        S(0.845, 0.25, 0.5, 12), // 7 front: within 0.01 of the best Dice, fewer passes than 2
+    ];
+
+    [Fact]
+    public void TheFrontOfAHandMadeListIsTheNonDominatedScores()
+    {
+        Assert.Equal([0, 2, 3, 4, 7], ParetoFront.Front(HandMade));
+        Assert.True(ParetoFront.Dominates(HandMade[0], HandMade[1]));
+        Assert.False(ParetoFront.Dominates(HandMade[0], HandMade[0])); // equal is not better
+        Assert.False(ParetoFront.Dominates(HandMade[2], HandMade[7]));
+    }
+
+    [Fact]
+    public void TheDefaultIsTheCheapestFrontScoreWithinTheDiceToleranceOfTheBest()
+    {
+        Assert.Equal(7, ParetoFront.Choose(HandMade));
+        // Without 7, only 2 is within 0.01 of the best Dice.
+        Assert.Equal(2, ParetoFront.Choose(HandMade.Where((_, i) => i != 7).ToList()));
+        // Equal scores: both on the front, the earlier one chosen.
+        TuningScore[] twins = [S(0.5, 0.2, null, 3), S(0.5, 0.2, null, 3)];
+        Assert.Equal([0, 1], ParetoFront.Front(twins));
+        Assert.Equal(0, ParetoFront.Choose(twins));
+    }
+
+    [Fact]
+    public void AnUndefinedObjectiveDoesNotSeparateScores()
+    {
+        // No lesion-free case (specificity null) and no lesion case (VDP null): Dice and passes decide.
+        TuningScore[] scores = [S(0.6, null, null, 10), S(0.6, null, null, 4), S(0.7, null, null, 20)];
+        Assert.Equal([1, 2], ParetoFront.Front(scores));
+        Assert.Equal(2, ParetoFront.Choose(scores));
+    }
+
+    [Fact]
+    public void TheQuickGridVariesOnlyWhatEachModeDependsOn()
+    {
+        var g = TuningGrid.Quick;
+        Assert.Single(g.NetworkSettings(SamplingMode.Avg, 500));
+        Assert.Equal(8, g.NetworkSettings(SamplingMode.Sal, 500).Count);    // Ti x N x nu
+        Assert.Equal(16, g.NetworkSettings(SamplingMode.Infer, 500).Count); // Ti x N x d x eta
+        Assert.Equal(32, g.NetworkSettings(SamplingMode.All, 500).Count);
+        Assert.Equal(9, g.PostSettings().Count);
+        Assert.Equal([125, 250], g.NetworkSettings(SamplingMode.Sal, 500).Select(n => n.Ti).Distinct());
+        Assert.All(g.NetworkSettings(SamplingMode.All, 500), n => Assert.Equal(n.Ti / 10, n.Stride));
+        // The fast protocol's stride at Ti = T/2: ten visited timesteps.
+        Assert.Equal(SamplingProtocol.Fast(500).SalStride, NetworkSetting.Fast(500).Stride);
+    }
+
+    [Fact]
+    public void EveryConfigurationsFlagsReadBackAsItsProtocol()
+    {
+        foreach (var grid in new[] { TuningGrid.Quick, TuningGrid.Full })
+            foreach (var mode in SamplingModes.Every)
+                foreach (var n in grid.NetworkSettings(mode, 500))
+                    foreach (var p in grid.PostSettings())
+                    {
+                        var protocol = TuningGrid.Protocol(500, n, p);
+                        var options = Parse(TuningGrid.Flags(mode, protocol));
+                        Assert.Equal([mode], options.Modes);
+                        Assert.Equal(protocol, options.ResolveProtocol(500));
+                    }
+    }
+
+    /// <summary>Reads "--key value ..." as the CLI does (every tuned flag takes a value).</summary>
+    public static InferenceOptions Parse(string flags)
+    {
+        var words = flags.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < words.Length; i += 2)
+        {
+            Assert.StartsWith("--", words[i]);
+            map[words[i][2..]] = words[i + 1];
+        }
+        return InferenceOptions.FromSettings(map);
+    }
+}
