@@ -1,57 +1,89 @@
 #!/usr/bin/env python3
-"""Summarises an engine demo folder (scripts/engine-demo.sh): Dice / VC / VDP per model and mode, Dice per lesion type,
-and the wall times. Usage: scripts/engine-demo-summary.py WORK_DIR [STEPS]"""
+"""Summarises an engine demo folder (scripts/engine-demo.py): per model and mode, Dice / VC / VDP and lesion-free
+specificity on the held-out test patients, averaged over the training seeds; paired per-case differences against the
+U-Net (same seed, same test patients) with bootstrap 95% CIs; wall times. Usage: scripts/engine-demo-summary.py WORK_DIR"""
 import csv
 import json
 import os
+import random
+import statistics
 import sys
 
 work = sys.argv[1]
-steps = sys.argv[2] if len(sys.argv) > 2 else "?"
 os.chdir(work)
+settings = json.load(open("settings.json")) if os.path.exists("settings.json") else {}
+times = json.load(open("times.json")) if os.path.exists("times.json") else {}
 lesion = {r["case_id"]: r["lesion_type"] for r in csv.DictReader(open("cohort/manifest.csv"))}
-times = {}
-if os.path.exists("times.tsv"):
-    for line in open("times.tsv").read().splitlines():
-        if line:
-            m, a, b = line.split("\t")
-            times[m] = (int(a) / 1000, int(b) / 1000)
+MODELS = ["sdpm", "sdpm-no-noise", "unet", "unet-time"]
+MODES = ["avg", "sal", "infer", "all"]
 
 
-def f(s, k="mean"):
-    v = s.get(k)
-    return "n/a" if v is None else f"{v:.3f}"
+def load(name, mode):
+    p = f"eval-{name}-{mode}.json"
+    return json.load(open(p)) if os.path.exists(p) else None
 
 
-def mean(xs):
-    return f"{sum(xs) / len(xs):.3f} ({len(xs)})" if xs else "n/a"
+def vdp(c):
+    return abs(c["vol_pred_ml"] - c["vol_ref_ml"]) / c["vol_ref_ml"] if c["vol_ref_ml"] > 0 else None
 
 
-def minutes(s):
-    return f"{int(s // 60)} min {s % 60:04.1f} s"
+def boot_ci(values, resamples=2000, seed=20240601):
+    if len(values) < 2:
+        return (None, None)
+    rng = random.Random(seed)
+    means = sorted(statistics.fmean(rng.choices(values, k=len(values))) for _ in range(resamples))
+    return means[int(0.025 * resamples)], means[int(0.975 * resamples) - 1]
 
 
-print(f"Engine demo: small preset, {steps} steps, batch 8, seed 7, {os.cpu_count()} cores; fast protocol on held-out patients.\n")
-print("| model | mode | Dice mean ± SD [95% CI] | VC [95% CI] | VDP mean ± SD [95% CI] "
-      "| Dice haemorrhage (n) | Dice infarct (n) | lesion-free cases left empty (n) |")
-print("|---|---|---|---|---|---|---|---|")
-n = excluded = None
-for m in ["sdpm", "sdpm-no-noise", "unet"]:
-    for mode in ["avg", "sal", "infer", "all"]:
-        p = f"eval-{m}-{mode}.json"
-        if not os.path.exists(p):
+def fmt(v, digits=3):
+    return "n/a" if v is None else f"{v:.{digits}f}"
+
+
+def ci(values):
+    lo, hi = boot_ci(values)
+    return f"{fmt(statistics.fmean(values)) if values else 'n/a'} [{fmt(lo)}, {fmt(hi)}]"
+
+
+seeds = sorted({v[1] for v in times.values()}) or sorted({n.split("-s")[-1] for n in os.listdir(".") if n.startswith("run-")})
+print(f"Engine demo: preset {settings.get('preset', '?')}, {settings.get('steps', '?')} steps, seeds {', '.join(seeds)}, "
+      f"{settings.get('cases', '?')} patients (test fraction {settings.get('test_fraction', '?')}, validation "
+      f"{settings.get('validation_fraction', '?')}), sampling settings tuned on validation ({settings.get('tune', '?')} grid), "
+      f"{settings.get('cores', os.cpu_count())} cores. Each test patient is scored once per seed; CIs resample (seed, patient) pairs.\n")
+print("| model | mode | Dice mean [95% CI] | VDP mean [95% CI] | VC | lesion-free left empty | per seed: Dice |")
+print("|---|---|---|---|---|---|---|")
+rows = {}
+for m in MODELS:
+    for mode in MODES:
+        per_seed = {s: load(f"{m}-s{s}", mode) for s in seeds}
+        per_seed = {s: d for s, d in per_seed.items() if d}
+        if not per_seed:
             continue
-        d = json.load(open(p))
-        n, excluded = d["n"], d["n_vdp_excluded"]
-        by = lambda t: [c["dice"] for c in d["cases"] if lesion[c["case"]] == t]
-        # §7: a lesion-free case scores Dice 1 when the prediction is empty too, 0 otherwise.
-        print(f"| {m} | {mode} | {f(d['dice'])} ± {f(d['dice'], 'sd')} [{f(d['dice'], 'ci_low')}, {f(d['dice'], 'ci_high')}] "
-              f"| {f(d['vc'])} [{f(d['vc'], 'ci_low')}, {f(d['vc'], 'ci_high')}] "
-              f"| {f(d['vdp'])} ± {f(d['vdp'], 'sd')} [{f(d['vdp'], 'ci_low')}, {f(d['vdp'], 'ci_high')}] "
-              f"| {mean(by('hemorrhage'))} | {mean(by('infarct'))} | {int(sum(by('none')))} of {len(by('none'))} |")
-print(f"\nHeld-out cases: {n}; VDP excludes {excluded} with an empty reference.\n")
+        cases = [(s, c) for s, d in per_seed.items() for c in d["cases"]]
+        rows[(m, mode)] = {(s, c["case"]): c for s, c in cases}
+        dice = [c["dice"] for _, c in cases]
+        vdps = [v for _, c in cases if (v := vdp(c)) is not None]
+        free = [c for _, c in cases if lesion[c["case"]] == "none"]
+        vc = statistics.fmean(d["vc"]["mean"] for d in per_seed.values() if d["vc"]["mean"] is not None) \
+            if any(d["vc"]["mean"] is not None for d in per_seed.values()) else None
+        seeds_text = ", ".join(f"{fmt(d['dice']['mean'])}" for d in per_seed.values())
+        print(f"| {m} | {mode} | {ci(dice)} | {ci(vdps)} | {fmt(vc)} | {sum(1 for c in free if c['vol_pred_ml'] == 0)} of {len(free)} | {seeds_text} |")
+
+if ("unet", "avg") in rows:
+    print("\nPaired differences against the U-Net (avg) on the same test patients and seed (positive Dice: better than the "
+          "U-Net; negative VDP: better):\n")
+    print("| model | mode | ΔDice mean [95% CI] | ΔVDP mean [95% CI] | pairs |")
+    print("|---|---|---|---|---|")
+    base = rows[("unet", "avg")]
+    for (m, mode), r in rows.items():
+        if (m, mode) == ("unet", "avg"):
+            continue
+        keys = [k for k in r if k in base]
+        dd = [r[k]["dice"] - base[k]["dice"] for k in keys]
+        dv = [vdp(r[k]) - vdp(base[k]) for k in keys if vdp(r[k]) is not None]
+        print(f"| {m} | {mode} | {ci(dd)} | {ci(dv)} | {len(keys)} |")
+
 if times:
-    print("| model | training wall time | inference wall time (all modes, held-out cases) |")
-    print("|---|---|---|")
-    for m, (tr, inf) in times.items():
-        print(f"| {m} | {minutes(tr)} | {minutes(inf)} |")
+    print("\n| run | steps | training wall time | inference wall time (its modes, test patients) |")
+    print("|---|---|---|---|")
+    for name, (model, seed, steps, trained, inferred) in times.items():
+        print(f"| {name} | {steps} | {trained / 60:.1f} min | {inferred / 60:.1f} min |")
