@@ -56,23 +56,23 @@ out, rounds, before, after = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.arg
 load = lambda pat: [json.load(open(f)) for f in sorted(glob.glob(os.path.join(out, pat)))]
 sharp, py, fe = load("sharp-*.json"), load("py-custom-*.json"), load("py-foreach-*.json")
 def med(rs, key):  # median of every timed step/pass of every round; also the spread of the round medians
-    allv = [v for r in rs for v in r[key + "Times"]]
-    per = [r[key + "Seconds"] for r in rs]
+    allv = [v for r in rs for v in r[key + "_times"]]
+    per = [r[key + "_seconds"] for r in rs]
     return statistics.median(allv) * 1000, min(per) * 1000, max(per) * 1000
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 s0, p0 = sharp[0], py[0]
 print(f"machine: {cpu}, {os.cpu_count()} logical CPUs; load average {before} before, {after} after")
-print(f"TorchSharp {s0['torchSharpVersion']} / libtorch 2.10.0 CPU, {s0['threads']} threads, allocator {s0['allocator']}, oneDNN cap {s0['oneDnnIsa']}")
-print(f"PyTorch {p0['torchVersion']} (Debian python3-torch), {p0['threads']} threads, allocator {p0['allocator']}, oneDNN cap {p0['oneDnnIsa']}")
+print(f"TorchSharp {s0['torch_sharp_version']} / libtorch 2.10.0 CPU, {s0['threads']} threads, allocator {s0['allocator']}, oneDNN cap {s0['one_dnn_isa']}")
+print(f"PyTorch {p0['torch_version']} (Debian python3-torch), {p0['threads']} threads, allocator {p0['allocator']}, oneDNN cap {p0['one_dnn_isa']}")
 print(f"parameters: TorchSharp {s0['parameters']:,}, PyTorch {p0['parameters']:,} ({'equal' if s0['parameters'] == p0['parameters'] else 'DIFFERENT'})")
 print(f"{rounds} alternating rounds; ms = median of all timed steps (range of the round medians)")
 print()
 print("| preset | batch | measure | TorchSharp ms | PyTorch ms | ratio TorchSharp / PyTorch |")
 print("|---|---|---|---|---|---|")
-rows = [("train step (engine Adam ops on both)", "trainStep", py), ("inference pass (no_grad)", "inferencePass", py)]
+rows = [("train step (engine Adam ops on both)", "train_step", py), ("inference pass (no_grad)", "inference_pass", py)]
 if fe:
-    rows.insert(1, ("train step (PyTorch: torch.optim.Adam foreach)", "trainStep", fe))
+    rows.insert(1, ("train step (PyTorch: torch.optim.Adam foreach)", "train_step", fe))
 for name, key, other in rows:
     a, b = med(sharp, key), med(other, key)
-    print(f"| {s0['preset']} | {s0['batchSize']} | {name} | {a[0]:.0f} ({a[1]:.0f}-{a[2]:.0f}) | {b[0]:.0f} ({b[1]:.0f}-{b[2]:.0f}) | {a[0] / b[0]:.2f}x |")
+    print(f"| {s0['preset']} | {s0['batch_size']} | {name} | {a[0]:.0f} ({a[1]:.0f}-{a[2]:.0f}) | {b[0]:.0f} ({b[1]:.0f}-{b[2]:.0f}) | {a[0] / b[0]:.2f}x |")
 EOF

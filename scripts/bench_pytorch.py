@@ -371,19 +371,19 @@ def main():
         if i > 0:
             passes.append(time.perf_counter() - t0)
     r = {
-        "preset": a.preset, "batchSize": a.batch, "imageSize": size, "parameters": sum(p.numel() for p in params),
-        "threads": torch.get_num_threads(), "torchVersion": torch.__version__, "optimizer": a.optimizer,
-        "oneDnnIsa": os.environ.get("ONEDNN_MAX_CPU_ISA", "(default)"), "cpuCapability": torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else "?",
+        "preset": a.preset, "batch_size": a.batch, "image_size": size, "parameters": sum(p.numel() for p in params),
+        "threads": torch.get_num_threads(), "torch_version": torch.__version__, "optimizer": a.optimizer,
+        "one_dnn_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "(default)"), "cpu_capability": torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else "?",
         "allocator": "tcmalloc" if "tcmalloc" in open("/proc/self/maps").read() else "glibc",
-        "trainStepSeconds": statistics.median(steps), "trainStepTimes": steps,
-        "inferencePassSeconds": statistics.median(passes), "inferencePassTimes": passes,
+        "train_step_seconds": statistics.median(steps), "train_step_times": steps,
+        "inference_pass_seconds": statistics.median(passes), "inference_pass_times": passes,
     }
     if a.json:
         print(json.dumps(r))
     else:
-        print(f"PyTorch {r['torchVersion']} preset {a.preset} ({r['parameters']:,} parameters) {r['threads']} threads, allocator {r['allocator']}, optimizer {a.optimizer}")
-        print(f"train step (batch {a.batch}): median {r['trainStepSeconds'] * 1000:.1f} ms of {len(steps)}")
-        print(f"inference pass (batch {a.batch}, no_grad): median {r['inferencePassSeconds'] * 1000:.1f} ms of {len(passes)}")
+        print(f"PyTorch {r['torch_version']} preset {a.preset} ({r['parameters']:,} parameters) {r['threads']} threads, allocator {r['allocator']}, optimizer {a.optimizer}")
+        print(f"train step (batch {a.batch}): median {r['train_step_seconds'] * 1000:.1f} ms of {len(steps)}")
+        print(f"inference pass (batch {a.batch}, no_grad): median {r['inference_pass_seconds'] * 1000:.1f} ms of {len(passes)}")
 
 
 if __name__ == "__main__":
