@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the portal and its tests need on a fresh Debian 12 machine; a no-op when all is there.
-# Usage: scripts/setup.sh [run|test]   (run: what the portal needs; test: that plus the test tools)
+# Usage: scripts/setup.sh [run|test|bench]   (run: what the portal needs; test: that plus the test tools;
+# bench: that of run plus Debian's python3-torch for scripts/bench-pytorch.sh)
 set -euo pipefail
 mode="${1:-test}"
 
 # The engine's TorchSharp native library is patched at build time (patchelf, g++, python3); tcmalloc speeds libtorch up.
 packages=(patchelf g++ python3 libtcmalloc-minimal4)
+if [ "$mode" = "bench" ]; then
+  packages+=(python3-torch)
+fi
 if [ "$mode" = "test" ]; then
   # Browser tests drive Debian's chromium; imaging tests cross-check files with nibabel, pydicom, Pillow, dcm2niix and ITK;
   # the data, jobs and portal tests run a second time on a throw-away PostgreSQL server (initdb, pg_ctl).

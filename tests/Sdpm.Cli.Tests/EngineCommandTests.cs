@@ -56,6 +56,23 @@ public sealed class EngineCommandTests : IDisposable
     }
 
     [Fact]
+    public void BenchCoreReportsTrainStepAndInferencePassOnly()
+    {
+        var r = Run("bench", "--core", "--json", "--preset", "tiny", "--batch", "2", "--steps", "2", "--passes", "2", "--slices", "2");
+        Assert.Equal(0, r.Code);
+        using var doc = JsonDocument.Parse(r.Out);
+        var root = doc.RootElement;
+        Assert.Equal("tiny", root.GetProperty("preset").GetString());
+        Assert.Equal(2, root.GetProperty("batch_size").GetInt32());
+        Assert.True(root.GetProperty("parameters").GetInt64() > 0);
+        Assert.Equal(2, root.GetProperty("train_step_times").GetArrayLength());
+        Assert.Equal(2, root.GetProperty("inference_pass_times").GetArrayLength());
+        Assert.True(root.GetProperty("train_step_seconds").GetDouble() > 0);
+        Assert.True(root.GetProperty("inference_pass_seconds").GetDouble() > 0);
+        Assert.True(root.GetProperty("threads").GetInt32() >= 1);
+    }
+
+    [Fact]
     public void ResumingAnEmptyRunFailsWithOneLine()
     {
         var data = Synth(3);

@@ -11,7 +11,7 @@ namespace Sdpm.Cli.Commands;
 public sealed class BenchCommand : ICommand
 {
     public string Name => "bench";
-    public string Usage => "bench [--preset tiny|small|paper] [--json] [--device auto|cpu|cuda] [--batch N] [--steps N] [--slices Z] [--repeats N] [--threads N]  |  bench --compare-protocols RUN --data DIR [--cases K] [--slices-per-case S] [--paper-repeats N] [--lesion infarct|hemorrhage] [--json]";
+    public string Usage => "bench [--preset tiny|small|paper] [--json] [--device auto|cpu|cuda] [--batch N] [--steps N] [--slices Z] [--repeats N] [--threads N]  |  bench --core [--preset P] [--batch N] [--steps N] [--passes N] [--threads N] [--json]  |  bench --compare-protocols RUN --data DIR [--cases K] [--slices-per-case S] [--paper-repeats N] [--lesion infarct|hemorrhage] [--json]";
     public string Summary => "Benchmark the engine: training step, inference modes, protocols, batched repeats, memory.";
 
     public int Run(CommandContext ctx)
@@ -25,8 +25,11 @@ public sealed class BenchCommand : ICommand
         var steps = a.Int("--steps", 1, 1000) ?? 3;
         var slices = a.Int("--slices", 2, 512) ?? 16;
         var repeats = a.Int("--repeats", 1, 1024) ?? 16;
+        var core = a.Flag("--core");
+        var passes = a.Int("--passes", 1, 1000) ?? 5;
         EngineArgs.Threads(a);
         a.Done();
+        if (core) return Core(ctx, new BenchmarkOptions(preset, device, batch, steps, slices, repeats, Passes: passes), json);
         var r = EngineBenchmark.Run(new BenchmarkOptions(preset, device, batch, steps, slices, repeats), null, ctx.Cancellation);
         if (json)
         {
@@ -41,6 +44,22 @@ public sealed class BenchCommand : ICommand
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"4-mode volume ({r.VolumeSlices} slices): fast {r.FastVolumeSeconds:0.0} s ({r.FastPassesPerSlice} passes/slice); paper ~{r.PaperVolumeSecondsEstimated:0} s estimated ({r.PaperPassesPerSlice} passes/slice)"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"repeats batched {r.BatchedSeconds:0.00} s vs sequential {r.SequentialSeconds:0.00} s: {r.BatchSpeedup:0.00}x"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak RSS {r.PeakRssBytes / (1024.0 * 1024):0} MiB"));
+        return CliApp.Success;
+    }
+
+    /// <summary>Median train step and median inference pass only (scripts/bench-pytorch.sh compares them with PyTorch).</summary>
+    private static int Core(CommandContext ctx, BenchmarkOptions options, bool json)
+    {
+        var r = EngineBenchmark.RunCore(options, ctx.Cancellation);
+        if (json)
+        {
+            ctx.Out.WriteLine(JsonSerializer.Serialize(r, EngineOutput.Json));
+            return CliApp.Success;
+        }
+        var o = ctx.Out;
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"preset {r.Preset} ({r.Parameters:N0} parameters, {r.ImageSize}x{r.ImageSize}) on {r.Device}, {r.Threads} threads, allocator {r.Allocator}, oneDNN ISA cap {r.OneDnnIsa}, TorchSharp {r.TorchSharpVersion}"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train step (batch {r.BatchSize}): median {r.TrainStepSeconds * 1000:0.0} ms of {r.TrainStepTimes.Count}"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"inference pass (batch {r.BatchSize}, no_grad): median {r.InferencePassSeconds * 1000:0.0} ms of {r.InferencePassTimes.Count}"));
         return CliApp.Success;
     }
 

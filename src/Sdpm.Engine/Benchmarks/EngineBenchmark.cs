@@ -16,7 +16,14 @@ namespace Sdpm.Engine.Benchmarks;
 
 /// <summary>What to measure: preset, device, batch, volume depth, repeats for the batched-versus-sequential comparison.</summary>
 public sealed record BenchmarkOptions(string Preset = "small", string Device = "auto", int BatchSize = 8, int TrainSteps = 3,
-    int VolumeSlices = 16, int Repeats = 16, int MaxBatch = 32);
+    int VolumeSlices = 16, int Repeats = 16, int MaxBatch = 32, int Passes = 5);
+
+/// <summary>The core figures alone: median train step and median inference pass (one forward under no_grad, same batch),
+/// for comparing with another framework on exactly the same shapes (scripts/bench-pytorch.sh).</summary>
+public sealed record CoreBenchmarkResult(
+    string Preset, string Device, string Allocator, string OneDnnIsa, int Threads, string TorchSharpVersion, long Parameters,
+    int ImageSize, int BatchSize, double TrainStepSeconds, IReadOnlyList<double> TrainStepTimes,
+    double InferencePassSeconds, IReadOnlyList<double> InferencePassTimes);
 
 /// <summary>Samples (slice-passes) per second of one mode under the fast protocol.</summary>
 public sealed record ModeThroughput(string Mode, long Passes, long Samples, double Seconds, double SamplesPerSecond);
@@ -103,6 +110,49 @@ public static class EngineBenchmark
 
         return new BenchmarkResult(o.Preset, device, Allocator(), parameters, n, o.BatchSize, stepSeconds, o.BatchSize / stepSeconds, modes,
             volume.Slices, fastVolume, fastPasses, paperPasses, paperEstimate, sequential, batched, sequential / batched, PeakRss());
+    }
+
+    /// <summary>Train steps (after one warm-up) and inference passes (after one warm-up) of the benchmark's trainer, nothing else.</summary>
+    public static CoreBenchmarkResult RunCore(BenchmarkOptions o, CancellationToken ct = default)
+    {
+        TorchRuntime.EnsureInitialized();
+        var config = NetworkConfig.FromPreset(o.Preset);
+        var n = config.ImageSize;
+        var cases = Enumerable.Range(0, 2).Select(i => Phantom($"bench{i}", n, Math.Max(2, o.VolumeSlices), (ulong)(i + 1))).ToList();
+        var options = new TrainingOptions(Preset: o.Preset, Steps: o.TrainSteps + 1, BatchSize: o.BatchSize, Device: o.Device, ReportEvery: 1000, CheckpointEvery: 100_000);
+        using var trainer = new Trainer(options, cases, "bench");
+        var net = trainer.Network;
+        net.train();
+        trainer.TrainStep(0);
+        var steps = new List<double>();
+        for (var i = 1; i <= o.TrainSteps; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var sw = Stopwatch.StartNew();
+            trainer.TrainStep(i);
+            steps.Add(sw.Elapsed.TotalSeconds);
+        }
+        net.eval();
+        var device = TorchDevice.Resolve(o.Device);
+        using var x = SliceStack(cases[0], device, Math.Min(o.BatchSize, cases[0].Slices));
+        using var xb = x.shape[0] == o.BatchSize ? x.alias() : x.repeat(((o.BatchSize + x.shape[0] - 1) / x.shape[0]), 1, 1, 1).narrow(0, 0, o.BatchSize);
+        using var t = Tensors.From(Enumerable.Range(0, o.BatchSize).Select(i => (float)(10 + (20 * i))).ToArray(), device);
+        var passes = new List<double>();
+        for (var i = 0; i <= o.Passes; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var sw = Stopwatch.StartNew();
+            using (var scope = NewDisposeScope())
+            using (no_grad())
+            {
+                var outs = net.forward(xb, t);
+                _ = outs[0].sum().item<float>(); // forces completion on an asynchronous device
+            }
+            if (i > 0) passes.Add(sw.Elapsed.TotalSeconds); // pass 0 is the warm-up
+        }
+        var version = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "?";
+        return new CoreBenchmarkResult(o.Preset, trainer.DeviceName, Allocator(), TorchRuntime.OneDnnIsa, TorchSharp.torch.get_num_threads(), version,
+            net.ParameterCount(), n, o.BatchSize, Median(steps), steps, Median(passes), passes);
     }
 
     /// <summary>"tcmalloc" when libtcmalloc is mapped into this process (LD_PRELOAD), else "glibc".</summary>
