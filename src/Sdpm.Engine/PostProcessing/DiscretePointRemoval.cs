@@ -31,4 +31,12 @@ public static class DiscretePointRemoval
         var c = F.conv2d(b, weight, padding: [kernel / 2, kernel / 2]);
         return (b * c.gt(Sc.OneAndHalf).to_type(ScalarType.Float32)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The final mask of a mode: <see cref="Apply"/>, then (when minComponentVoxels &gt; 1) the 3-D components
+    /// smaller than that removed (<see cref="Components.RemoveSmall"/>).</summary>
+    public static Tensor FinalMask(Tensor probability, double threshold, int kernel, RemovalMode mode, int minComponentVoxels)
+    {
+        var mask = Apply(probability, threshold, kernel, mode);
+        return minComponentVoxels > 1 ? Components.RemoveSmall(mask, minComponentVoxels) : mask;
+    }
 }

@@ -147,18 +147,10 @@ public static class Tuning
             var c = PreparedCase.Load(source, cases[ci], model.ImageSize, model.Options.PreprocessingOrDefault, withMask: false, ct);
             var reference = source.LoadReference(c.CaseId, ct) ?? throw new ArgumentException($"{c.CaseId}: no reference mask.");
             if (reference.Voxels.AsSpan().IndexOfAnyExcept((byte)0) < 0) lesionFree++;
-            var brainSlices = Enumerable.Range(0, c.Slices).Where(c.HasBrain).ToArray();
-            var n = c.Size;
+            var (brainSlices, x0) = CasePredictor.BrainStack(c, model.Device);
             var maps = new Dictionary<(SamplingMode, NetworkSetting), Tensor>();
             try
             {
-                Tensor? x0 = null;
-                if (brainSlices.Length > 0)
-                {
-                    var data = new float[brainSlices.Length * n * n];
-                    for (var i = 0; i < brainSlices.Length; i++) c.Image.AsSpan(brainSlices[i] * n * n, n * n).CopyTo(data.AsSpan(i * n * n));
-                    x0 = Torch.Tensors.From(data, [brainSlices.Length, 1, n, n], model.Device);
-                }
                 Tensor Map(SamplingMode part, NetworkSetting setting)
                 {
                     var key = (part, setting.For(part, T));
@@ -187,7 +179,7 @@ public static class Tuning
                             else
                             {
                                 using var scope = NewDisposeScope();
-                                var union = probabilities.Select(p => FinalMask(p, post, kernel)).Aggregate(maximum);
+                                var union = probabilities.Select(p => DiscretePointRemoval.FinalMask(p, post.Threshold, kernel, post.Removal, post.MinComponentVoxels)).Aggregate(maximum);
                                 mask = CasePredictor.MaskOnOriginalGrid(c, brainSlices, union.cpu().data<float>().ToArray());
                             }
                             var key = (mode, setting, post);
@@ -196,10 +188,10 @@ public static class Tuning
                         }
                     }
                 }
-                x0?.Dispose();
             }
             finally
             {
+                x0?.Dispose();
                 foreach (var t in maps.Values) t.Dispose();
             }
             progress?.Report(new EngineProgress(ProgressKind.Case, model.DeviceName, ci + 1, cases.Count, CaseId: c.CaseId));
@@ -207,11 +199,4 @@ public static class Tuning
         return new Scored(results, lesionFree);
     }
 
-    /// <summary>As <see cref="StackSampler"/>'s final mask: threshold with isolated-point removal, then the 3-D minimum
-    /// component size.</summary>
-    private static Tensor FinalMask(Tensor probability, PostSetting post, int kernel)
-    {
-        var mask = DiscretePointRemoval.Apply(probability, post.Threshold, kernel, post.Removal);
-        return post.MinComponentVoxels > 1 ? Components.RemoveSmall(mask, post.MinComponentVoxels) : mask;
-    }
 }

@@ -22,18 +22,16 @@ public sealed class CasePredictor(SegmentationModel model, SamplingProtocol prot
     {
         if (c.Size != model.ImageSize) throw new ArgumentException($"{c.CaseId}: prepared at {c.Size}, the model expects {model.ImageSize}.");
         var use = Supported(modes);
-        var brainSlices = Enumerable.Range(0, c.Slices).Where(c.HasBrain).ToArray();
         var n = c.Size;
         var results = new List<ModePrediction>();
         var sw = Stopwatch.StartNew();
-        if (brainSlices.Length == 0)
+        var (brainSlices, stack) = BrainStack(c, model.Device);
+        if (stack is null)
         {
             foreach (var m in use) results.Add(Empty(c, m));
             return new CasePrediction(c.CaseId, results, model.DeviceName);
         }
-        var data = new float[brainSlices.Length * n * n];
-        for (var i = 0; i < brainSlices.Length; i++) c.Image.AsSpan(brainSlices[i] * n * n, n * n).CopyTo(data.AsSpan(i * n * n));
-        using var x0 = Torch.Tensors.From(data, [brainSlices.Length, 1, n, n], model.Device);
+        using var x0 = stack;
         var maps = new StackSampler(model, protocol).Run(x0, use, ct);
         var seconds = sw.Elapsed.TotalSeconds;
         var voxelMl = MaskVolume.VoxelVolumeMm3(c.Original.Affine) * c.Original.Dims.X * c.Original.Dims.Y / (n * (double)n) / 1000.0;
@@ -62,6 +60,17 @@ public sealed class CasePredictor(SegmentationModel model, SamplingProtocol prot
 
     /// <summary>A brain-slice stack's mask (model resolution, values &gt; 0.5 foreground) on the case's original grid, as
     /// <see cref="Predict"/> writes it.</summary>
+    /// <summary>The slices of a case that hold brain, and their images stacked as [S,1,H,W] on a device (null when none).</summary>
+    internal static (int[] Slices, Tensor? Stack) BrainStack(PreparedCase c, Device device)
+    {
+        var slices = Enumerable.Range(0, c.Slices).Where(c.HasBrain).ToArray();
+        if (slices.Length == 0) return (slices, null);
+        var len = c.SliceLength;
+        var data = new float[slices.Length * len];
+        for (var i = 0; i < slices.Length; i++) c.Image.AsSpan(slices[i] * len, len).CopyTo(data.AsSpan(i * len));
+        return (slices, Torch.Tensors.From(data, [slices.Length, 1, c.Size, c.Size], device));
+    }
+
     internal static Volume<byte> MaskOnOriginalGrid(PreparedCase c, int[] brainSlices, float[] stackMask) =>
         ToOriginalMask(Scatter(c, brainSlices, stackMask), c);
 

@@ -68,9 +68,8 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
     private Tensor FinalMask(Tensor probability)
     {
         using var scope = NewDisposeScope();
-        var mask = DiscretePointRemoval.Apply(probability, protocol.Threshold, protocol.RemovalKernel, protocol.Removal);
-        if (protocol.MinComponentVoxels > 1) mask = Components.RemoveSmall(mask, protocol.MinComponentVoxels);
-        return mask.DetachFromDisposeScope();
+        return DiscretePointRemoval.FinalMask(probability, protocol.Threshold, protocol.RemovalKernel, protocol.Removal, protocol.MinComponentVoxels)
+            .DetachFromDisposeScope();
     }
 
     private SliceMaps Repeated(SamplingMode mode, Tensor x0, Tensor brain, int repeats, Tensor? avgProb, CancellationToken ct)
