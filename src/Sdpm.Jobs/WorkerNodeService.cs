@@ -17,7 +17,8 @@ public sealed class WorkerIdentity(IOptions<JobsOptions> options)
 /// <summary>
 /// Keeps this worker's row alive (devices, heartbeat) and reconciles the Job rows with the queues every few seconds:
 /// a running job whose worker has been silent past the lease is queued again (training resumes from its checkpoint),
-/// a queued job without a delivery (its hand-over failed, or its worker gave it back) is delivered, and a queued job
+/// a queued job without a delivery (its hand-over failed, or its worker gave it back) or with a lost one (it ended
+/// without taking the row, or the job engine no longer has it) is delivered, and a queued job
 /// that no live worker can run says why. The portal runs it too when it runs no worker itself.
 /// </summary>
 public sealed class WorkerNodeService(
@@ -97,7 +98,20 @@ public sealed class WorkerNodeService(
         }
 
         var queued = await db.Jobs.Where(j => j.State == JobState.Queued).OrderBy(j => j.Id).Select(j => new { j.Id, j.Device, j.DispatchId, j.WaitingReason }).ToListAsync(ct);
-        foreach (var j in queued.Where(j => j.DispatchId is null)) await dispatch.DeliverAsync(j.Id, j.Device, ct);
+        foreach (var j in queued)
+        {
+            // A delivery that will never start the job (it failed before taking the row, the job engine lost it) is
+            // forgotten, so that the job is delivered again instead of waiting for ever.
+            if (j.DispatchId is not null && dispatch.WhyLost(j.DispatchId) is { } lost && await dispatch.ForgetAsync(j.Id, j.DispatchId, ct))
+            {
+                logger.LogWarning("Job {Job}: {Why}; delivered again", j.Id, lost);
+                await dispatch.DeliverAsync(j.Id, j.Device, ct);
+            }
+            else if (j.DispatchId is null)
+            {
+                await dispatch.DeliverAsync(j.Id, j.Device, ct);
+            }
+        }
 
         var alive = now - lease;
         var workers = await db.WorkerNodes.Where(w => w.HeartbeatAt >= alive).Select(w => new { w.Devices, w.CurrentJobId }).ToListAsync(ct);

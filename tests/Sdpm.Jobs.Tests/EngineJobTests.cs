@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
+using Hangfire;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Sdpm.Data.Entities;
 
 namespace Sdpm.Jobs.Tests;
@@ -131,5 +133,55 @@ public class EngineJobTests
         Assert.Equal(JobState.Cancelled, row.State);
         Assert.True(row.Step < 400);
         Assert.False(await check.ModelVersions.AnyAsync());
+    }
+
+    [Theory]
+    [InlineData("deleted")]
+    [InlineData("failed before its claim")]
+    [InlineData("half made")]
+    public async Task AQueuedJobWhoseDeliveryWillNeverStartItIsDeliveredAgainAndRuns(string loss)
+    {
+        await using var world = await JobsWorld.CreateAsync(cases: 2);
+        var portal = await world.StartNodeAsync(runWorker: false); // delivers, runs nothing
+        var job = await world.SubmitAsync(portal, JobsWorld.TrainJob(world.CaseIds, steps: 2));
+        var first = (await world.WaitAsync(job.Id, j => j.DispatchId is { } d && !d.StartsWith("pending", StringComparison.Ordinal), TimeSpan.FromSeconds(30))).DispatchId!;
+
+        var engine = portal.Services.GetRequiredService<IBackgroundJobClient>();
+        switch (loss)
+        {
+            case "deleted": // removed from the job engine (its dashboard, an expired storage)
+                Assert.True(engine.Delete(first));
+                break;
+            case "failed before its claim": // EngineJob threw before it took the row (a database error); no retries
+                Assert.True(engine.ChangeState(first, new Hangfire.States.FailedState(new InvalidOperationException("database is locked"))));
+                break;
+            case "half made": // the process died between writing its marker and making the background job
+                Assert.True(engine.Delete(first));
+                var old = DateTimeOffset.UtcNow - JobDispatch.PendingLimit - TimeSpan.FromSeconds(30);
+                await using (var db = world.NewContext())
+                {
+                    await db.Jobs.Where(j => j.Id == job.Id).ExecuteUpdateAsync(s => s.SetProperty(j => j.DispatchId, $"pending-{old.ToUnixTimeSeconds()}-0123456789abcdef"));
+                }
+                break;
+        }
+        await world.StartNodeAsync();
+        var done = await world.WaitAsync(job.Id, j => j.Finished, TimeSpan.FromMinutes(3));
+
+        Assert.True(done.State == JobState.Succeeded, $"{done.State}: {done.Error}\n{done.LogTail}");
+        Assert.Equal(1, done.Attempts);
+        Assert.NotEqual(first, done.DispatchId);
+    }
+
+    [Fact]
+    public async Task AFreshHalfMadeDeliveryIsLeftToTheProcessMakingIt()
+    {
+        await using var world = await JobsWorld.CreateAsync(cases: 1);
+        var portal = await world.StartNodeAsync(runWorker: false);
+        var dispatch = portal.Services.GetRequiredService<JobDispatch>();
+
+        Assert.Null(dispatch.WhyLost($"pending-{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}-0123456789abcdef"));
+        Assert.NotNull(dispatch.WhyLost($"pending-{(DateTimeOffset.UtcNow - TimeSpan.FromMinutes(2)).ToUnixTimeSeconds()}-0123456789abcdef"));
+        Assert.NotNull(dispatch.WhyLost("pending-garbage"));
+        Assert.NotNull(dispatch.WhyLost("987654")); // a delivery the job engine never had
     }
 }

@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Sdpm.Portal.Tests.Cohorts;
 using Sdpm.Portal.Tests.Infrastructure;
 
@@ -14,7 +17,47 @@ public sealed class WorkerPortal() : CohortPortal(new Dictionary<string, string?
     ["Jobs:RunWorker"] = "true",
     ["Jobs:WorkerCommand"] = Path.Combine(RepositoryRoot, "src", "Sdpm.Worker", "bin", "Release", "net10.0", "Sdpm.Worker.dll"),
     ["Jobs:Heartbeat"] = "00:00:01",
-});
+})
+{
+    private readonly Sdpm.Portal.Tests.Infrastructure.CapturedLogs logs = new();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.ConfigureLogging(l => l.AddProvider(logs));
+    }
+
+    /// <summary>What the job engine holds of a job, for a failure message: the row's delivery, that background job's
+    /// states, the servers and the workers.</summary>
+    public string JobEngineReport(int jobId)
+    {
+        var report = new System.Text.StringBuilder();
+        try
+        {
+            using var scope = Services.CreateScope();
+            var db = scope.ServiceProvider.GetRequiredService<Sdpm.Data.PortalDbContext>();
+            var row = db.Jobs.AsNoTracking().Single(j => j.Id == jobId);
+            report.AppendLine($"row: state {row.State}, delivery {row.DispatchId ?? "none"}, worker {row.WorkerName ?? "none"}, attempts {row.Attempts}");
+            foreach (var w in db.WorkerNodes.AsNoTracking().ToList())
+                report.AppendLine($"worker {w.Name}: devices {w.Devices}, heartbeat {w.HeartbeatAt:O}, current job {w.CurrentJobId?.ToString() ?? "none"}");
+            var monitoring = Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi();
+            foreach (var server in monitoring.Servers())
+                report.AppendLine($"server {server.Name}: queues {string.Join(',', server.Queues)}, workers {server.WorkersCount}, heartbeat {server.Heartbeat:O}");
+            foreach (var queue in monitoring.Queues()) report.AppendLine($"queue {queue.Name}: {queue.Length} enqueued, {queue.Fetched} fetched");
+            if (row.DispatchId is { } id && !id.StartsWith("pending", StringComparison.Ordinal) && monitoring.JobDetails(id) is { } details)
+            {
+                foreach (var h in details.History)
+                    report.AppendLine($"delivery {id}: {h.StateName} at {h.CreatedAt:O} {h.Reason} {string.Join("; ", h.Data.Select(d => $"{d.Key}={d.Value}"))}");
+            }
+        }
+        catch (Exception e)
+        {
+            report.AppendLine($"(the report stopped: {e.Message})");
+        }
+        report.AppendLine("the portal's last warnings and errors:").AppendLine(logs.ToString());
+        return report.ToString();
+    }
+}
 
 /// <summary>Training through the API as a script does it: a split, a job, its progress, the model version and its
 /// checkpoint; and what the API refuses.</summary>
@@ -48,16 +91,7 @@ public class JobApiTests(WorkerPortal portal) : IClassFixture<WorkerPortal>
         var split = await investigator.GetFromJsonAsync<JsonElement>($"/api/splits/{splitId}");
         Assert.True(split.GetProperty("frozen").GetBoolean());
 
-        JsonElement job;
-        var deadline = DateTime.UtcNow.AddMinutes(4);
-        while (true)
-        {
-            job = await investigator.GetFromJsonAsync<JsonElement>($"/api/jobs/{jobId}");
-            var state = job.GetProperty("state").GetString();
-            if (state is "succeeded" or "failed" or "cancelled") break;
-            Assert.True(DateTime.UtcNow < deadline, $"job {jobId} is {state} after 4 minutes: {job}");
-            await Task.Delay(500);
-        }
+        var job = await FinishedAsync(investigator, jobId);
         Assert.True(job.GetProperty("state").GetString() == "succeeded", job.ToString());
         Assert.Equal(8, job.GetProperty("step").GetInt32());
         Assert.Equal(8, job.GetProperty("total").GetInt32());
@@ -115,14 +149,14 @@ public class JobApiTests(WorkerPortal portal) : IClassFixture<WorkerPortal>
         return (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt32();
     }
 
-    private static async Task<JsonElement> FinishedAsync(HttpClient client, int jobId)
+    private async Task<JsonElement> FinishedAsync(HttpClient client, int jobId)
     {
         var deadline = DateTime.UtcNow.AddMinutes(4);
         while (true)
         {
             var job = await client.GetFromJsonAsync<JsonElement>($"/api/jobs/{jobId}");
             if (job.GetProperty("state").GetString() is "succeeded" or "failed" or "cancelled") return job;
-            Assert.True(DateTime.UtcNow < deadline, $"job {jobId} has not finished after 4 minutes: {job}");
+            if (DateTime.UtcNow >= deadline) Assert.Fail($"job {jobId} has not finished after 4 minutes: {job}\n{portal.JobEngineReport(jobId)}");
             await Task.Delay(500);
         }
     }
