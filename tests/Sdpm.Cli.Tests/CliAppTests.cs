@@ -26,6 +26,23 @@ public class CliAppTests
     }
 
     [Fact]
+    public void SynthMakesAWideCohortWithAGivenFieldOfViewAndSliceThickness()
+    {
+        using var dir = new TempDir();
+        var r = Run("synth", "--out", dir.Path, "--cases", "2", "--sites", "1", "--seed", "5", "--variation", "wide", "--size", "160",
+            "--fov", "180", "--slice-mm", "3", "--slices", "4");
+        Assert.Equal(0, r.ExitCode);
+        Assert.All(CohortManifest.Read(dir.Path), e =>
+        {
+            Assert.Equal(new Dims(160, 160, 4), e.Dims);
+            Assert.Equal(180.0 / 160, e.Spacing.X, 3);
+            Assert.Equal(3.0, e.Spacing.Z, 3);
+        });
+        AssertOneLineError(Run("synth", "--out", dir.File("x"), "--cases", "1", "--sites", "1", "--seed", "1", "--variation", "odd"), 2, "--variation must be standard or wide");
+        AssertOneLineError(Run("synth", "--out", dir.File("y"), "--cases", "1", "--sites", "1", "--seed", "1", "--fov", "90"), 2, "--fov must be 150..400 mm");
+    }
+
+    [Fact]
     public void SynthIsDeterministic()
     {
         using var a = new TempDir();
@@ -38,7 +55,7 @@ public class CliAppTests
     }
 
     [Theory]
-    [InlineData("--size", "100", "--size must be 128 or 256")]
+    [InlineData("--size", "100", "--size must be 128, 160, 256 or 512")]
     [InlineData("--lesion", "tumour", "--lesion must be")]
     [InlineData("--cases", "zero", "--cases must be an integer")]
     public void SynthRefusesBadOptionsWithExitCode2(string option, string value, string message)

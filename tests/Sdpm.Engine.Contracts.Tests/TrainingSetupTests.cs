@@ -113,7 +113,7 @@ public class TrainingSetupTests
     {
         var e = Assert.Throws<SettingException>(() => TrainingSetup.FromSettings(new Dictionary<string, string> { ["preset"] = "tiny", ["epochs"] = "3" }));
         Assert.StartsWith("unknown training setting 'epochs'; known: model, preset, steps, seed, device, recipe, batch, lr, lr-min,", e.Message);
-        Assert.EndsWith("no-augment, checkpoint-every, dice-activation, skull-above-hu, skull-margin.", e.Message);
+        Assert.EndsWith("no-augment, checkpoint-every, dice-activation, skull-above-hu, skull-margin, field-mm.", e.Message);
     }
 
     [Fact]

@@ -15,7 +15,7 @@ public enum Ld1Weighting
 /// worker both go through it, so the same choices always train with the same options.</summary>
 /// <remarks>Settings (as <c>sdpm train --NAME</c> and as the keys of a job's settings map): model, preset, steps, seed,
 /// device, recipe, batch, lr, lr-min, test-fraction, validation-fraction, lesion-free-ratio, time-power, ld1-weighting,
-/// dice-weight, dice-activation, skull-above-hu, skull-margin, no-augment, checkpoint-every.</remarks>
+/// dice-weight, dice-activation, skull-above-hu, skull-margin, field-mm, no-augment, checkpoint-every.</remarks>
 /// <param name="Recipe">A name from <see cref="TrainingRecipes.Names"/>; null: the preset's default recipe.</param>
 /// <param name="MinLearningRate">Null: the recipe's, but never above an explicit <see cref="LearningRate"/>.</param>
 /// <param name="Augment">False turns the joint augmentation off (<c>--no-augment</c>).</param>
@@ -41,7 +41,8 @@ public sealed record TrainingSetup(
     DiceActivation? DiceActivation = null,
     short? SkullAboveHu = null,
     int? SkullMargin = null,
-    double? ValidationFraction = null)
+    double? ValidationFraction = null,
+    double? FieldMm = null)
 {
     private static readonly IReadOnlyList<string> Ld1Names = ["none", "eq13", "alphabar"];
     private static readonly IReadOnlyList<string> DiceActivationNames = ["clamp", "sigmoid"];
@@ -71,8 +72,8 @@ public sealed record TrainingSetup(
                 Ld1AlphaBarWeighting = Ld1Weighting is { } v ? v == Training.Ld1Weighting.AlphaBar : losses.Ld1AlphaBarWeighting,
             },
             Augmentation = Augment ? null : new AugmentationOptions(Enabled: false),
-            Preprocessing = SkullAboveHu is null && SkullMargin is null ? defaults.Preprocessing
-                : defaults.PreprocessingOrDefault with { SkullAboveHu = SkullAboveHu, SkullMarginPixels = SkullMargin ?? 0 },
+            Preprocessing = SkullAboveHu is null && SkullMargin is null && FieldMm is null ? defaults.Preprocessing
+                : defaults.PreprocessingOrDefault with { SkullAboveHu = SkullAboveHu, SkullMarginPixels = SkullMargin ?? 0, FieldMm = FieldMm },
             CheckpointEvery = CheckpointEvery ?? defaults.CheckpointEvery,
         };
         options.Validate();
@@ -114,8 +115,9 @@ public sealed record TrainingSetup(
         var skull = r.Int("skull-above-hu", 0, 3000);
         var margin = r.Int("skull-margin", 0, 5);
         if (margin is not null && skull is null) throw new SettingException($"{r.Prefix}skull-margin needs {r.Prefix}skull-above-hu.");
+        var field = r.Number("field-mm", 120, 400);
         return new TrainingSetup(model, preset, recipe, steps, seed, device, batch, lr, lrMin, testFraction, lesionFree, timePower, ld1, dice, augment, checkpointEvery, activation,
-            (short?)skull, margin, validationFraction);
+            (short?)skull, margin, validationFraction, field);
     }
 
     /// <summary>Reads a job's settings map; an unknown key is an error.</summary>
@@ -158,6 +160,7 @@ public sealed record TrainingSetup(
         Put("skull-above-hu", SkullAboveHu);
         Put("skull-margin", SkullMargin);
         Put("validation-fraction", ValidationFraction);
+        Put("field-mm", FieldMm);
         return map;
     }
 }

@@ -34,7 +34,7 @@ public sealed class CasePredictor(SegmentationModel model, SamplingProtocol prot
         using var x0 = stack;
         var maps = new StackSampler(model, protocol).Run(x0, use, ct);
         var seconds = sw.Elapsed.TotalSeconds;
-        var voxelMl = MaskVolume.VoxelVolumeMm3(c.Original.Affine) * c.Original.Dims.X * c.Original.Dims.Y / (n * (double)n) / 1000.0;
+        var voxelMl = c.ModelVoxelMl;
         foreach (var m in maps)
         {
             using (m)
@@ -86,6 +86,12 @@ public sealed class CasePredictor(SegmentationModel model, SamplingProtocol prot
     {
         var g = c.Original;
         var v = new Volume<float>(new Dims(c.Size, c.Size, c.Slices), Affine.Identity, modelRes);
+        if (c.FieldMm is { } fieldMm)
+        {
+            var field = PhysicalField.For(g, fieldMm);
+            var inField = field.Width == c.Size && field.Height == c.Size ? v : Resample.InPlaneLinear(v, field.Width, field.Height);
+            return field.Take(inField, g, 0f);
+        }
         var voxels = g.Dims.X == c.Size && g.Dims.Y == c.Size ? modelRes : Resample.InPlaneLinear(v, g.Dims.X, g.Dims.Y).Voxels;
         return new Volume<float>(g.Dims, g.Affine, voxels);
     }
@@ -95,6 +101,12 @@ public sealed class CasePredictor(SegmentationModel model, SamplingProtocol prot
         var g = c.Original;
         var bytes = modelRes.Select(v => v > 0.5f ? (byte)1 : (byte)0).ToArray();
         var v = new Volume<byte>(new Dims(c.Size, c.Size, c.Slices), Affine.Identity, bytes);
+        if (c.FieldMm is { } fieldMm)
+        {
+            var field = PhysicalField.For(g, fieldMm);
+            var inField = field.Width == c.Size && field.Height == c.Size ? v : Resample.InPlaneNearest(v, field.Width, field.Height);
+            return field.Take(inField, g, (byte)0);
+        }
         var voxels = g.Dims.X == c.Size && g.Dims.Y == c.Size ? bytes : Resample.InPlaneNearest(v, g.Dims.X, g.Dims.Y).Voxels;
         return new Volume<byte>(g.Dims, g.Affine, voxels);
     }

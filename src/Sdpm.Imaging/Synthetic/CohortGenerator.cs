@@ -10,6 +10,8 @@ namespace Sdpm.Imaging.Synthetic;
 public static class CohortGenerator
 {
     private const double Coverage = 140; // mm covered by default
+    private static readonly int[] WideSizes = [128, 160, 256, 512];
+    private static readonly double[] WideSliceThickness = [2.5, 3.0, 4.0, 5.0];
 
     /// <summary>The scanner traits of every site of a cohort.</summary>
     public static IReadOnlyList<SiteProfile> Sites(CohortOptions options)
@@ -18,15 +20,35 @@ public static class CohortGenerator
         return Enumerable.Range(0, options.Sites).Select(s =>
         {
             var rng = Prng.Derive(options.Seed, 1, (ulong)s);
-            return new SiteProfile(
+            var site = new SiteProfile(
                 Id: $"site{s + 1}",
                 // Thinner slices are noisier: 5 mm sites 3-5 HU, 2.5 mm sites 5-8 HU.
                 NoiseSigma: Math.Round(s % 2 == 0 ? rng.Uniform(3, 5) : rng.Uniform(5, 8), 2),
                 HuOffset: Math.Round(rng.Uniform(-3, 3), 1), // keeps grey/white matter inside 30..45 HU (HeadPhantom)
                 SliceThickness: s % 2 == 0 ? 5.0 : 2.5,
-                Size: options.Size ?? (s / 2 % 2 == 0 ? 128 : 256),
+                Size: s / 2 % 2 == 0 ? 128 : 256,
                 FieldOfView: Math.Round(rng.Uniform(220, 250)),
                 BlurSigma: Math.Round(rng.Uniform(0.5, 0.85), 2));
+            if (options.Variation == PhantomVariation.Wide)
+            {
+                // Drawn from a stream of their own: standard cohorts stay what they were.
+                var wide = Prng.Derive(options.Seed, 4, (ulong)s);
+                site = site with
+                {
+                    NoiseSigma = Math.Round(wide.Uniform(2, 10), 2),
+                    HuOffset = Math.Round(wide.Uniform(-4, 4), 1),
+                    SliceThickness = WideSliceThickness[wide.Next(0, WideSliceThickness.Length)],
+                    Size = WideSizes[wide.Next(0, WideSizes.Length)],
+                    FieldOfView = Math.Round(wide.Uniform(180, 260)),
+                    BlurSigma = Math.Round(wide.Uniform(0.4, 1.2), 2),
+                };
+            }
+            return site with
+            {
+                Size = options.Size ?? site.Size,
+                FieldOfView = options.FieldOfView ?? site.FieldOfView,
+                SliceThickness = options.SliceThickness ?? site.SliceThickness,
+            };
         }).ToList();
     }
 
@@ -103,7 +125,8 @@ public static class CohortGenerator
     private static (Volume<short> Image, Volume<byte> Mask) Render(CohortOptions options, SiteProfile site, LesionType lesion, Prng rng, bool applyLesion, CancellationToken ct)
     {
         var caseSeed = rng.NextUInt64();
-        var phantom = new HeadPhantom(rng, lesion, applyLesion);
+        var wide = options.Variation == PhantomVariation.Wide ? Prng.Derive(caseSeed, 1UL << 40, 5) : null; // not a slice's stream
+        var phantom = new HeadPhantom(rng, lesion, applyLesion, wide, site.FieldOfView);
         var n = site.Size;
         var nz = options.Slices ?? (int)Math.Round(Coverage / site.SliceThickness);
         var dz = site.SliceThickness;

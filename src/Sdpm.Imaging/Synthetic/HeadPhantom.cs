@@ -8,6 +8,7 @@ internal sealed class HeadPhantom
 {
     private readonly double _a, _b, _c, _cx, _cy, _cos, _sin;
     private readonly double _scalp, _skull, _table, _diploe, _gm, _wm, _csf, _atrophy, _csfLayer, _sulcusDepth;
+    private readonly double _cupping, _cuppingDepth, _texture, _q1, _q2;
     private readonly int _gyri;
     private readonly double _p1, _p2, _p3;
     private readonly Ellipsoid[] _ventricles;
@@ -15,7 +16,10 @@ internal sealed class HeadPhantom
     private readonly ILesion? _lesion;
 
     /// <param name="applyLesion">False renders the same head without its lesion (the lesion's random draws are still made).</param>
-    public HeadPhantom(Prng rng, LesionType lesion, bool applyLesion = true)
+    /// <param name="wide">Draws of <see cref="PhantomVariation.Wide"/>, from a stream of their own (null: a standard head,
+    /// exactly as before they existed).</param>
+    /// <param name="fieldOfView">The scan's field of view (mm): a wide head is shrunk to fit inside it.</param>
+    public HeadPhantom(Prng rng, LesionType lesion, bool applyLesion = true, Prng? wide = null, double fieldOfView = double.PositiveInfinity)
     {
         var scale = rng.Uniform(0.93, 1.07);
         _a = 71 * scale * rng.Uniform(0.96, 1.04);
@@ -42,6 +46,42 @@ internal sealed class HeadPhantom
         _p1 = rng.Uniform(0, 2 * Math.PI);
         _p2 = rng.Uniform(0, 2 * Math.PI);
         _p3 = rng.Uniform(0, 2 * Math.PI);
+        if (wide is not null)
+        {
+            // Other builds: small to large heads (up to filling the field of view), rounder or longer, off-centre and
+            // turned; thin to thick skull of other densities; other grey-white contrast and gyral patterns; a slow
+            // intensity texture; beam-hardening cupping that brightens the brain under the inner table.
+            var build = wide.Uniform(0.85, 1.2);
+            _a = 71 * build * wide.Uniform(0.9, 1.1);
+            _b = 90 * build * wide.Uniform(0.9, 1.1);
+            _c = 84 * build;
+            _scalp = wide.Uniform(2.5, 8);
+            var fit = (0.5 * fieldOfView - 4) / (Math.Max(_a, _b) + 8); // the head's outline inside the field, a few mm spare
+            if (fit < 1)
+            {
+                _a *= fit;
+                _b *= fit;
+                _c *= fit;
+            }
+            var room = Math.Max(0, 0.5 * fieldOfView - 4 - Math.Max(_a, _b));
+            _cx = wide.Uniform(-1, 1) * Math.Min(15, room);
+            _cy = wide.Uniform(-1, 1) * Math.Min(15, room);
+            yaw = wide.Uniform(-15, 15) * Math.PI / 180;
+            _cos = Math.Cos(yaw);
+            _sin = Math.Sin(yaw);
+            _skull = wide.Uniform(3.5, 10);
+            _table = wide.Uniform(1000, 1800);
+            _diploe = wide.Uniform(450, 1000);
+            _wm = wide.Uniform(30, 36);
+            _gm = _wm + wide.Uniform(2, 10);
+            _sulcusDepth = wide.Uniform(6, 18);
+            _gyri = wide.Next(10, 23);
+            _cupping = wide.Uniform(0, 10);
+            _cuppingDepth = wide.Uniform(3, 10);
+            _texture = wide.Uniform(0, 3);
+            _q1 = wide.Uniform(0, 2 * Math.PI);
+            _q2 = wide.Uniform(0, 2 * Math.PI);
+        }
         var v = _atrophy;
         _ventricles =
         [
@@ -96,6 +136,8 @@ internal sealed class HeadPhantom
         }
         var e = depth - _scalp - skull; // depth below the inner table
         var tissue = Brain(u, v, w, e, out var isTissue);
+        if (_cupping > 0 && e < _cuppingDepth) tissue += _cupping * (1 - e / _cuppingDepth);
+        if (_texture > 0 && isTissue) tissue += _texture * Math.Sin(u / 9 + _q1) * Math.Sin(v / 11 + w / 13 + _q2);
         if (_lesion is null) return (tissue, 0);
         var (hu, member) = _lesion.Apply(u, v, w, e, tissue, isTissue, _gm, _wm);
         return (hu, member);

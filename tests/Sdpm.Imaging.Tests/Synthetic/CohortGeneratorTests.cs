@@ -157,4 +157,63 @@ public class CohortGeneratorTests
                 }
         return (si / ni, nr == 0 ? double.NaN : sr / nr);
     }
+
+    /// <summary>SHA-256 of the voxels of standard cases, as the generator made them before the wide variation existed: the
+    /// portal's demo data and every standard cohort stay what they were.</summary>
+    [Theory]
+    [InlineData(LesionMode.Infarct, 42UL, "c6b2b131474d833c10b262ac4696abdb97712acb926f79f595b385df218f21e8")]
+    [InlineData(LesionMode.Hemorrhage, 7UL, "f55d520116f7b8016659c93831cddfd7de694864d583e57ff4a94dd10e459b9d")]
+    public void StandardCasesAreTheSameAsBeforeTheWideVariation(LesionMode mode, ulong seed, string expected)
+    {
+        var c = CohortGenerator.GenerateCase(new CohortOptions(2, 2, seed, mode, Slices: 6, LesionFreeFraction: 0), 1);
+        var bytes = new byte[c.Image.Voxels.Length * 2 + c.Mask.Voxels.Length];
+        Buffer.BlockCopy(c.Image.Voxels, 0, bytes, 0, c.Image.Voxels.Length * 2);
+        Buffer.BlockCopy(c.Mask.Voxels, 0, bytes, c.Image.Voxels.Length * 2, c.Mask.Voxels.Length);
+        Assert.Equal(expected, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
+    }
+
+    [Fact]
+    public void WideCohortsVaryScannersAndHeadsAndKeepEveryHeadInsideItsField()
+    {
+        var options = new CohortOptions(10, 5, 3, LesionMode.Mixed, Slices: 3, LesionFreeFraction: 0.2, Variation: PhantomVariation.Wide);
+        var sites = CohortGenerator.Sites(options);
+        Assert.True(sites.Select(s => s.Size).Distinct().Count() >= 2, string.Join(", ", sites.Select(s => s.Size)));
+        Assert.All(sites, s =>
+        {
+            Assert.Contains(s.Size, new[] { 128, 160, 256, 512 });
+            Assert.InRange(s.FieldOfView, 180, 260);
+            Assert.InRange(s.NoiseSigma, 2, 10);
+            Assert.InRange(s.BlurSigma, 0.4, 1.2);
+            Assert.Contains(s.SliceThickness, new[] { 2.5, 3.0, 4.0, 5.0 });
+        });
+        Assert.True(sites.Max(s => s.NoiseSigma) - sites.Min(s => s.NoiseSigma) > 2);
+
+        var widths = new List<double>();
+        for (var i = 0; i < options.Cases; i++)
+        {
+            var c = CohortGenerator.GenerateCase(options, i);
+            var n = c.Image.Dims.X;
+            var middle = c.Image.Slice(1).ToArray();
+            // Left to right across the head's middle row: skin to skin, in mm; the image's outer columns are air.
+            var row = Enumerable.Range(0, n).Select(x => Enumerable.Range(n / 4, n / 2).Max(y => middle[y * n + x])).ToArray();
+            var inside = Enumerable.Range(0, n).Where(x => row[x] > -300).ToArray();
+            Assert.True(inside.Min() > 0 && inside.Max() < n - 1, $"case {i}: the head touches the image's edge");
+            widths.Add((inside.Max() - inside.Min() + 1) / (double)n); // the share of the field the head spans
+        }
+        // Standard heads span about 0.6 of their field; wide ones vary, up to nearly filling it.
+        var shares = string.Join(", ", widths.Select(w => w.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.True(widths.Max() - widths.Min() > 0.15 && widths.Max() > 0.8, $"shares of the field: {shares}");
+    }
+
+    [Fact]
+    public void AStandardCohortTakesAGivenFieldOfViewAndSliceThickness()
+    {
+        var c = CohortGenerator.GenerateCase(new CohortOptions(1, 1, 5, Size: 160, Slices: 4, FieldOfView: 180, SliceThickness: 3), 0);
+        Assert.Equal((160, 160, 4), (c.Image.Dims.X, c.Image.Dims.Y, c.Image.Dims.Z));
+        Assert.Equal(180.0 / 160, c.Image.Spacing.X, 6);
+        Assert.Equal(3.0, c.Image.Spacing.Z, 6);
+        Assert.Throws<ArgumentException>(() => new CohortOptions(1, 1, 5, FieldOfView: 100).Validate());
+        Assert.Throws<ArgumentException>(() => new CohortOptions(1, 1, 5, Size: 200).Validate());
+    }
 }
+
