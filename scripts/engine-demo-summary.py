@@ -45,9 +45,11 @@ def ci(values):
 
 
 seeds = sorted({v[1] for v in times.values()}) or sorted({n.split("-s")[-1] for n in os.listdir(".") if n.startswith("run-")})
+tuned = ("the fast protocol's sampling settings, untuned" if settings.get("tune") == "none"
+         else f"sampling settings tuned on validation ({settings.get('tune', '?')} grid)")
 print(f"Engine demo: preset {settings.get('preset', '?')}, {settings.get('steps', '?')} steps, seeds {', '.join(seeds)}, "
       f"{settings.get('cases', '?')} patients (test fraction {settings.get('test_fraction', '?')}, validation "
-      f"{settings.get('validation_fraction', '?')}), sampling settings tuned on validation ({settings.get('tune', '?')} grid), "
+      f"{settings.get('validation_fraction', '?')}), {tuned}, "
       f"{settings.get('cores', os.cpu_count())} cores. Each test patient is scored once per seed; CIs resample (seed, patient) pairs.\n")
 print("| model | mode | Dice mean [95% CI] | VDP mean [95% CI] | VC | lesion-free left empty | per seed: Dice |")
 print("|---|---|---|---|---|---|---|")

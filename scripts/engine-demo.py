@@ -17,7 +17,8 @@ import subprocess
 import sys
 import time
 
-root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from sdpm_session import ROOT as root, Session
+
 work = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "artifacts", "engine-demo"))
 env = os.environ.get
 cases = int(env("SDPM_DEMO_CASES", "100"))
@@ -28,25 +29,8 @@ size, slices = env("SDPM_DEMO_SIZE", "128"), env("SDPM_DEMO_SLICES", "16")
 test_fraction, validation_fraction = env("SDPM_DEMO_TEST_FRACTION", "0.3"), env("SDPM_DEMO_VALIDATION_FRACTION", "0.15")
 tune = env("SDPM_DEMO_TUNE", "quick")
 budget = env("SDPM_DEMO_BUDGET", "both")
-sdpm = os.path.join(root, "sdpm")
-os.makedirs(work, exist_ok=True)
-os.chdir(work)
-log = open("demo.log", "a")
-
-
-def say(text):
-    line = f"{time.strftime('%H:%M:%S')} {text}"
-    print(line, flush=True)
-    log.write(line + "\n")
-    log.flush()
-
-
-def run(*args, out=None):
-    """Runs ./sdpm with args; stdout to a file when given; stops the demo on failure."""
-    with open(out, "w") if out else open(os.devnull, "w") as sink:
-        code = subprocess.call([sdpm, *args], stdout=sink, stderr=log)
-    if code != 0:
-        sys.exit(f"sdpm {' '.join(args)} failed with exit code {code} (see {work}/demo.log)")
+session = Session(work, "demo.log")
+say, run = session.say, session.run
 
 
 def train(model, seed, name, n_steps):

@@ -17,11 +17,11 @@ Models and cohorts already in WORK_DIR are reused; remove them to make them agai
 """
 import json
 import os
-import subprocess
 import sys
 import time
 
-root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from sdpm_session import ROOT as root, Session
+
 work = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "artifacts", "robustness"))
 env = os.environ.get
 train_cases = env("SDPM_ROBUST_TRAIN_CASES", "60")
@@ -38,7 +38,6 @@ VARIANTS = {
 }
 variants = env("SDPM_ROBUST_VARIANTS", "matrix field240").split()
 runs = [(f"{m}-{v}", m, VARIANTS[v]) for v in variants for m in models]
-sdpm = os.path.join(root, "sdpm")
 
 # Held-out cohorts: a seed of their own (other patients), one shift each against the training cohort
 # (standard generator, 128 x 128, 16 slices, 220-250 mm field of view, 2.5 and 5 mm slices).
@@ -56,24 +55,8 @@ COHORTS = {
 chosen = env("SDPM_ROBUST_COHORTS", "all")
 cohorts = COHORTS if chosen == "all" else {k: COHORTS[k] for k in chosen.split()}
 
-os.makedirs(work, exist_ok=True)
-os.chdir(work)
-log = open("robustness.log", "a")
-
-
-def say(text):
-    line = f"{time.strftime('%H:%M:%S')} {text}"
-    print(line, flush=True)
-    log.write(line + "\n")
-    log.flush()
-
-
-def run(*args, out=None):
-    """Runs ./sdpm with args; stdout to a file when given; stops on failure."""
-    with open(out, "w") if out else open(os.devnull, "w") as sink:
-        code = subprocess.call([sdpm, *args], stdout=sink, stderr=log)
-    if code != 0:
-        sys.exit(f"sdpm {' '.join(args)} failed with exit code {code} (see {work}/robustness.log)")
+session = Session(work, "robustness.log")
+say, run = session.say, session.run
 
 
 def summary(eval_json):
