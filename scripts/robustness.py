@@ -30,12 +30,15 @@ steps = env("SDPM_ROBUST_STEPS", "700")
 preset = env("SDPM_ROBUST_PRESET", "small")
 seed = env("SDPM_ROBUST_SEED", "7")
 models = env("SDPM_ROBUST_MODELS", "unet sdpm").split()
+# Each variant: extra `sdpm train` flags and the training cohort (standard, or the wide generator's).
 VARIANTS = {
-    "matrix": [],  # the scan's whole matrix resampled to the network's size
-    "field240": ["--field-mm", "240"],  # a 240 mm square centred on the scan
-    "skull": ["--skull-above-hu", "100", "--skull-margin", "1"],  # bone and its rim out of the head mask
-    "field240-skull": ["--field-mm", "240", "--skull-above-hu", "100", "--skull-margin", "1"],
+    "matrix": ([], "standard"),  # the scan's whole matrix resampled to the network's size
+    "field240": (["--field-mm", "240"], "standard"),  # a 240 mm square centred on the scan
+    "skull": (["--skull-above-hu", "100", "--skull-margin", "1"], "standard"),  # bone and its rim out of the head mask
+    "field240-skull": (["--field-mm", "240", "--skull-above-hu", "100", "--skull-margin", "1"], "standard"),
+    "field240-widetrain": (["--field-mm", "240"], "wide"),  # trained on the wide generator: its wide row is in-distribution
 }
+TRAIN_COHORTS = {"standard": ["--size", "128", "--slices", "16"], "wide": ["--variation", "wide", "--slices", "16"]}
 variants = env("SDPM_ROBUST_VARIANTS", "matrix field240").split()
 runs = [(f"{m}-{v}", m, VARIANTS[v]) for v in variants for m in models]
 
@@ -72,13 +75,20 @@ def summary(eval_json):
 
 
 run("--help")  # builds the CLI first
-if not os.path.exists("train-cohort/manifest.csv"):
-    say(f"synth: training cohort, {train_cases} cases")
-    run("synth", "--out", "train-cohort", "--cases", train_cases, "--sites", "4", "--seed", "7", "--size", "128", "--slices", "16", out="synth-train.txt")
-for name, model, flags in runs:
+
+def train_cohort(kind):
+    folder = "train-cohort" if kind == "standard" else f"train-cohort-{kind}"
+    if not os.path.exists(os.path.join(folder, "manifest.csv")):
+        say(f"synth: {kind} training cohort, {train_cases} cases")
+        run("synth", "--out", folder, "--cases", train_cases, "--sites", "4", "--seed", "7", *TRAIN_COHORTS[kind], out=f"synth-{folder}.txt")
+    return folder
+
+
+for name, model, (flags, kind) in runs:
     if not os.path.exists(os.path.join(name, "run.json")):
-        say(f"train {name} ({steps} steps {' '.join(flags)})")
-        run("train", "--data", "train-cohort", "--out", name, "--model", model, "--preset", preset, "--steps", steps, "--seed", seed,
+        data = train_cohort(kind)
+        say(f"train {name} on {data} ({steps} steps {' '.join(flags)})")
+        run("train", "--data", data, "--out", name, "--model", model, "--preset", preset, "--steps", steps, "--seed", seed,
             "--test-fraction", "0.1", *flags, "--progress", "jsonl", out=f"train-{name}.jsonl")
 
 results = {}
@@ -100,7 +110,7 @@ for name, flags in cohorts.items():
         results[f"{model}/{name}"] = summary(f"eval-{model}-{name}.json")
         json.dump(results, open("results.json", "w"), indent=1)
 
-lines = ["| model-preprocessing | cohort | Dice (lesion patients) | drop vs standard | mean abs volume error mL | lesion-free predicted empty | mean mL on lesion-free |",
+lines = ["| model-variant | cohort | Dice (lesion patients) | drop vs standard (negative: higher) | mean abs volume error mL | lesion-free predicted empty | mean mL on lesion-free |",
          "|---|---|---|---|---|---|---|"]
 for key, r in results.items():
     model, name = key.split("/")
