@@ -255,8 +255,9 @@ public class JobPageTests : PortalComponentTest
         Assert.Contains("Case 1 of 1", cut.Find("[data-testid=job-steps]").TextContent);
         Assert.Contains("modes avg,infer", cut.Find("[data-testid=job-settings]").TextContent);
         Assert.Contains($"models?highlight={modelId}", cut.Find("[data-testid=job-input-model]").GetAttribute("href"));
+        // The per-case table loads after the job's result (PostgreSQL showed it a render later).
+        cut.WaitForAssertion(() => Assert.Contains("NOR-0901", cut.Find("[data-testid=job-prediction-table]").TextContent), TimeSpan.FromSeconds(10));
         var table = cut.Find("[data-testid=job-prediction-table]").TextContent;
-        Assert.Contains("NOR-0901", table);
         Assert.Contains("14.00 ± 1.25", table);
         Assert.DoesNotContain("99.00", table);
         Assert.Single(cut.FindAll("[data-testid=job-prediction-table] .mud-icon-root"), e => e.Closest("td") is not null); // the stale one's mark
