@@ -5,9 +5,10 @@ U-Net (same seed, same test patients) with bootstrap 95% CIs; wall times. Usage:
 import csv
 import json
 import os
-import random
 import statistics
 import sys
+
+from sdpm_stats import boot_ci
 
 work = sys.argv[1]
 os.chdir(work)
@@ -25,14 +26,6 @@ def load(name, mode):
 
 def vdp(c):
     return abs(c["vol_pred_ml"] - c["vol_ref_ml"]) / c["vol_ref_ml"] if c["vol_ref_ml"] > 0 else None
-
-
-def boot_ci(values, resamples=2000, seed=20240601):
-    if len(values) < 2:
-        return (None, None)
-    rng = random.Random(seed)
-    means = sorted(statistics.fmean(rng.choices(values, k=len(values))) for _ in range(resamples))
-    return means[int(0.025 * resamples)], means[int(0.975 * resamples) - 1]
 
 
 def fmt(v, digits=3):

@@ -10,9 +10,10 @@ Usage: scripts/robustness-summary.py [--against VARIANT] WORK_DIR [WORK_DIR ...]
 """
 import json
 import os
-import random
 import statistics
 import sys
+
+from sdpm_stats import boot_ci
 
 args = sys.argv[1:]
 against = "matrix"
@@ -21,14 +22,6 @@ if len(args) >= 2 and args[0] == "--against":
 if not args:
     sys.exit(__doc__)
 dirs = args
-
-
-def boot_ci(values, resamples=2000, seed=20240601):
-    if len(values) < 2:
-        return None, None
-    rng = random.Random(seed)
-    means = sorted(statistics.fmean(rng.choices(values, k=len(values))) for _ in range(resamples))
-    return means[int(0.025 * resamples)], means[int(0.975 * resamples) - 1]
 
 
 def load(folder, run, cohort):
@@ -51,6 +44,11 @@ def lesion_dice(per_seed):
     return {c: [s[c]["dice"] for s in per_seed] for c in cases}
 
 
+def dice_pairs(run, cohort):
+    """Every (seed, lesion patient) Dice of a run on a cohort."""
+    return [d for ds in lesion_dice(evals[(run, cohort)]).values() for d in ds]
+
+
 def free_ml(per_seed):
     vols = [s[c]["vol_pred_ml"] for s in per_seed for c, row in s.items() if row["vol_ref_ml"] == 0]
     return statistics.fmean(vols) if vols else float("nan")
@@ -66,14 +64,13 @@ for c in cohorts:
         if (r, c) not in evals:
             cells.append("")
             continue
-        pairs = [d for ds in lesion_dice(evals[(r, c)]).values() for d in ds]
+        pairs = dice_pairs(r, c)
         lo, hi = boot_ci(pairs)
         cells.append(f"{statistics.fmean(pairs):.3f} [{lo:.2f}, {hi:.2f}] ({free_ml(evals[(r, c)]):.1f} mL)")
     print(f"| {c} | " + " | ".join(cells) + " |")
 
 print(f"\nPaired Dice difference against `{against}` (same model, same patients; each patient's Dice averaged over the "
       "seeds), mean [bootstrap 95% CI over patients]:\n")
-models = list(dict.fromkeys(r.split("-")[0] for r in runs))
 others = [r for r in runs if not r.endswith(f"-{against}")]
 print("| cohort | " + " | ".join(f"{r} - {r.split('-')[0]}-{against}" for r in others) + " |")
 print("|---|" + "---|" * len(others))
@@ -102,6 +99,5 @@ for c in cohorts:
         if (r, c) not in evals or (r, "standard") not in evals:
             cells.append("")
             continue
-        mean = lambda k: statistics.fmean(d for ds in lesion_dice(evals[(r, k)]).values() for d in ds)
-        cells.append(f"{mean('standard') - mean(c):+.3f}")
+        cells.append(f"{statistics.fmean(dice_pairs(r, 'standard')) - statistics.fmean(dice_pairs(r, c)):+.3f}")
     print(f"| {c} | " + " | ".join(cells) + " |")

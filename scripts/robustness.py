@@ -11,7 +11,7 @@ standard held-out cohort, the mean absolute volume error, and how many lesion-fr
 Usage: scripts/robustness.sh [WORK_DIR]   (default artifacts/robustness)
 Environment (defaults in brackets): SDPM_ROBUST_TRAIN_CASES [60], SDPM_ROBUST_CASES [12] per held-out cohort,
 SDPM_ROBUST_STEPS [700], SDPM_ROBUST_PRESET [small], SDPM_ROBUST_SEED [7], SDPM_ROBUST_MODELS ["unet sdpm"],
-SDPM_ROBUST_VARIANTS ["matrix field240"] (names from VARIANTS below: each a set of extra `sdpm train` flags),
+SDPM_ROBUST_VARIANTS ["matrix field240"] (names from VARIANTS below: extra `sdpm train` flags and a training cohort),
 SDPM_ROBUST_COHORTS [all] (names from COHORTS below, space separated).
 Models and cohorts already in WORK_DIR are reused; remove them to make them again. One WORK_DIR per training seed;
 scripts/robustness-summary.py WORK_DIR [WORK_DIR ...] then averages the seeds, with CIs and paired differences.
