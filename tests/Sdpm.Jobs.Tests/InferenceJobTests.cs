@@ -29,12 +29,15 @@ public sealed class TrainedWorld : IAsyncLifetime
 
     public async Task DisposeAsync() => await World.DisposeAsync();
 
-    public static Job InferJob(int modelId, IEnumerable<int> caseIds, string modes = "avg,sal,infer,all", string protocol = "fast") => new()
+    public static Job InferJob(int modelId, IEnumerable<int> caseIds, string modes = "avg,sal,infer,all", string protocol = "fast",
+        IReadOnlyDictionary<string, string>? sampling = null) => new()
     {
         Kind = JobKind.Infer,
         Device = "cpu",
         InputModelVersionId = modelId,
-        RequestJson = new JobRequest(new Dictionary<string, string> { ["modes"] = modes, ["protocol"] = protocol }, caseIds.ToList(), "test", "inference test").ToJson(),
+        RequestJson = new JobRequest(
+            new Dictionary<string, string>(sampling ?? new Dictionary<string, string>()) { ["modes"] = modes, ["protocol"] = protocol },
+            caseIds.ToList(), "test", "inference test").ToJson(),
         CreatedByName = "test",
         SiteKey = ",1,",
     };

@@ -45,14 +45,19 @@ public class WorkerFaultTests
     {
         // A real kill -9 of a worker node process and of its engine (a machine lost) while an inference job has
         // stored some cases, uncommitted; a second worker process takes the job over after the lease.
-        await using var world = await JobsWorld.CreateAsync(cases: 4);
+        await using var world = await JobsWorld.CreateAsync(cases: 6);
         var portal = await world.StartNodeAsync(runWorker: false); // submits and reconciles, runs nothing
         var first = world.StartNodeProcess();
         var train = await world.SubmitAsync(portal, JobsWorld.TrainJob(world.CaseIds, steps: 4));
         var trained = await world.WaitAsync(train.Id, j => j.Finished, TimeSpan.FromMinutes(3));
         Assert.True(trained.State == JobState.Succeeded, $"training before the inference: {trained.State}: {trained.Error}\n{trained.LogTail}");
         const string modes = "avg,sal";
-        var job = await world.SubmitAsync(portal, TrainedWorld.InferJob(trained.ResultModelVersionId!.Value, world.CaseIds, modes));
+        // The kill must land while cases are still to come. The database sees the first stored case up to a heartbeat
+        // (1 s) and a poll later; with the fast protocol (37 network passes a slice) a case took 1.5 s on 2 cores, and
+        // CI, faster, once finished all 4 cases in that window. 12 sal repeats (109 passes a slice) and 6 cases leave
+        // about 5 cases of some 4 s each (2 cores) after the first is stored.
+        var slower = new Dictionary<string, string> { ["sal-repeats"] = "12" };
+        var job = await world.SubmitAsync(portal, TrainedWorld.InferJob(trained.ResultModelVersionId!.Value, world.CaseIds, modes, sampling: slower));
         var running = await world.WaitAsync(job.Id, j => j.Step >= 1 || j.Finished, TimeSpan.FromMinutes(3));
         Assert.False(running.Finished, $"the inference ended ({running.State}) before the worker could be killed: the test proves nothing");
         var firstWorker = running.WorkerName;
@@ -73,7 +78,7 @@ public class WorkerFaultTests
         Assert.True(done.State == JobState.Succeeded, $"{done.State}: {done.Error}\n{done.LogTail}\n{world.NodeLog}");
         Assert.True(done.Attempts >= 2, $"the job was not taken over: {done.Attempts} attempt(s)");
         Assert.NotEqual(firstWorker, done.WorkerName);
-        Assert.Matches(@"resuming: [1-4] of 4 cases were predicted by an earlier attempt", done.LogTail);
+        Assert.Matches(@"resuming: [1-6] of 6 cases were predicted by an earlier attempt", done.LogTail);
         var rows = await db.Predictions.AsNoTracking().Where(p => p.JobId == job.Id).ToListAsync();
         var duplicates = rows.GroupBy(r => (r.CaseId, r.Mode)).Where(g => g.Count() > 1).Select(g => $"case {g.Key.CaseId} {g.Key.Mode} x{g.Count()}").ToList();
         Assert.True(duplicates.Count == 0, $"duplicate predictions: {string.Join(", ", duplicates)}");
