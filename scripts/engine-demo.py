@@ -9,7 +9,10 @@ scripts/engine-demo-summary.py WORK_DIR remakes the table from the files this le
 Usage: scripts/engine-demo.sh [WORK_DIR]   (default artifacts/engine-demo)
 Environment (defaults in brackets): SDPM_DEMO_CASES [100], SDPM_DEMO_SEEDS ["7 8"], SDPM_DEMO_STEPS [700],
 SDPM_DEMO_PRESET [small], SDPM_DEMO_SIZE [128], SDPM_DEMO_SLICES [16], SDPM_DEMO_TEST_FRACTION [0.3],
-SDPM_DEMO_VALIDATION_FRACTION [0.15], SDPM_DEMO_TUNE [quick|full|none: quick], SDPM_DEMO_BUDGET [steps|both: both].
+SDPM_DEMO_VALIDATION_FRACTION [0.15], SDPM_DEMO_TUNE [post|quick|full|none: post], SDPM_DEMO_BUDGET [steps|both: both].
+SDPM_DEMO_TUNE=post (the default) chooses the threshold, minimum component and removal on the fast protocol's maps, one
+fast inference of the validation patients per run; quick and full also sweep Ti, N, d, nu and eta (quick: about nine
+times the post grid's network passes for SDPM).
 """
 import json
 import os
@@ -27,7 +30,7 @@ steps = int(env("SDPM_DEMO_STEPS", "700"))
 preset = env("SDPM_DEMO_PRESET", "small")
 size, slices = env("SDPM_DEMO_SIZE", "128"), env("SDPM_DEMO_SLICES", "16")
 test_fraction, validation_fraction = env("SDPM_DEMO_TEST_FRACTION", "0.3"), env("SDPM_DEMO_VALIDATION_FRACTION", "0.15")
-tune = env("SDPM_DEMO_TUNE", "quick")
+tune = env("SDPM_DEMO_TUNE", "post")
 budget = env("SDPM_DEMO_BUDGET", "both")
 session = Session(work, "demo.log")
 say, run = session.say, session.run

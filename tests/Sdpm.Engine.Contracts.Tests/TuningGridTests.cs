@@ -66,10 +66,31 @@ public class TuningGridTests
         Assert.Equal(SamplingProtocol.Fast(500).SalStride, NetworkSetting.Fast(500).Stride);
     }
 
+    [Theory]
+    [InlineData(500)]
+    [InlineData(1000)]
+    [InlineData(100)]
+    public void ThePostGridIsTheFastProtocolWithEveryPostProcessing(int T)
+    {
+        var g = TuningGrid.Named("post");
+        var fast = SamplingProtocol.Fast(T);
+        foreach (var mode in SamplingModes.Every)
+        {
+            var n = Assert.Single(g.NetworkSettings(mode, T));
+            // Written out from the fast protocol, not through NetworkSetting.Fast: Ti = T/2, stride T/20, N = 4.
+            var protocol = TuningGrid.Protocol(T, n, new PostSetting(fast.Threshold, fast.MinComponentVoxels, fast.Removal));
+            Assert.Equal(fast, protocol);
+            Assert.Equal(T / 2, n.Ti);
+            Assert.Equal(T / 20, n.Stride);
+        }
+        Assert.Equal(7 * 6 * 2, g.PostSettings().Count);
+        Assert.Contains(new PostSetting(0.5, 0, RemovalMode.Count), g.PostSettings()); // the untuned default is a row
+    }
+
     [Fact]
     public void EveryConfigurationsFlagsReadBackAsItsProtocol()
     {
-        foreach (var grid in new[] { TuningGrid.Quick, TuningGrid.Full })
+        foreach (var grid in new[] { TuningGrid.Quick, TuningGrid.Full, TuningGrid.Post })
             foreach (var mode in SamplingModes.Every)
                 foreach (var n in grid.NetworkSettings(mode, 500))
                     foreach (var p in grid.PostSettings())

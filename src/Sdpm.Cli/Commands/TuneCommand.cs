@@ -15,7 +15,7 @@ namespace Sdpm.Cli.Commands;
 public sealed class TuneCommand : ICommand
 {
     public string Name => "tune";
-    public string Usage => "tune --model RUN --data DIR [--modes avg,sal,infer,all] [--grid quick|full] [--device auto|cpu|cuda] [--max-batch N] [--all-rows] [--json] [--out FILE.md] [--score-test] [--threads N] [--progress jsonl|text|none]";
+    public string Usage => "tune --model RUN --data DIR [--modes avg,sal,infer,all] [--grid quick|full|post] [--device auto|cpu|cuda] [--max-batch N] [--all-rows] [--json] [--out FILE.md] [--score-test] [--threads N] [--progress jsonl|text|none]";
     public string Summary => "Choose sampling defaults on a run's validation cases: Dice, VDP and specificity against passes per slice, Pareto front per mode.";
 
     public int Run(CommandContext ctx)
