@@ -77,8 +77,20 @@ if ("unet", "avg") in rows:
         dv = [vdp(r[k]) - vdp(base[k]) for k in keys if vdp(r[k]) is not None]
         print(f"| {m} | {mode} | {ci(dd)} | {ci(dv)} | {len(keys)} |")
 
+chosen = [(name, m) for name in times for p in [f"tune-{name}.json"] if os.path.exists(p) and os.path.getsize(p) > 0
+          for m in json.load(open(p))["modes"]]
+if chosen:
+    print("\nSettings chosen on each run's validation patients (`sdpm tune`; the test patients scored once afterwards):\n")
+    print("| run | mode | chosen | passes/slice | validation Dice | validation specificity |")
+    print("|---|---|---|---|---|---|")
+    for name, m in chosen:
+        row = m["chosen"]["row"]
+        print(f"| {name} | {m['mode']} | {row['configuration']} | {row['score']['passes']} | {fmt(row['score']['dice'])} | "
+              f"{fmt(row['score']['specificity'], 2)} |")
+
 if times:
-    print("\n| run | steps | training wall time | inference wall time (its modes, test patients) |")
+    what = "inference of its modes on the test patients" if settings.get("tune") == "none" else "tuning on validation, then scoring the test patients"
+    print(f"\n| run | steps | training time | {what} |")
     print("|---|---|---|---|")
     for name, (model, seed, steps, trained, inferred) in times.items():
         print(f"| {name} | {steps} | {trained / 60:.1f} min | {inferred / 60:.1f} min |")

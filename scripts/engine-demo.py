@@ -16,6 +16,7 @@ times the post grid's network passes for SDPM).
 """
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -37,36 +38,58 @@ say, run = session.say, session.run
 
 
 def train(model, seed, name, n_steps):
-    start = time.monotonic()
-    run("train", "--data", "cohort", "--out", name, "--model", model, "--preset", preset, "--steps", str(n_steps), "--seed", seed,
-        "--test-fraction", test_fraction, "--validation-fraction", validation_fraction, "--progress", "jsonl", out=f"train-{name}.jsonl")
-    return time.monotonic() - start
+    """Trains a run, or keeps one this folder already holds with the same steps (the demo resumes where it stopped).
+    Returns the training time in seconds as the engine measured it (run.json), for kept and new runs alike."""
+    done = os.path.join(name, "run.json")
+    if os.path.exists(done) and json.load(open(done)).get("steps") == n_steps:
+        say(f"keep {name}: trained before ({n_steps} steps)")
+    else:
+        run("train", "--data", "cohort", "--out", name, "--model", model, "--preset", preset, "--steps", str(n_steps), "--seed", seed,
+            "--test-fraction", test_fraction, "--validation-fraction", validation_fraction, "--progress", "jsonl", out=f"train-{name}.jsonl")
+    return json.load(open(done))["seconds"]
 
 
 def modes_of(model):
     return ["avg", "sal", "infer", "all"] if model == "sdpm" else ["avg"]
 
 
-def tune_and_score(name, model, seed):
-    """Chooses each mode's settings on validation (or keeps the fast protocol's with SDPM_DEMO_TUNE=none), then infers
-    and scores the test patients once per mode. Returns the inference seconds."""
-    chosen = {m: [] for m in modes_of(model)}
+def write_eval(name, mode, cases):
+    """An eval file (as `sdpm eval --json` writes, the fields the summary reads) from per-case scores."""
+    pred, ref = [c["vol_pred_ml"] for c in cases], [c["vol_ref_ml"] for c in cases]
+    try:
+        vc = statistics.correlation(pred, ref)
+    except statistics.StatisticsError:  # a constant series: undefined, as sdpm eval says
+        vc = None
+    json.dump({"cases": cases, "dice": {"mean": statistics.fmean(c["dice"] for c in cases)}, "vc": {"mean": vc}, "n": len(cases)},
+              open(f"eval-{name}-{mode}.json", "w"), indent=1)
+
+
+def tune_and_score(name, model):
+    """Chooses each mode's settings on the run's validation patients with `sdpm tune`, which then scores the chosen
+    settings once on the test patients (--score-test: the maps of one network setting are computed once per case and
+    shared by the modes, where one `sdpm infer` per mode would compute them again). With SDPM_DEMO_TUNE=none: one
+    `sdpm infer` of every mode with the fast protocol's settings, scored by `sdpm eval`. Returns the wall seconds."""
+    modes = modes_of(model)
+    start = time.monotonic()
     if tune != "none":
-        say(f"tune {name} on its validation patients ({tune} grid)")
-        run("tune", "--model", name, "--data", "cohort", "--modes", ",".join(modes_of(model)), "--grid", tune, "--json",
-            "--out", f"tune-{name}.md", out=f"tune-{name}.json")
-        for m in json.load(open(f"tune-{name}.json"))["modes"]:
-            chosen[m["mode"]] = m["chosen"]["row"]["flags"].split()
-    seconds = 0.0
-    for mode, flags in chosen.items():
-        say(f"infer {name} {mode} on the test patients {' '.join(flags)}")
-        pred = f"pred-{name}-{mode}"
-        start = time.monotonic()
-        run("infer", "--model", name, "--data", "cohort", "--out", pred, "--modes", mode, "--protocol", "fast", "--subset", "test",
-            *flags, "--progress", "jsonl", out=f"infer-{name}-{mode}.jsonl")
-        seconds += time.monotonic() - start
-        run("eval", "--pred", os.path.join(pred, mode), "--ref", "cohort", "--json", out=f"eval-{name}-{mode}.json")
-    return seconds
+        out = f"tune-{name}.json"
+        if os.path.exists(out) and os.path.getsize(out) > 0 and all(m["held_out_test"] for m in json.load(open(out))["modes"]):
+            say(f"keep {out}: tuned and scored before")
+        else:
+            say(f"tune {name} on its validation patients ({tune} grid), then score the chosen settings once on the test patients")
+            run("tune", "--model", name, "--data", "cohort", "--modes", ",".join(modes), "--grid", tune, "--score-test", "--json",
+                "--out", f"tune-{name}.md", "--progress", "jsonl", out=out)
+        for m in json.load(open(out))["modes"]:
+            say(f"{name} {m['mode']}: {m['chosen']['row']['configuration']} (validation Dice {m['chosen']['row']['score']['dice']:.3f})")
+            write_eval(name, m["mode"], m["held_out_test"]["cases"])
+    else:
+        say(f"infer {name} {','.join(modes)} on the test patients (fast protocol)")
+        pred = f"pred-{name}"
+        run("infer", "--model", name, "--data", "cohort", "--out", pred, "--modes", ",".join(modes), "--protocol", "fast",
+            "--subset", "test", "--progress", "jsonl", out=f"infer-{name}.jsonl")
+        for mode in modes:
+            run("eval", "--pred", os.path.join(pred, mode), "--ref", "cohort", "--json", out=f"eval-{name}-{mode}.json")
+    return time.monotonic() - start
 
 
 run("--help")  # builds the CLI before anything is timed
@@ -80,7 +103,7 @@ for seed in seeds:
         name = f"{model}-s{seed}"
         say(f"train {name} ({steps} steps)")
         trained = train(model, seed, name, steps)
-        times[name] = [model, seed, steps, trained, tune_and_score(name, model, seed)]
+        times[name] = [model, seed, steps, trained, tune_and_score(name, model)]
     if budget == "both":
         # The U-Net at SDPM's training wall-clock time: its own seconds per step, measured in the run above.
         per_step = times[f"unet-s{seed}"][3] / steps
@@ -88,7 +111,7 @@ for seed in seeds:
         name = f"unet-time-s{seed}"
         say(f"train {name} ({eq_steps} steps: SDPM's {times[f'sdpm-s{seed}'][3]:.0f} s at {per_step:.2f} s a step)")
         trained = train("unet", seed, name, eq_steps)
-        times[name] = ["unet-time", seed, eq_steps, trained, tune_and_score(name, "unet", seed)]
+        times[name] = ["unet-time", seed, eq_steps, trained, tune_and_score(name, "unet")]
     json.dump(times, open("times.json", "w"), indent=1)
 say("done")
 settings = {"cases": cases, "seeds": seeds, "steps": steps, "preset": preset, "size": size, "slices": slices,
