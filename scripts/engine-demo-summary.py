@@ -28,6 +28,14 @@ def vdp(c):
     return abs(c["vol_pred_ml"] - c["vol_ref_ml"]) / c["vol_ref_ml"] if c["vol_ref_ml"] > 0 else None
 
 
+def pearson(cases):
+    """VC as `sdpm eval` defines it: Pearson r of predicted and reference volumes; None when a series is constant."""
+    try:
+        return statistics.correlation([c["vol_pred_ml"] for c in cases], [c["vol_ref_ml"] for c in cases])
+    except statistics.StatisticsError:
+        return None
+
+
 def fmt(v, digits=3):
     return "n/a" if v is None else f"{v:.{digits}f}"
 
@@ -58,9 +66,9 @@ for m in MODELS:
         dice = [c["dice"] for _, c in cases]
         vdps = [v for _, c in cases if (v := vdp(c)) is not None]
         free = [c for _, c in cases if lesion[c["case"]] == "none"]
-        vc = statistics.fmean(d["vc"]["mean"] for d in per_seed.values() if d["vc"]["mean"] is not None) \
-            if any(d["vc"]["mean"] is not None for d in per_seed.values()) else None
-        seeds_text = ", ".join(f"{fmt(d['dice']['mean'])}" for d in per_seed.values())
+        vcs = [v for d in per_seed.values() if (v := pearson(d["cases"])) is not None]
+        vc = statistics.fmean(vcs) if vcs else None
+        seeds_text = ", ".join(fmt(statistics.fmean(c["dice"] for c in d["cases"])) for d in per_seed.values())
         print(f"| {m} | {mode} | {ci(dice)} | {ci(vdps)} | {fmt(vc)} | {sum(1 for c in free if c['vol_pred_ml'] == 0)} of {len(free)} | {seeds_text} |")
 
 if ("unet", "avg") in rows:

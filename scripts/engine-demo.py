@@ -16,7 +16,6 @@ times the post grid's network passes for SDPM).
 """
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -41,27 +40,17 @@ def train(model, seed, name, n_steps):
     """Trains a run, or keeps one this folder already holds with the same steps (the demo resumes where it stopped).
     Returns the training time in seconds as the engine measured it (run.json), for kept and new runs alike."""
     done = os.path.join(name, "run.json")
-    if os.path.exists(done) and json.load(open(done)).get("steps") == n_steps:
+    kept = json.load(open(done)) if os.path.exists(done) else {}
+    if kept.get("steps") == n_steps:
         say(f"keep {name}: trained before ({n_steps} steps)")
-    else:
-        run("train", "--data", "cohort", "--out", name, "--model", model, "--preset", preset, "--steps", str(n_steps), "--seed", seed,
-            "--test-fraction", test_fraction, "--validation-fraction", validation_fraction, "--progress", "jsonl", out=f"train-{name}.jsonl")
+        return kept["seconds"]
+    run("train", "--data", "cohort", "--out", name, "--model", model, "--preset", preset, "--steps", str(n_steps), "--seed", seed,
+        "--test-fraction", test_fraction, "--validation-fraction", validation_fraction, "--progress", "jsonl", out=f"train-{name}.jsonl")
     return json.load(open(done))["seconds"]
 
 
 def modes_of(model):
     return ["avg", "sal", "infer", "all"] if model == "sdpm" else ["avg"]
-
-
-def write_eval(name, mode, cases):
-    """An eval file (as `sdpm eval --json` writes, the fields the summary reads) from per-case scores."""
-    pred, ref = [c["vol_pred_ml"] for c in cases], [c["vol_ref_ml"] for c in cases]
-    try:
-        vc = statistics.correlation(pred, ref)
-    except statistics.StatisticsError:  # a constant series: undefined, as sdpm eval says
-        vc = None
-    json.dump({"cases": cases, "dice": {"mean": statistics.fmean(c["dice"] for c in cases)}, "vc": {"mean": vc}, "n": len(cases)},
-              open(f"eval-{name}-{mode}.json", "w"), indent=1)
 
 
 def tune_and_score(name, model):
@@ -73,15 +62,18 @@ def tune_and_score(name, model):
     start = time.monotonic()
     if tune != "none":
         out = f"tune-{name}.json"
-        if os.path.exists(out) and os.path.getsize(out) > 0 and all(m["held_out_test"] for m in json.load(open(out))["modes"]):
+        kept = json.load(open(out)) if os.path.exists(out) and os.path.getsize(out) > 0 else {}
+        if kept.get("grid") == tune and all(m["held_out_test"] for m in kept["modes"]):
             say(f"keep {out}: tuned and scored before")
         else:
             say(f"tune {name} on its validation patients ({tune} grid), then score the chosen settings once on the test patients")
             run("tune", "--model", name, "--data", "cohort", "--modes", ",".join(modes), "--grid", tune, "--score-test", "--json",
                 "--out", f"tune-{name}.md", "--progress", "jsonl", out=out)
-        for m in json.load(open(out))["modes"]:
+            kept = json.load(open(out))
+        for m in kept["modes"]:
             say(f"{name} {m['mode']}: {m['chosen']['row']['configuration']} (validation Dice {m['chosen']['row']['score']['dice']:.3f})")
-            write_eval(name, m["mode"], m["held_out_test"]["cases"])
+            # The held-out cases as `sdpm eval --json` lists them; the summary computes every statistic from them.
+            json.dump({"cases": m["held_out_test"]["cases"]}, open(f"eval-{name}-{m['mode']}.json", "w"), indent=1)
     else:
         say(f"infer {name} {','.join(modes)} on the test patients (fast protocol)")
         pred = f"pred-{name}"
