@@ -142,8 +142,20 @@ public class WorkerFaultTests
         world.StartNodeProcess();
         world.StartNodeProcess();
         await world.WaitForWorkersAsync(2, TimeSpan.FromSeconds(60));
-        var jobs = new List<Job>();
-        for (var i = 0; i < 4; i++) jobs.Add(await world.SubmitAsync(portal, JobsWorld.TrainJob(world.CaseIds, steps: 20)));
+        // The first job runs long on one worker. While it runs, that worker's CPU is taken (one job a device), so the
+        // next job must go to the other worker. (Four short jobs submitted at once were once all run by one worker on a
+        // loaded machine, the other's claims coming late each time: that shows no fault, and proved nothing either.)
+        var jobs = new List<Job> { await world.SubmitAsync(portal, JobsWorld.TrainJob(world.CaseIds, steps: 300)) };
+        var first = await world.WaitAsync(jobs[0].Id, j => j.State == JobState.Running || j.Finished, TimeSpan.FromMinutes(2));
+        for (var i = 0; i < 3; i++) jobs.Add(await world.SubmitAsync(portal, JobsWorld.TrainJob(world.CaseIds, steps: 20)));
+        var second = await world.WaitAsync(jobs[1].Id, j => j.WorkerName != null || j.Finished, TimeSpan.FromMinutes(2));
+        await using (var check = world.NewContext())
+        {
+            var firstNow = await check.Jobs.AsNoTracking().SingleAsync(j => j.Id == jobs[0].Id);
+            Assert.False(firstNow.Finished && firstNow.FinishedAt < second.StartedAt,
+                $"the first job ended ({firstNow.State}) before the second was taken: the test proves nothing");
+        }
+        Assert.NotEqual(first.WorkerName, second.WorkerName); // the busy worker's device was not given a second job
 
         var done = new List<Job>();
         foreach (var j in jobs) done.Add(await world.WaitAsync(j.Id, x => x.Finished, TimeSpan.FromMinutes(5)));
