@@ -113,7 +113,22 @@ public class TrainingSetupTests
     {
         var e = Assert.Throws<SettingException>(() => TrainingSetup.FromSettings(new Dictionary<string, string> { ["preset"] = "tiny", ["epochs"] = "3" }));
         Assert.StartsWith("unknown training setting 'epochs'; known: model, preset, steps, seed, device, recipe, batch, lr, lr-min,", e.Message);
-        Assert.EndsWith("no-augment, checkpoint-every, dice-activation, skull-above-hu, skull-margin, field-mm.", e.Message);
+        Assert.EndsWith("no-augment, checkpoint-every, dice-activation, skull-above-hu, skull-margin, field-mm, bce-weight, bce-tmax.", e.Message);
+    }
+
+    [Fact]
+    public void TheBceTermIsOffByDefaultAndItsSettingsRoundTripResolveAndAreBounded()
+    {
+        Assert.Equal(0, new TrainingSetup(Preset: "tiny").Resolve().LossesOrDefault.Bce);
+        Assert.Equal(50, new LossOptions().BceWindow(500)); // T/10 when unset
+        var setup = TrainingSetup.FromSettings(new Dictionary<string, string> { ["preset"] = "small", ["bce-weight"] = "0.5", ["bce-tmax"] = "80" });
+        Assert.Equal(setup, TrainingSetup.FromSettings(setup.ToSettings()));
+        var losses = setup.Resolve().LossesOrDefault;
+        Assert.Equal((0.5, 80, 80), (losses.Bce, losses.BceTmax, losses.BceWindow(500)));
+        Assert.True(losses.Ld1AlphaBarWeighting); // the recipe's other loss settings are kept
+        Assert.Throws<SettingException>(() => TrainingSetup.FromSettings(new Dictionary<string, string> { ["bce-weight"] = "-1" }));
+        var beyond = Assert.Throws<ArgumentException>(() => new TrainingSetup(Preset: "small", BceWeight: 1, BceTmax: 500).Resolve());
+        Assert.Contains("BCE window's last time must be in [0, 499]", beyond.Message);
     }
 
     [Fact]

@@ -189,6 +189,48 @@ public class FidelityTests
         Assert.Equal(expected, dice, 4);
     }
 
+    [Fact]
+    public void TheBceTermIsTheCrossEntropyOfYZeroHatTimesLn99OverTheBrainInsideItsWindowOnly()
+    {
+        using var scope = NewDisposeScope();
+        var (x0, y0, lesion, brain) = Stack(3);
+        lesion[2].zero_(); // a lesion-free slice: where the soft Dice has almost no gradient, BCE has one
+        y0 = ((lesion * 2) - 1) * brain;
+        var eps = randn(3, 1, 32, 32) * brain;
+        var options = new LossOptions(Bce: 2, BceTmax: 40);
+        var objective = new Objective(ModelKind.Sdpm, new SynchronousDiffusion(Schedule), options);
+        const double c = 0.3; // label stream off by c: y0_hat = y0 + c / sqrt(abar_t)
+        int[] ts = [10, 40, 41];
+        var (total, terms) = objective.Compute(new LossOracle(eps, y0, labelOffset: c), x0, lesion, ts, eps);
+
+        // Independently, in float64: per slice the mean over brain pixels of softplus(z) - g z with z = ln(99) y0_hat,
+        // averaged over the slices with t <= 40 (41 is outside the window and counts for nothing).
+        var g = lesion.to_type(ScalarType.Float64).data<double>().ToArray();
+        var b = brain.to_type(ScalarType.Float64).data<double>().ToArray();
+        var y = y0.to_type(ScalarType.Float64).data<double>().ToArray();
+        const int n = 32 * 32;
+        double Slice(int s, int t)
+        {
+            double sum = 0, count = 0;
+            for (var i = s * n; i < (s + 1) * n; i++)
+            {
+                if (b[i] == 0) continue;
+                var z = Math.Log(99) * (y[i] + (c / Math.Sqrt(Schedule.AlphaBar[t])));
+                sum += Math.Log(1 + Math.Exp(z)) - (g[i] * z);
+                count++;
+            }
+            return sum / count;
+        }
+        var expected = (Slice(0, 10) + Slice(1, 40)) / 2;
+        Assert.Equal(expected, terms["bce"], 4);
+        var without = new Objective(ModelKind.Sdpm, new SynchronousDiffusion(Schedule), options with { Bce = 0 })
+            .Compute(new LossOracle(eps, y0, labelOffset: c), x0, lesion, ts, eps);
+        Assert.False(without.Terms.ContainsKey("bce"));
+        Assert.Equal(without.Terms["total"] + (2 * expected), total.item<float>(), 3);
+        // All three outside the window: nothing.
+        Assert.Equal(0, objective.Compute(new LossOracle(eps, y0, labelOffset: c), x0, lesion, [41, 300, 499], eps).Terms["bce"]);
+    }
+
     // ---- inference ----
 
     [Theory]

@@ -21,6 +21,11 @@ public enum DiceActivation
 /// <param name="Tp">Lp applies where t &lt;= Tp (the paper's sum includes Tp); null means T/2 (= Ti). Tp = T reproduces the
 /// public code.</param>
 /// <param name="DiceActivation">How y0_hat becomes the Dice loss's probability.</param>
+/// <param name="Bce">Weight of a binary cross-entropy term on y0_hat at small t (0: off, the default; not in the paper).
+/// Its logit is y0_hat · ln 99 (<see cref="BceLogitScale"/>), so y0_hat = ±1 reads as 0.99/0.01 and the term's 0.5 is the
+/// inference threshold's; unlike the soft Dice it keeps a gradient on lesion-free slices, where a false positive costs
+/// the Dice term almost nothing (issue 12's false-positive candidates).</param>
+/// <param name="BceTmax">The term applies where t &lt;= BceTmax; null means T/10 (the times avg and sal read from).</param>
 public sealed record LossOptions(
     double Ld1 = 1,
     double Ld2 = 1,
@@ -32,4 +37,13 @@ public sealed record LossOptions(
     bool Ld1AlphaBarWeighting = false,
     int? Tp = null,
     double DiceSmooth = 1,
-    DiceActivation DiceActivation = DiceActivation.Clamp);
+    DiceActivation DiceActivation = DiceActivation.Clamp,
+    double Bce = 0,
+    int? BceTmax = null)
+{
+    /// <summary>ln 99: the BCE term's logit per unit of y0_hat.</summary>
+    public static readonly double BceLogitScale = Math.Log(99);
+
+    /// <summary>The BCE window's last time for a schedule of <paramref name="diffusionSteps"/>.</summary>
+    public int BceWindow(int diffusionSteps) => BceTmax ?? (diffusionSteps / 10);
+}

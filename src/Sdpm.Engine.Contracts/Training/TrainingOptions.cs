@@ -76,6 +76,10 @@ public sealed record TrainingOptions(
             throw new ArgumentException($"validation fraction must be in [0, 0.5], got {ValidationFraction}.");
         if (TestFraction + ValidationFraction >= 1) throw new ArgumentException("test and validation fractions together must leave training cases.");
         if (LesionFreeRatio < 0) throw new ArgumentException("lesion-free ratio must be non-negative.");
+        var losses = LossesOrDefault;
+        if (!(losses.Bce >= 0) || losses.Bce > 100) throw new ArgumentException($"the BCE weight must be in [0, 100], got {losses.Bce}.");
+        if (losses.BceTmax is { } bt && (bt < 0 || bt >= DiffusionSteps))
+            throw new ArgumentException($"the BCE window's last time must be in [0, {DiffusionSteps - 1}], got {bt}.");
         if (CheckpointEvery < 1 || ReportEvery < 1) throw new ArgumentException("checkpoint and report intervals must be positive.");
     }
 

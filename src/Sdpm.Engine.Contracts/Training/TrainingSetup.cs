@@ -15,7 +15,7 @@ public enum Ld1Weighting
 /// worker both go through it, so the same choices always train with the same options.</summary>
 /// <remarks>Settings (as <c>sdpm train --NAME</c> and as the keys of a job's settings map): model, preset, steps, seed,
 /// device, recipe, batch, lr, lr-min, test-fraction, validation-fraction, lesion-free-ratio, time-power, ld1-weighting,
-/// dice-weight, dice-activation, skull-above-hu, skull-margin, field-mm, no-augment, checkpoint-every.</remarks>
+/// dice-weight, dice-activation, bce-weight, bce-tmax, skull-above-hu, skull-margin, field-mm, no-augment, checkpoint-every.</remarks>
 /// <param name="Recipe">A name from <see cref="TrainingRecipes.Names"/>; null: the preset's default recipe.</param>
 /// <param name="MinLearningRate">Null: the recipe's, but never above an explicit <see cref="LearningRate"/>.</param>
 /// <param name="Augment">False turns the joint augmentation off (<c>--no-augment</c>).</param>
@@ -42,7 +42,9 @@ public sealed record TrainingSetup(
     short? SkullAboveHu = null,
     int? SkullMargin = null,
     double? ValidationFraction = null,
-    double? FieldMm = null)
+    double? FieldMm = null,
+    double? BceWeight = null,
+    int? BceTmax = null)
 {
     private static readonly IReadOnlyList<string> Ld1Names = ["none", "eq13", "alphabar"];
     private static readonly IReadOnlyList<string> DiceActivationNames = ["clamp", "sigmoid"];
@@ -68,6 +70,8 @@ public sealed record TrainingSetup(
             {
                 Dice = DiceWeight ?? losses.Dice,
                 DiceActivation = DiceActivation ?? losses.DiceActivation,
+                Bce = BceWeight ?? losses.Bce,
+                BceTmax = BceTmax ?? losses.BceTmax,
                 Ld1Eq13Weighting = Ld1Weighting is { } w ? w == Training.Ld1Weighting.Eq13 : losses.Ld1Eq13Weighting,
                 Ld1AlphaBarWeighting = Ld1Weighting is { } v ? v == Training.Ld1Weighting.AlphaBar : losses.Ld1AlphaBarWeighting,
             },
@@ -116,8 +120,10 @@ public sealed record TrainingSetup(
         var margin = r.Int("skull-margin", 0, 5);
         if (margin is not null && skull is null) throw new SettingException($"{r.Prefix}skull-margin needs {r.Prefix}skull-above-hu.");
         var field = r.Number("field-mm", 120, 400);
+        var bce = r.Number("bce-weight", 0, 100);
+        var bceTmax = r.Int("bce-tmax", 0, 100_000);
         return new TrainingSetup(model, preset, recipe, steps, seed, device, batch, lr, lrMin, testFraction, lesionFree, timePower, ld1, dice, augment, checkpointEvery, activation,
-            (short?)skull, margin, validationFraction, field);
+            (short?)skull, margin, validationFraction, field, bce, bceTmax);
     }
 
     /// <summary>Reads a job's settings map; an unknown key is an error.</summary>
@@ -161,6 +167,8 @@ public sealed record TrainingSetup(
         Put("skull-margin", SkullMargin);
         Put("validation-fraction", ValidationFraction);
         Put("field-mm", FieldMm);
+        Put("bce-weight", BceWeight);
+        Put("bce-tmax", BceTmax);
         return map;
     }
 }

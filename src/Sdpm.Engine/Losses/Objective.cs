@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace Sdpm.Engine.Losses;
 
-/// <summary>The training objective of each model kind on one batch: SDPM's Ld2 + Ld1 + Lp + Dice, or the U-Net's Dice + BCE.</summary>
+/// <summary>The training objective of each model kind on one batch: SDPM's Ld2 + Ld1 + Lp + Dice (+ an optional BCE at small t), or the U-Net's Dice + BCE.</summary>
 public sealed class Objective(ModelKind kind, SynchronousDiffusion diffusion, LossOptions options)
 {
     /// <summary>Computes the loss of one batch. x0: [B,1,H,W]; lesion: [B,1,H,W] in {0,1}; t: per-sample times; eps: noise.</summary>
@@ -50,15 +50,31 @@ public sealed class Objective(ModelKind kind, SynchronousDiffusion diffusion, Lo
         var lp = (window * SegmentationLosses.PerSampleMse(ytHat, yt)).sum() / inWindow;
         var probability = options.DiceActivation == DiceActivation.Sigmoid ? y0Hat.sigmoid() : SegmentationLosses.Probability(y0Hat);
         var dice = SegmentationLosses.SoftDice(probability * brain, target, options.DiceSmooth).mean();
+        Tensor? bce = null;
+        if (options.Bce > 0)
+        {
+            // Per sample over the brain, averaged over the samples inside the window (t <= BceTmax), like Lp.
+            var bceMax = options.BceWindow(schedule.Steps);
+            var bceWindow = Tensors.From(t.Select(v => v <= bceMax ? 1f : 0f).ToArray(), x0.device);
+            using var bceCount = Math.Max(1.0, t.Count(v => v <= bceMax)).ToScalar();
+            using var scale = LossOptions.BceLogitScale.ToScalar();
+            bce = (bceWindow * SegmentationLosses.PerSampleMaskedBce(y0Hat * scale, target, brain)).sum() / bceCount;
+        }
         using var w2 = options.Ld2.ToScalar();
         using var w1 = options.Ld1.ToScalar();
         using var wp = options.Lp.ToScalar();
         using var wd = options.Dice.ToScalar();
         var total = (ld2 * w2).Plus(ld1 * w1).Plus(lp * wp).Plus(dice * wd);
+        if (bce is not null)
+        {
+            using var wb = options.Bce.ToScalar();
+            total = total.Plus(bce * wb);
+        }
         var terms = new Dictionary<string, double>
         {
             ["ld1"] = ld1.item<float>(), ["ld2"] = ld2.item<float>(), ["lp"] = lp.item<float>(), ["dice"] = dice.item<float>(), ["total"] = total.item<float>(),
         };
+        if (bce is not null) terms["bce"] = bce.item<float>(); // only when on: the curves of runs without it are unchanged
         return (total, terms);
     }
 

@@ -34,6 +34,14 @@ public static class SegmentationLosses
         return ((bce * brain).sum() / brain.sum().clamp_min(Sc.One)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Binary cross-entropy on logits, per sample, averaged over each sample's brain pixels: [B].</summary>
+    public static Tensor PerSampleMaskedBce(Tensor logits, Tensor target, Tensor brain)
+    {
+        using var scope = NewDisposeScope();
+        var bce = F.binary_cross_entropy_with_logits(logits, target, reduction: nn.Reduction.None);
+        return ((bce * brain).flatten(1).sum([1L]) / brain.flatten(1).sum([1L]).clamp_min(Sc.One)).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Probability from a {-1,+1} label estimate: (clamp(y, -1, 1) + 1) / 2.</summary>
     public static Tensor Probability(Tensor y)
     {
