@@ -2,9 +2,12 @@
 """False positives on lesion-free patients (issue 12): for each lesion-free case of a prediction folder, the 3-D
 connected components of the predicted mask (26-connectivity), their volume in mL, and their distance to bone
 (HU > --bone-hu in the input image): the in-plane distance in mm from the component's nearest voxel to bone.
-Usage: /usr/bin/python3 scripts/false-positives.py COHORT_DIR PRED_MODE_DIR [--bone-hu 100]
+Usage: /usr/bin/python3 scripts/false-positives.py COHORT_DIR PRED_MODE_DIR [--bone-hu 100] [--near-mm 5] [--json OUT]
+Ends with a summary: cases left empty, false-positive mL per case, component sizes and the share of the false-positive
+volume within --near-mm of bone; --json writes the cases' components and that summary.
 (Debian's python3 with numpy and scipy; reads the NIfTI-1 files the portal and sdpm write.)"""
 import csv
+import json
 import gzip
 import os
 import struct
@@ -34,7 +37,12 @@ def read_nifti(path):
 
 def main():
     cohort, pred = sys.argv[1], sys.argv[2]
-    bone_hu = float(sys.argv[sys.argv.index("--bone-hu") + 1]) if "--bone-hu" in sys.argv else 100.0
+    def opt(name, default):
+        return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+    bone_hu = float(opt("--bone-hu", 100.0))
+    near_mm = float(opt("--near-mm", 5.0))
+    json_out = opt("--json", None)
+    cases = []
     rows = list(csv.DictReader(open(os.path.join(cohort, "manifest.csv"))))
     print(f"{'case':10} {'components':>10} {'total mL':>9}  components (mL @ mm to bone)")
     empty = free = 0
@@ -51,6 +59,7 @@ def main():
         labels, n = ndimage.label(mask > 0.5, structure=np.ones((3, 3, 3)))
         if n == 0:
             empty += 1
+            cases.append({"case": r["case_id"], "components": []})
             print(f"{r['case_id']:10} {0:>10} {0:>9.2f}")
             continue
         # In-plane distance (mm) of every voxel to the nearest bone voxel of its slice.
@@ -61,8 +70,28 @@ def main():
             sel = labels == k
             parts.append((sel.sum() * voxel_ml, dist[sel].min()))
         parts.sort(reverse=True)
+        cases.append({"case": r["case_id"], "components": [{"ml": float(v), "mm_to_bone": float(d)} for v, d in parts]})
         print(f"{r['case_id']:10} {n:>10} {sum(p[0] for p in parts):>9.2f}  " + ", ".join(f"{v:.2f}@{d:.1f}" for v, d in parts[:8]))
     print(f"lesion-free cases predicted empty: {empty} of {free}")
+    comps = [c for case in cases for c in case["components"]]
+    total = sum(c["ml"] for c in comps)
+    near = sum(c["ml"] for c in comps if c["mm_to_bone"] <= near_mm)
+    summary = {
+        "lesion_free": free, "empty": empty,
+        "fp_ml_per_case": total / free if free else None,
+        "components": len(comps),
+        "median_component_ml": float(np.median([c["ml"] for c in comps])) if comps else None,
+        "largest_component_ml": max((c["ml"] for c in comps), default=None),
+        "near_mm": near_mm, "share_near_bone": near / total if total > 0 else None,
+        "bone_hu": bone_hu,
+    }
+    if comps:
+        print(f"false positives: {total / free:.2f} mL a case, {len(comps)} components (median {summary['median_component_ml']:.3f} mL, "
+              f"largest {summary['largest_component_ml']:.2f} mL), {100 * summary['share_near_bone']:.0f}% of their volume within "
+              f"{near_mm:g} mm of bone (> {bone_hu:g} HU)")
+    if json_out:
+        with open(json_out, "w") as f:
+            json.dump({"summary": summary, "cases": cases}, f, indent=1)
 
 
 main()

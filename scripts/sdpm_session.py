@@ -1,12 +1,15 @@
 """What the scripts that drive ./sdpm share: a work folder with a log, timestamped messages, and ./sdpm calls that stop
 the script on failure."""
 import os
+import shlex
 import subprocess
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SDPM = os.path.join(ROOT, "sdpm")
+# SDPM_CLI overrides the command (for example "dotnet /tmp/sdpm-copy/sdpm.dll", a frozen build that a rebuild of the
+# working tree cannot change under a long run).
+SDPM = shlex.split(os.environ["SDPM_CLI"]) if os.environ.get("SDPM_CLI") else [os.path.join(ROOT, "sdpm")]
 
 
 class Session:
@@ -26,6 +29,6 @@ class Session:
     def run(self, *args, out=None):
         """Runs ./sdpm with args; stdout to a file when given; stops the script on failure."""
         with open(out, "w") if out else open(os.devnull, "w") as sink:
-            code = subprocess.call([SDPM, *args], stdout=sink, stderr=self.log)
+            code = subprocess.call([*SDPM, *args], stdout=sink, stderr=self.log)
         if code != 0:
             sys.exit(f"sdpm {' '.join(args)} failed with exit code {code} (see {self.work}/{self.log_name})")
