@@ -27,6 +27,10 @@ public static class JobsRegistration
         // This host's own storage, not Hangfire's process-wide JobStorage.Current: servers and clients resolve it from
         // the container, so two hosts in one process (tests) never read each other's queues.
         services.AddSingleton<JobStorage>(_ => CreateStorage(host.Database, options));
+        // Likewise the activator: AddHangfire's default is the process-wide JobActivator.Current, which the last host to
+        // configure Hangfire sets; a server of another host in the same process (tests) then created its jobs from that
+        // host's container, and once that host was disposed every delivery failed with ObjectDisposedException.
+        services.AddSingleton<JobActivator>(sp => new Hangfire.AspNetCore.AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddHangfire((sp, c) =>
         {
             if (sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>() is { } loggers) HangfireLogs.Add(loggers);

@@ -9,6 +9,29 @@ namespace Sdpm.Jobs.Tests;
 public class EngineJobTests
 {
     [Fact]
+    public async Task EachHostInAProcessActivatesJobsFromItsOwnContainerEvenAfterAnotherHostIsDisposed()
+    {
+        // Hangfire's default activator is process-wide (JobActivator.Current, set by the last host that configured
+        // Hangfire): a host's server then built its jobs from the other host's container, disposed or not.
+        await using var first = await JobsWorld.CreateAsync(cases: 1);
+        await using var second = await JobsWorld.CreateAsync(cases: 1);
+        var a = await first.StartNodeAsync(runWorker: false);
+        var b = await second.StartNodeAsync(runWorker: false);
+        var activatorA = a.Services.GetRequiredService<JobActivator>();
+        var activatorB = b.Services.GetRequiredService<JobActivator>();
+        Assert.NotSame(activatorA, activatorB);
+        await b.StopAsync();
+        b.Dispose();
+        using var connection = a.Services.GetRequiredService<JobStorage>().GetConnection();
+        JobActivatorContext Context() => new(connection, new BackgroundJob("1", Hangfire.Common.Job.FromExpression(() => Console.WriteLine()), DateTime.UtcNow),
+            new JobCancellationToken(false));
+        using var scope = activatorA.BeginScope(Context());
+        var job = Assert.IsType<EngineJob>(scope.Resolve(typeof(EngineJob)));
+        Assert.NotNull(job);
+        Assert.Throws<ObjectDisposedException>(() => activatorB.BeginScope(Context()));
+    }
+
+    [Fact]
     public async Task ATrainingJobRunsInItsOwnEngineProcessStreamsProgressAndMakesAModelVersion()
     {
         await using var world = await JobsWorld.CreateAsync();
