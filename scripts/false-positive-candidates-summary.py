@@ -37,7 +37,13 @@ for path in sorted(glob.glob(os.path.join(work, "fp-*-s*-*.json"))):
 
 order = {"unet": 0, "sdpm": 1}
 modes = ["avg", "sal", "infer", "all"]
-seeds = sorted({s for v in runs.values() for s in v})
+diag_seeds = sorted({s for v in runs.values() for s in v})
+# Test scores for every seed a candidate was tuned in, diagnosed or not yet.
+tuned = [m for p in glob.glob(os.path.join(work, "tune-*-s*.json"))
+         if (m := re.fullmatch(r"tune-(.+)-s(\d+)\.json", os.path.basename(p))) and load(p) is not None]  # finished tunings only
+seeds = sorted(set(diag_seeds) | {m.group(2) for m in tuned})
+for m in tuned:
+    runs.setdefault((m.group(1), "avg"), {})
 # Every mode a model was tuned in has a row, diagnosed or not.
 for model in {k[0] for k in runs}:
     for s in seeds:
@@ -56,7 +62,7 @@ def ci(vals):
 
 
 print(f"Diagnosis heads: lesion-free, unseen by every model, fast protocol untuned (threshold 0.5, no minimum component); "
-      f"seeds {', '.join(seeds)}. Test: the engine demo's held-out patients, each mode with its settings chosen on validation "
+      f"seeds {', '.join(diag_seeds)}. Test (seeds {', '.join(seeds)}): the engine demo's held-out patients, each mode with its settings chosen on validation "
       f"(post grid), scored once.")
 print()
 print("| model | mode | diagnosis heads left empty | FP mL a head | FP components (median mL) | FP volume within 5 mm of bone "
