@@ -71,7 +71,8 @@ public class PredictionComponentTests : PortalComponentTest
 
         cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=prediction-all]")), TimeSpan.FromSeconds(10));
         Assert.Empty(cut.FindAll("[data-testid=predictions-empty]"));
-        Assert.Contains($"#{model} · panel model", cut.Find("[data-testid=predictions-model]").TextContent);
+        // The select shows its chosen model's text one render after its rows (once seen empty on a loaded machine).
+        cut.WaitForAssertion(() => Assert.Contains($"#{model} · panel model", cut.Find("[data-testid=predictions-model]").TextContent), TimeSpan.FromSeconds(10));
         Assert.DoesNotContain("unfinished model", cut.Find("[data-testid=predictions-panel]").TextContent);
         Assert.DoesNotContain("99.0", cut.Find("[data-testid=predictions-panel]").TextContent);
 
