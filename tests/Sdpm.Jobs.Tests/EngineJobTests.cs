@@ -26,8 +26,7 @@ public class EngineJobTests
         JobActivatorContext Context() => new(connection, new BackgroundJob("1", Hangfire.Common.Job.FromExpression(() => Console.WriteLine()), DateTime.UtcNow),
             new JobCancellationToken(false));
         using var scope = activatorA.BeginScope(Context());
-        var job = Assert.IsType<EngineJob>(scope.Resolve(typeof(EngineJob)));
-        Assert.NotNull(job);
+        Assert.IsType<EngineJob>(scope.Resolve(typeof(EngineJob)));
         Assert.Throws<ObjectDisposedException>(() => activatorB.BeginScope(Context()));
     }
 

@@ -45,20 +45,15 @@ public sealed class Objective(ModelKind kind, SynchronousDiffusion diffusion, Lo
         var ld1 = ld1PerSample.mean();
         // The paper's sum over t = 0..Tp includes Tp (= Ti by default: the one time infer reads the label stream at).
         var tp = options.Tp ?? (schedule.Steps / 2);
-        var window = Tensors.From(t.Select(v => v <= tp ? 1f : 0f).ToArray(), x0.device);
-        using var inWindow = Math.Max(1.0, t.Count(v => v <= tp)).ToScalar();
-        var lp = (window * SegmentationLosses.PerSampleMse(ytHat, yt)).sum() / inWindow;
+        var lp = WindowMean(SegmentationLosses.PerSampleMse(ytHat, yt), t, tp);
         var probability = options.DiceActivation == DiceActivation.Sigmoid ? y0Hat.sigmoid() : SegmentationLosses.Probability(y0Hat);
         var dice = SegmentationLosses.SoftDice(probability * brain, target, options.DiceSmooth).mean();
         Tensor? bce = null;
         if (options.Bce > 0)
         {
             // Per sample over the brain, averaged over the samples inside the window (t <= BceTmax), like Lp.
-            var bceMax = options.BceWindow(schedule.Steps);
-            var bceWindow = Tensors.From(t.Select(v => v <= bceMax ? 1f : 0f).ToArray(), x0.device);
-            using var bceCount = Math.Max(1.0, t.Count(v => v <= bceMax)).ToScalar();
             using var scale = LossOptions.BceLogitScale.ToScalar();
-            bce = (bceWindow * SegmentationLosses.PerSampleMaskedBce(y0Hat * scale, target, brain)).sum() / bceCount;
+            bce = WindowMean(SegmentationLosses.PerSampleMaskedBce(y0Hat * scale, target, brain), t, options.BceWindow(schedule.Steps));
         }
         using var w2 = options.Ld2.ToScalar();
         using var w1 = options.Ld1.ToScalar();
@@ -76,6 +71,14 @@ public sealed class Objective(ModelKind kind, SynchronousDiffusion diffusion, Lo
         };
         if (bce is not null) terms["bce"] = bce.item<float>(); // only when on: the curves of runs without it are unchanged
         return (total, terms);
+    }
+
+    /// <summary>The mean of per-sample values [B] over the samples with t &lt;= last (0 when there are none).</summary>
+    private static Tensor WindowMean(Tensor perSample, IReadOnlyList<int> t, int last)
+    {
+        var window = Tensors.From(t.Select(v => v <= last ? 1f : 0f).ToArray(), perSample.device);
+        using var count = Math.Max(1.0, t.Count(v => v <= last)).ToScalar();
+        return (window * perSample).sum() / count;
     }
 
     private static (Tensor, Dictionary<string, double>) UNetLoss(IStreamNetwork net, Tensor x0, Tensor target, Tensor brain)
