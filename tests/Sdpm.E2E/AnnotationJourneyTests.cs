@@ -38,7 +38,7 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await annotator.WaitForURLAsync(url => url.EndsWith($"/cases/{caseId}/annotate"), new() { WaitUntil = WaitUntilState.Commit });
         await WaitForInteractiveAsync(annotator);
         await ToolsReadyAsync(annotator);
-        await annotator.GetByTestId("tool-brush").ClickAsync();
+        await SelectToolAsync(annotator, "brush");
         var firstSlice = await SliceAsync(annotator);
         await StrokeAsync(annotator, 0.45f, 0.5f, 0.55f, 0.5f);
         await AutosavedAsync(annotator, api, caseId);
@@ -69,7 +69,7 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Expect(annotator.GetByTestId("lesion-slices").Locator(".mud-chip")).ToHaveCountAsync(Math.Abs(secondSlice - firstSlice) + 1);
 
         // A little is erased across the painted line.
-        await annotator.GetByTestId("tool-eraser").ClickAsync();
+        await SelectToolAsync(annotator, "eraser");
         await StrokeAsync(annotator, 0.5f, 0.46f, 0.5f, 0.58f);
         await Expect(annotator.GetByTestId("annotation-volume")).Not.ToHaveAttributeAsync("data-voxels", filled.ToString());
         // The count the page settles on once the stroke is applied and autosaved (read at once, it was once the count
@@ -105,7 +105,7 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Expect(annotator.GetByTestId("review-comment")).ToContainTextAsync("The lesion continues on the next slice.");
         // Reloaded, the page shows exactly the submitted mask.
         await Expect(annotator.GetByTestId("annotation-volume")).ToHaveAttributeAsync("data-voxels", drawn.ToString());
-        await annotator.GetByTestId("tool-brush").ClickAsync();
+        await SelectToolAsync(annotator, "brush");
         await ScrollAsync(annotator, 1);
         await StrokeAsync(annotator, 0.45f, 0.55f, 0.55f, 0.55f);
         await AutosavedAsync(annotator, api, caseId);
@@ -137,7 +137,7 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await ToolsReadyAsync(page);
         await page.GetByTestId("start-from-reference").ClickAsync();
         await Expect(page.GetByTestId("annotation-volume")).ToContainTextAsync(referenceMl.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture));
-        await page.GetByTestId("tool-brush").ClickAsync();
+        await SelectToolAsync(page, "brush");
         await StrokeAsync(page, 0.3f, 0.3f, 0.35f, 0.3f);
         await AutosavedAsync(page, api, caseId);
 
@@ -157,7 +157,7 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await page.GotoAsync($"/cases/{caseId}/annotate");
         await WaitForInteractiveAsync(page);
         await ToolsReadyAsync(page);
-        await page.GetByTestId("tool-brush").ClickAsync();
+        await SelectToolAsync(page, "brush");
         await page.GetByTestId("brush-size").FillAsync("40");
         // The infarct preset (10–30 HU), its upper limit edited to 36 HU.
         await page.GetByTestId("hu-preset").ClickAsync();
@@ -205,7 +205,7 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await tab.GotoAsync($"/cases/{caseId}/annotate");
         await WaitForInteractiveAsync(tab);
         await ToolsReadyAsync(tab);
-        await tab.GetByTestId("tool-brush").ClickAsync();
+        await SelectToolAsync(tab, "brush");
         await StrokeAsync(tab, 0.4f, 0.45f, 0.6f, 0.45f);
         var autosaved = await AutosavedAsync(tab, api, caseId);
         await StrokeAsync(tab, 0.4f, 0.55f, 0.6f, 0.55f);
@@ -283,6 +283,14 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
     /// <summary>The annotation tools are attached to the viewer (the slice is drawn and the page's module is loaded).</summary>
     private static Task ToolsReadyAsync(IPage page) =>
         Expect(page.Locator("[data-testid=annotation-toolbar][data-ready=true]")).ToBeVisibleAsync(new() { Timeout = 20_000 });
+
+    /// <summary>Clicks a tool's button and waits until the viewer has it (the click goes through the server; a stroke
+    /// begun before it arrives is drawn with the previous tool).</summary>
+    private static async Task SelectToolAsync(IPage page, string tool)
+    {
+        await page.GetByTestId($"tool-{tool}").ClickAsync();
+        await Expect(page.GetByTestId($"tool-{tool}")).ToHaveAttributeAsync("aria-pressed", "true");
+    }
 
     private static async Task StrokeAsync(IPage page, float x0, float y0, float x1, float y1)
     {
