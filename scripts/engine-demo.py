@@ -9,7 +9,8 @@ scripts/engine-demo-summary.py WORK_DIR remakes the table from the files this le
 Usage: scripts/engine-demo.sh [WORK_DIR]   (default artifacts/engine-demo)
 Environment (defaults in brackets): SDPM_DEMO_CASES [100], SDPM_DEMO_SEEDS ["7 8"], SDPM_DEMO_STEPS [700],
 SDPM_DEMO_PRESET [small], SDPM_DEMO_SIZE [128], SDPM_DEMO_SLICES [16], SDPM_DEMO_TEST_FRACTION [0.3],
-SDPM_DEMO_VALIDATION_FRACTION [0.15], SDPM_DEMO_TUNE [post|quick|full|none: post], SDPM_DEMO_BUDGET [steps|both: both].
+SDPM_DEMO_VALIDATION_FRACTION [0.15], SDPM_DEMO_TUNE [post|quick|full|none: post], SDPM_DEMO_BUDGET [steps|both: both],
+SDPM_DEMO_MODELS ["sdpm sdpm-no-noise unet"] (a subset trains only those; the U-Net at SDPM's time needs both).
 SDPM_DEMO_TUNE=post (the default) chooses the threshold, minimum component and removal on the fast protocol's maps, one
 fast inference of the validation patients per run; quick and full also sweep Ti, N, d, nu and eta (quick: about nine
 times the post grid's network passes for SDPM).
@@ -32,6 +33,9 @@ size, slices = env("SDPM_DEMO_SIZE", "128"), env("SDPM_DEMO_SLICES", "16")
 test_fraction, validation_fraction = env("SDPM_DEMO_TEST_FRACTION", "0.3"), env("SDPM_DEMO_VALIDATION_FRACTION", "0.15")
 tune = env("SDPM_DEMO_TUNE", "post")
 budget = env("SDPM_DEMO_BUDGET", "both")
+models = env("SDPM_DEMO_MODELS", "sdpm sdpm-no-noise unet").split()
+if not models or any(m not in ("sdpm", "sdpm-no-noise", "unet") for m in models):
+    sys.exit(f"SDPM_DEMO_MODELS must name some of sdpm, sdpm-no-noise, unet; got {' '.join(models) or 'none'}")
 session = Session(work, "demo.log")
 say, run = session.say, session.run
 
@@ -91,12 +95,12 @@ if not os.path.exists("cohort/manifest.csv"):
         "--slices", slices, out="synth.txt")
 times = {}
 for seed in seeds:
-    for model in ["sdpm", "sdpm-no-noise", "unet"]:
+    for model in models:
         name = f"{model}-s{seed}"
         say(f"train {name} ({steps} steps)")
         trained = train(model, seed, name, steps)
         times[name] = [model, seed, steps, trained, tune_and_score(name, model)]
-    if budget == "both":
+    if budget == "both" and "sdpm" in models and "unet" in models:
         # The U-Net at SDPM's training wall-clock time: its own seconds per step, measured in the run above.
         per_step = times[f"unet-s{seed}"][3] / steps
         eq_steps = max(1, round(times[f"sdpm-s{seed}"][3] / per_step))
@@ -107,7 +111,7 @@ for seed in seeds:
     json.dump(times, open("times.json", "w"), indent=1)
 say("done")
 settings = {"cases": cases, "seeds": seeds, "steps": steps, "preset": preset, "size": size, "slices": slices,
-            "test_fraction": test_fraction, "validation_fraction": validation_fraction, "tune": tune, "budget": budget,
+            "test_fraction": test_fraction, "validation_fraction": validation_fraction, "tune": tune, "budget": budget, "models": models,
             "cores": os.cpu_count()}
 json.dump(settings, open("settings.json", "w"), indent=1)
 subprocess.check_call([sys.executable, os.path.join(root, "scripts", "engine-demo-summary.py"), work], stdout=open("results.md", "w"))
