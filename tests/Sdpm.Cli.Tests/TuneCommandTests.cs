@@ -32,8 +32,9 @@ public sealed class TunedRunFixture : IDisposable
 
 public sealed class TuneCommandTests(TunedRunFixture fx) : IClassFixture<TunedRunFixture>
 {
-    /// <summary>Small enough for a test: one Ti (T/10, stride 5), N = 1, two etas; thresholds, minimum sizes and removals.</summary>
-    private static readonly TuningGrid Tiny = new("tiny", [0.1], [1], [0.5], [2], [LabelNoise.Std], [0, 1], [0.3, 0.5], [0, 20], [RemovalMode.Count, RemovalMode.Attention]);
+    /// <summary>Small enough for a test: one Ti (T/10, stride 5), N = 1 and 2, nu = 1 and 2, two etas; thresholds, minimum
+    /// sizes and removals.</summary>
+    private static readonly TuningGrid Tiny = new("tiny", [0.1], [1, 2], [0.5], [1, 2], [LabelNoise.Std], [0, 1], [0.3, 0.5], [0, 20], [RemovalMode.Count, RemovalMode.Attention]);
 
     [Fact]
     public void TrainWithAValidationFractionSplitsThreeWaysAndTrainsOnTrainOnly()
@@ -152,9 +153,10 @@ public sealed class TuneCommandTests(TunedRunFixture fx) : IClassFixture<TunedRu
     public void ThePostProcessingSweepEqualsInferenceWithTheConfigurationsFlags()
     {
         var result = Tuning.Run(new TuningRequest(fx.Run, new CohortFolder(fx.Data), SamplingModes.Every, Tiny, "cpu"));
-        // One configuration of the union (all): eta = 1, the second threshold, a minimum component size, attention removal.
+        // One configuration of the union (all): N = 1 and nu = 2 (tuning takes both from a 2-repeat run's maps), eta = 1,
+        // a threshold, a minimum component size, attention removal.
         var all = result.Modes.Single(m => m.Mode == SamplingMode.All);
-        var row = all.Rows.Single(r => r.Network.Eta == 1 && r.Post == new PostSetting(0.3, 20, RemovalMode.Attention));
+        var row = all.Rows.Single(r => r.Network is { Repeats: 1, Nu: 2, Eta: 1 } && r.Post == new PostSetting(0.3, 20, RemovalMode.Attention));
         var pred = Path.Combine(fx.Dir, "pred-" + Guid.NewGuid().ToString("N"));
         string[] flags = row.Flags.Replace("--modes all", "--modes avg,sal,infer,all", StringComparison.Ordinal).Split(' ');
         var r = CliTestHost.Run(["infer", "--model", fx.Run, "--data", fx.Data, "--out", pred, "--device", "cpu", "--progress", "none", .. flags]);

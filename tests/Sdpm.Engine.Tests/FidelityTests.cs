@@ -352,6 +352,42 @@ public class FidelityTests
         Assert.True(one[1].Std.max().item<float>() > 0, "the repeats are identical");
     }
 
+    [Fact]
+    public void TheFirstNRepeatsOfALongerRunAndEachNuAreTheMapsOfARunWithThatNAndNu()
+    {
+        // Tuning computes sal and infer once per family of settings (equal but for N, and nu for sal): the mean of the
+        // first n repeats of a 3-repeat run must be a run with N = n, and re-weighting sal's per-timestep maps a run with
+        // that nu. Checked against StackSampler.Run of each setting, with chunks of 2 so that chunks split repeats.
+        using var trainer = new Trainer(Tiny with { Steps = 2, BatchSize = 2, Augmentation = new AugmentationOptions(Enabled: false) }, [Phantoms.Case("c1")], "fp");
+        trainer.Train(null);
+        using var model = SegmentationModel.FromWeights(Tiny, trainer.EmaWeights, "cpu");
+        var c = Phantoms.Case("c2", slices: 3);
+        using var x0 = Torch.Tensors.From(c.Image, [3, 1, 32, 32], CPU);
+        var protocol = Protocol(50) with { MaxBatch = 2 };
+        var sampler = new StackSampler(model, protocol with { SalRepeats = 99, InferRepeats = 99, Nu = 7 }); // N and nu of the protocol are not read
+        var sal = sampler.RepeatedMeans(SamplingMode.Sal, x0, [1, 3], [1, 2]);
+        var infer = sampler.RepeatedMeans(SamplingMode.Infer, x0, [3, 1], [5]);
+        Assert.Equal(new[] { (1, 1.0), (1, 2.0), (3, 1.0), (3, 2.0) }, sal.Keys.Order());
+        Assert.Equal(new[] { (1, 7.0), (3, 7.0) }, infer.Keys.Order());
+        foreach (var n in new[] { 1, 3 })
+        {
+            foreach (var nu in new[] { 1.0, 2.0 })
+            {
+                using var direct = new StackSampler(model, protocol with { SalRepeats = n, Nu = nu }).Run(x0, [SamplingMode.Sal]).Single();
+                var gap = (direct.Probability - sal[(n, nu)]).abs().max().item<float>();
+                Assert.True(gap < 1e-5, $"sal, N = {n}, nu = {nu}: {gap} from a run of its own");
+            }
+            using var chain = new StackSampler(model, protocol with { InferRepeats = n }).Run(x0, [SamplingMode.Infer]).Single();
+            var inferGap = (chain.Probability - infer[(n, 7)]).abs().max().item<float>();
+            Assert.True(inferGap < 1e-5, $"infer, N = {n}: {inferGap} from a run of its own");
+        }
+        // The settings do give different maps, so the comparisons above can tell them apart.
+        Assert.True((sal[(1, 1)] - sal[(3, 1)]).abs().max().item<float>() > 1e-3, "sal: N = 1 and N = 3 gave the same map");
+        Assert.True((sal[(3, 1)] - sal[(3, 2)]).abs().max().item<float>() > 1e-3, "sal: nu = 1 and nu = 2 gave the same map");
+        Assert.True((infer[(1, 7)] - infer[(3, 7)]).abs().max().item<float>() > 1e-3, "infer: N = 1 and N = 3 gave the same map");
+        foreach (var t in sal.Values.Concat(infer.Values)) t.Dispose();
+    }
+
     // ---- post-processing ----
 
     [Fact]

@@ -130,6 +130,10 @@ public static class Tuning
         return labelled;
     }
 
+    /// <summary>The settings one repeated run serves: equal but for N (and nu for sal).</summary>
+    private static NetworkSetting Family(SamplingMode part, NetworkSetting s) =>
+        part == SamplingMode.Sal ? s with { Repeats = 0, Nu = 0 } : s with { Repeats = 0 };
+
     private sealed record Scored(Dictionary<(SamplingMode, NetworkSetting, PostSetting), List<CaseMetrics>> Cases, int LesionFree);
 
     /// <summary>Per case: the probability maps of every needed (mode, network setting) once, then every post-processing
@@ -141,6 +145,10 @@ public static class Tuning
         var kernel = SamplingProtocol.Fast(T).RemovalKernel;
         var results = new Dictionary<(SamplingMode, NetworkSetting, PostSetting), List<CaseMetrics>>();
         var lesionFree = 0;
+        // Every (part, setting) the plan reads; all reads its parts'.
+        var needed = plan.SelectMany(kv => (kv.Key == SamplingMode.All ? [SamplingMode.Avg, SamplingMode.Sal, SamplingMode.Infer] : new[] { kv.Key })
+                .SelectMany(part => kv.Value.Select(v => (Part: part, Setting: v.Network.For(part, T)))))
+            .Distinct().ToList();
         for (var ci = 0; ci < cases.Count; ci++)
         {
             ct.ThrowIfCancellationRequested();
@@ -156,13 +164,24 @@ public static class Tuning
                     var key = (part, setting.For(part, T));
                     if (maps.TryGetValue(key, out var t)) return t;
                     var protocol = TuningGrid.Protocol(T, key.Item2, new PostSetting(0.5, 0, RemovalMode.Count), maxBatch);
-                    var produced = new StackSampler(model, protocol).Run(x0!, [part], ct);
-                    foreach (var m in produced)
+                    if (part == SamplingMode.Avg)
                     {
-                        if (m.Mode == part) maps[key] = m.Probability;
-                        else m.Probability.Dispose();
-                        m.Std.Dispose();
-                        m.Mask.Dispose();
+                        foreach (var m in new StackSampler(model, protocol).Run(x0!, [part], ct))
+                        {
+                            maps[key] = m.Probability;
+                            m.Std.Dispose();
+                            m.Mask.Dispose();
+                        }
+                        return maps[key];
+                    }
+                    // One run of the family's largest N gives every N of it (the first n repeats) and, for sal, every nu.
+                    var family = needed.Where(k => k.Part == part && Family(part, k.Setting) == Family(part, key.Item2)).Select(k => k.Setting).ToList();
+                    var produced = new StackSampler(model, protocol).RepeatedMeans(part, x0!, family.Select(f => f.Repeats).ToList(), family.Select(f => f.Nu).ToList(), ct);
+                    foreach (var (which, value) in produced)
+                    {
+                        var member = family.FirstOrDefault(f => f.Repeats == which.Repeats && (part != SamplingMode.Sal || f.Nu == which.Nu));
+                        if (member is null) value.Dispose();
+                        else maps[(part, member)] = value;
                     }
                     return maps[key];
                 }

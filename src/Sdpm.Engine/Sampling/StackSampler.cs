@@ -110,29 +110,101 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
     /// <summary>sal: sum over the visited t in [0, Ti) of psi_t * p(y0_hat_t), one fresh noise per t, psi normalised.</summary>
     internal (Tensor P, long Passes) Salient(Tensor x0, Tensor brain, Tensor? avgProb, ItemNoise noise)
     {
+        var (terms, passes) = SalientTerms(x0, brain, avgProb, noise);
+        return (Weighted(terms, protocol.SalWeights()), passes);
+    }
+
+    /// <summary>sal's p(y0_hat_t) at each visited t (<see cref="SamplingProtocol.SalTimesteps"/>), before psi weights them.</summary>
+    private (Tensor[] Terms, long Passes) SalientTerms(Tensor x0, Tensor brain, Tensor? avgProb, ItemNoise noise)
+    {
         var timesteps = protocol.SalTimesteps();
-        var weights = protocol.SalWeights();
-        var acc = zeros_like(x0);
+        var terms = new Tensor[timesteps.Count];
         long passes = 0;
         for (var k = 0; k < timesteps.Count; k++)
         {
-            using var scope = NewDisposeScope();
             var t = timesteps[k];
-            Tensor p;
-            if (t == 0 && avgProb is not null) p = avgProb;
-            else if (t == 0) p = model.DirectProbability(x0, brain);
+            if (t == 0 && avgProb is not null) terms[k] = avgProb.alias();
+            else if (t == 0) terms[k] = model.DirectProbability(x0, brain);
             else
             {
+                using var scope = NewDisposeScope();
                 var eps = noise.Next() * brain;
                 var xt = model.Diffusion.NoiseImage(x0, eps, brain, t);
                 var (epsHat, ytHat) = model.Forward(xt, t, brain);
-                p = SegmentationLosses.Probability(model.Diffusion.Clean(ytHat, epsHat, t)) * brain;
+                terms[k] = (SegmentationLosses.Probability(model.Diffusion.Clean(ytHat, epsHat, t)) * brain).MoveToOuterDisposeScope();
                 passes++;
             }
-            using var w = weights[k].ToScalar();
-            acc.add_(p, alpha: w);
         }
-        return (acc.clamp_(Sc.Zero, Sc.One), passes); // float rounding of the weights can overshoot 1
+        return (terms, passes);
+    }
+
+    /// <summary>sum_k w_k terms_k, clamped to [0, 1] (float rounding of the weights can overshoot 1).</summary>
+    private static Tensor Weighted(IReadOnlyList<Tensor> terms, IReadOnlyList<double> weights)
+    {
+        var acc = zeros_like(terms[0]);
+        for (var k = 0; k < terms.Count; k++)
+        {
+            using var w = weights[k].ToScalar();
+            acc.add_(terms[k], alpha: w);
+        }
+        return acc.clamp_(Sc.Zero, Sc.One);
+    }
+
+    /// <summary>For tuning (project issue 12): sal's or infer's mean probability over the first n repeats for every n
+    /// in <paramref name="counts"/>, and for sal with every nu in <paramref name="nus"/>, from one run of max(counts)
+    /// repeats. Repeat r draws the same noise whatever N is (<see cref="ItemNoise"/>) and nu only weights sal's
+    /// per-timestep maps, so each map equals <see cref="Run"/> with that N and nu up to float rounding: that of the
+    /// chunking, and for sal that of weighting the repeats' mean instead of each repeat. The protocol's own repeats
+    /// and nu are not read. Keys: (n, nu), nu = the protocol's for infer.</summary>
+    internal Dictionary<(int Repeats, double Nu), Tensor> RepeatedMeans(SamplingMode mode, Tensor x0, IReadOnlyCollection<int> counts,
+        IReadOnlyCollection<double> nus, CancellationToken ct = default)
+    {
+        if (mode is not (SamplingMode.Sal or SamplingMode.Infer)) throw new ArgumentException($"only sal and infer repeat, not {SamplingModes.Name(mode)}.");
+        if (counts.Count == 0 || counts.Any(n => n < 1)) throw new ArgumentException("repeat counts must be positive.");
+        var sal = mode == SamplingMode.Sal;
+        if (sal && (nus.Count == 0 || nus.Any(v => v < 1))) throw new ArgumentException("nu must be at least 1.");
+        var repeats = counts.Max();
+        var run = protocol with { SalRepeats = repeats, InferRepeats = repeats };
+        run.Validate(model.Options.DiffusionSteps);
+        var sampler = new StackSampler(model, run);
+        using var brain = x0.gt(Sc.MinusOne).to_type(ScalarType.Float32);
+        using var avg = sal ? sampler.Avg(x0, brain, ct) : null;
+        var terms = sal ? run.SalTimesteps().Count : 1;
+        var sums = counts.Distinct().ToDictionary(n => n, _ => Enumerable.Range(0, terms).Select(_ => zeros_like(x0).DetachFromDisposeScope()).ToArray());
+        var s = (int)x0.shape[0];
+        var items = s * repeats; // item k: slice k / repeats, repeat k % repeats, as in Repeated
+        for (var start = 0; start < items; start += run.MaxBatch)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var n = Math.Min(run.MaxBatch, items - start);
+            var chunk = Enumerable.Range(start, n).Select(k => (Slice: k / repeats, Repeat: k % repeats)).ToArray();
+            var idx = Torch.Tensors.From(chunk.Select(c => (long)c.Slice).ToArray(), x0.device);
+            var xc = x0.index_select(0, idx);
+            var bc = brain.index_select(0, idx);
+            using var noise = new ItemNoise(run.Seed, mode, chunk, x0.shape, x0.device);
+            var p = sal ? sampler.SalientTerms(xc, bc, avg!.Probability.index_select(0, idx), noise).Terms : [sampler.Chain(xc, bc, noise).P];
+            foreach (var (count, sum) in sums)
+            {
+                var keep = Enumerable.Range(0, n).Where(j => chunk[j].Repeat < count).Select(j => (long)j).ToArray();
+                if (keep.Length == 0) continue;
+                var sel = Torch.Tensors.From(keep, x0.device);
+                var target = keep.Length == n ? idx : idx.index_select(0, sel);
+                for (var k = 0; k < terms; k++) sum[k].index_add_(0, target, keep.Length == n ? p[k] : p[k].index_select(0, sel), Sc.One);
+            }
+        }
+        var result = new Dictionary<(int, double), Tensor>();
+        foreach (var (count, sum) in sums)
+        {
+            using var scope = NewDisposeScope();
+            using var c = ((double)count).ToScalar();
+            var means = sum.Select(t => t / c).ToArray();
+            if (sal)
+                foreach (var nu in nus.Distinct()) result[(count, nu)] = Weighted(means, (run with { Nu = nu }).SalWeights()).DetachFromDisposeScope();
+            else result[(count, run.Nu)] = means[0].DetachFromDisposeScope();
+            foreach (var t in sum) t.Dispose();
+        }
+        return result;
     }
 
     private (Tensor P, long Passes) Chain(Tensor x0, Tensor brain, ItemNoise noise)
