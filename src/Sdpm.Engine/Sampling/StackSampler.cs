@@ -74,22 +74,12 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
 
     private SliceMaps Repeated(SamplingMode mode, Tensor x0, Tensor brain, int repeats, Tensor? avgProb, CancellationToken ct)
     {
-        var s = (int)x0.shape[0];
         var sum = zeros_like(x0).DetachFromDisposeScope();
         var sumSq = zeros_like(x0).DetachFromDisposeScope();
         var repeatVoxels = new double[repeats];
         long passes = 0;
-        var items = s * repeats; // item k: slice k / repeats, repeat k % repeats
-        for (var start = 0; start < items; start += protocol.MaxBatch)
+        ForEachChunk(mode, x0, brain, repeats, (chunk, idx, xc, bc, noise) =>
         {
-            ct.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            var n = Math.Min(protocol.MaxBatch, items - start);
-            var chunk = Enumerable.Range(start, n).Select(k => (Slice: k / repeats, Repeat: k % repeats)).ToArray();
-            var idx = Torch.Tensors.From(chunk.Select(c => (long)c.Slice).ToArray(), x0.device);
-            var xc = x0.index_select(0, idx);
-            var bc = brain.index_select(0, idx);
-            using var noise = new ItemNoise(protocol.Seed, mode, chunk, x0.shape, x0.device);
             var (p, used) = mode == SamplingMode.Sal
                 ? Salient(xc, bc, avgProb?.index_select(0, idx), noise)
                 : Chain(xc, bc, noise);
@@ -97,14 +87,32 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
             sum.index_add_(0, idx, p, Sc.One);
             sumSq.index_add_(0, idx, p.Squared(), Sc.One);
             var kept = DiscretePointRemoval.Apply(p, protocol.Threshold, protocol.RemovalKernel, protocol.Removal).flatten(1).sum([1L]).cpu().data<float>().ToArray();
-            for (var j = 0; j < n; j++) repeatVoxels[chunk[j].Repeat] += kept[j];
-        }
+            for (var j = 0; j < chunk.Length; j++) repeatVoxels[chunk[j].Repeat] += kept[j];
+        }, ct);
         using var count = ((double)repeats).ToScalar();
         var mean = (sum / count).DetachFromDisposeScope();
         var std = ((sumSq / count) - mean.Squared()).clamp_min(Sc.Zero).sqrt().DetachFromDisposeScope();
         sum.Dispose();
         sumSq.Dispose();
         return new SliceMaps(mode, mean, std, FinalMask(mean), repeatVoxels, passes);
+    }
+
+    /// <summary>The (slice, repeat) items of a stack, item k being slice k / repeats and repeat k % repeats, in chunks of at
+    /// most <see cref="SamplingProtocol.MaxBatch"/>: per chunk its items, their slice indices, their x0 and brain rows and
+    /// their noise, in a dispose scope of the chunk's own.</summary>
+    private void ForEachChunk(SamplingMode mode, Tensor x0, Tensor brain, int repeats,
+        Action<(int Slice, int Repeat)[], Tensor, Tensor, Tensor, ItemNoise> body, CancellationToken ct)
+    {
+        var items = (int)x0.shape[0] * repeats;
+        for (var start = 0; start < items; start += protocol.MaxBatch)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var chunk = Enumerable.Range(start, Math.Min(protocol.MaxBatch, items - start)).Select(k => (Slice: k / repeats, Repeat: k % repeats)).ToArray();
+            var idx = Torch.Tensors.From(chunk.Select(c => (long)c.Slice).ToArray(), x0.device);
+            using var noise = new ItemNoise(protocol.Seed, mode, chunk, x0.shape, x0.device);
+            body(chunk, idx, x0.index_select(0, idx), brain.index_select(0, idx), noise);
+        }
     }
 
     /// <summary>sal: sum over the visited t in [0, Ti) of psi_t * p(y0_hat_t), one fresh noise per t, psi normalised.</summary>
@@ -171,28 +179,19 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
         using var avg = sal ? sampler.Avg(x0, brain, ct) : null;
         var terms = sal ? run.SalTimesteps().Count : 1;
         var sums = counts.Distinct().ToDictionary(n => n, _ => Enumerable.Range(0, terms).Select(_ => zeros_like(x0).DetachFromDisposeScope()).ToArray());
-        var s = (int)x0.shape[0];
-        var items = s * repeats; // item k: slice k / repeats, repeat k % repeats, as in Repeated
-        for (var start = 0; start < items; start += run.MaxBatch)
+        sampler.ForEachChunk(mode, x0, brain, repeats, (chunk, idx, xc, bc, noise) =>
         {
-            ct.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            var n = Math.Min(run.MaxBatch, items - start);
-            var chunk = Enumerable.Range(start, n).Select(k => (Slice: k / repeats, Repeat: k % repeats)).ToArray();
-            var idx = Torch.Tensors.From(chunk.Select(c => (long)c.Slice).ToArray(), x0.device);
-            var xc = x0.index_select(0, idx);
-            var bc = brain.index_select(0, idx);
-            using var noise = new ItemNoise(run.Seed, mode, chunk, x0.shape, x0.device);
             var p = sal ? sampler.SalientTerms(xc, bc, avg!.Probability.index_select(0, idx), noise).Terms : [sampler.Chain(xc, bc, noise).P];
             foreach (var (count, sum) in sums)
             {
-                var keep = Enumerable.Range(0, n).Where(j => chunk[j].Repeat < count).Select(j => (long)j).ToArray();
+                var keep = Enumerable.Range(0, chunk.Length).Where(j => chunk[j].Repeat < count).Select(j => (long)j).ToArray();
                 if (keep.Length == 0) continue;
+                var all = keep.Length == chunk.Length;
                 var sel = Torch.Tensors.From(keep, x0.device);
-                var target = keep.Length == n ? idx : idx.index_select(0, sel);
-                for (var k = 0; k < terms; k++) sum[k].index_add_(0, target, keep.Length == n ? p[k] : p[k].index_select(0, sel), Sc.One);
+                var target = all ? idx : idx.index_select(0, sel);
+                for (var k = 0; k < terms; k++) sum[k].index_add_(0, target, all ? p[k] : p[k].index_select(0, sel), Sc.One);
             }
-        }
+        }, ct);
         var result = new Dictionary<(int, double), Tensor>();
         foreach (var (count, sum) in sums)
         {
