@@ -176,7 +176,8 @@ public static class Tuning
                     }
                     // One run of the family's largest N gives every N of it (the first n repeats) and, for sal, every nu.
                     var family = needed.Where(k => k.Part == part && Family(part, k.Setting) == Family(part, key.Item2)).Select(k => k.Setting).ToList();
-                    var produced = new StackSampler(model, protocol).RepeatedMeans(part, x0!, family.Select(f => f.Repeats).ToList(), family.Select(f => f.Nu).ToList(), ct);
+                    var avg = part == SamplingMode.Sal ? Map(SamplingMode.Avg, key.Item2) : null; // sal's t = 0 term, computed once a case
+                    var produced = new StackSampler(model, protocol).RepeatedMeans(part, x0!, family.Select(f => f.Repeats).ToList(), family.Select(f => f.Nu).ToList(), avg, ct);
                     foreach (var (which, value) in produced)
                     {
                         var member = family.FirstOrDefault(f => f.Repeats == which.Repeats && (part != SamplingMode.Sal || f.Nu == which.Nu));

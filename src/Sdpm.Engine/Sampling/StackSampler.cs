@@ -163,9 +163,10 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
     /// repeats. Repeat r draws the same noise whatever N is (<see cref="ItemNoise"/>) and nu only weights sal's
     /// per-timestep maps, so each map equals <see cref="Run"/> with that N and nu up to float rounding: that of the
     /// chunking, and for sal that of weighting the repeats' mean instead of each repeat. The protocol's own repeats
-    /// and nu are not read. Keys: (n, nu), nu = the protocol's for infer.</summary>
+    /// and nu are not read. Keys: (n, nu), nu = the protocol's for infer. <paramref name="avgProb"/>: avg's map of x0,
+    /// sal's t = 0 term, when the caller has it (computed here otherwise).</summary>
     internal Dictionary<(int Repeats, double Nu), Tensor> RepeatedMeans(SamplingMode mode, Tensor x0, IReadOnlyCollection<int> counts,
-        IReadOnlyCollection<double> nus, CancellationToken ct = default)
+        IReadOnlyCollection<double> nus, Tensor? avgProb = null, CancellationToken ct = default)
     {
         if (mode is not (SamplingMode.Sal or SamplingMode.Infer)) throw new ArgumentException($"only sal and infer repeat, not {SamplingModes.Name(mode)}.");
         if (counts.Count == 0 || counts.Any(n => n < 1)) throw new ArgumentException("repeat counts must be positive.");
@@ -176,12 +177,13 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
         run.Validate(model.Options.DiffusionSteps);
         var sampler = new StackSampler(model, run);
         using var brain = x0.gt(Sc.MinusOne).to_type(ScalarType.Float32);
-        using var avg = sal ? sampler.Avg(x0, brain, ct) : null;
+        using var avg = sal && avgProb is null ? sampler.Avg(x0, brain, ct) : null;
+        var t0 = avgProb ?? avg?.Probability;
         var terms = sal ? run.SalTimesteps().Count : 1;
         var sums = counts.Distinct().ToDictionary(n => n, _ => Enumerable.Range(0, terms).Select(_ => zeros_like(x0).DetachFromDisposeScope()).ToArray());
         sampler.ForEachChunk(mode, x0, brain, repeats, (chunk, idx, xc, bc, noise) =>
         {
-            var p = sal ? sampler.SalientTerms(xc, bc, avg!.Probability.index_select(0, idx), noise).Terms : [sampler.Chain(xc, bc, noise).P];
+            var p = sal ? sampler.SalientTerms(xc, bc, t0!.index_select(0, idx), noise).Terms : [sampler.Chain(xc, bc, noise).P];
             foreach (var (count, sum) in sums)
             {
                 var keep = Enumerable.Range(0, chunk.Length).Where(j => chunk[j].Repeat < count).Select(j => (long)j).ToArray();
