@@ -149,14 +149,20 @@ public sealed class TuneCommandTests(TunedRunFixture fx) : IClassFixture<TunedRu
         }
     }
 
-    [Fact]
-    public void ThePostProcessingSweepEqualsInferenceWithTheConfigurationsFlags()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ThePostProcessingSweepEqualsInferenceWithTheConfigurationsFlags(int inferN)
     {
-        var result = Tuning.Run(new TuningRequest(fx.Run, new CohortFolder(fx.Data), SamplingModes.Every, Tiny, "cpu"));
-        // One configuration of the union (all): N = 1 and nu = 2 (tuning takes both from a 2-repeat run's maps), eta = 1,
-        // a threshold, a minimum component size, attention removal.
+        // inferN = 2: infer's N swept apart from sal's (as the fast protocol's sal N = 2, infer N = 4).
+        var grid = inferN == 1 ? Tiny : Tiny with { InferRepeats = [1, 2] };
+        var result = Tuning.Run(new TuningRequest(fx.Run, new CohortFolder(fx.Data), SamplingModes.Every, grid, "cpu"));
+        // One configuration of the union (all): sal N = 1 and nu = 2 (tuning takes both from a 2-repeat run's maps),
+        // infer N = inferN, eta = 1, a threshold, a minimum component size, attention removal.
         var all = result.Modes.Single(m => m.Mode == SamplingMode.All);
-        var row = all.Rows.Single(r => r.Network is { Repeats: 1, Nu: 2, Eta: 1 } && r.Post == new PostSetting(0.3, 20, RemovalMode.Attention));
+        var row = all.Rows.Single(r => r.Network.Repeats == 1 && r.Network.InferN == inferN && r.Network is { Nu: 2, Eta: 1 }
+            && r.Post == new PostSetting(0.3, 20, RemovalMode.Attention));
+        Assert.Contains($"--sal-repeats 1 --infer-repeats {inferN} ", row.Flags + " ");
         var pred = Path.Combine(fx.Dir, "pred-" + Guid.NewGuid().ToString("N"));
         string[] flags = row.Flags.Replace("--modes all", "--modes avg,sal,infer,all", StringComparison.Ordinal).Split(' ');
         var r = CliTestHost.Run(["infer", "--model", fx.Run, "--data", fx.Data, "--out", pred, "--device", "cpu", "--progress", "none", .. flags]);

@@ -62,8 +62,10 @@ public class TuningGridTests
         Assert.Equal(9, g.PostSettings().Count);
         Assert.Equal([125, 250], g.NetworkSettings(SamplingMode.Sal, 500).Select(n => n.Ti).Distinct());
         Assert.All(g.NetworkSettings(SamplingMode.All, 500), n => Assert.Equal(n.Ti / 10, n.Stride));
-        // The fast protocol's stride at Ti = T/2: ten visited timesteps.
+        // The fast protocol's stride at Ti = T/4: ten visited timesteps.
         Assert.Equal(SamplingProtocol.Fast(500).SalStride, NetworkSetting.Fast(500).Stride);
+        // The grid ties infer's N to sal's: no row has an N of its own for infer.
+        Assert.All(g.NetworkSettings(SamplingMode.All, 500), n => Assert.Null(n.InferRepeats));
     }
 
     [Theory]
@@ -77,14 +79,35 @@ public class TuningGridTests
         foreach (var mode in SamplingModes.Every)
         {
             var n = Assert.Single(g.NetworkSettings(mode, T));
-            // Written out from the fast protocol, not through NetworkSetting.Fast: Ti = T/2, stride T/20, N = 4.
+            // Written out, not through NetworkSetting.Fast: Ti = T/4, stride Ti/10, sal N = 2, infer N = 4.
             var protocol = TuningGrid.Protocol(T, n, new PostSetting(fast.Threshold, fast.MinComponentVoxels, fast.Removal));
             Assert.Equal(fast, protocol);
-            Assert.Equal(T / 2, n.Ti);
-            Assert.Equal(T / 20, n.Stride);
+            Assert.Equal(T / 4, n.Ti);
+            Assert.Equal(T / 40, n.Stride);
+            Assert.Equal((2, 4), (n.Repeats, n.InferN));
+            if (mode != SamplingMode.Avg) Assert.Equal(mode == SamplingMode.Infer ? 4 : 2, n.RepeatsOf(mode));
         }
         Assert.Equal(7 * 6 * 2, g.PostSettings().Count);
         Assert.Contains(new PostSetting(0.5, 0, RemovalMode.Count), g.PostSettings()); // the untuned default is a row
+    }
+
+    [Fact]
+    public void AGridWithAnInferNOfItsOwnVariesItOnlyWhereInferIsRun()
+    {
+        var g = TuningGrid.Quick with { InferRepeats = [1, 4] };
+        // sal ignores infer's N; infer ignores sal's; all sees both.
+        Assert.Equal(8, g.NetworkSettings(SamplingMode.Sal, 500).Count);
+        Assert.Equal(16, g.NetworkSettings(SamplingMode.Infer, 500).Count);
+        Assert.Equal(64, g.NetworkSettings(SamplingMode.All, 500).Count);
+        Assert.Equal([1, 4], g.NetworkSettings(SamplingMode.Infer, 500).Select(n => n.InferN).Distinct().Order());
+        var mixed = new NetworkSetting(125, 2, 0.5, 1, LabelNoise.Std, 0, InferRepeats: 8);
+        var p = TuningGrid.Protocol(500, mixed, new PostSetting(0.5, 0, RemovalMode.Count));
+        Assert.Equal((2, 8, 125, 12, 12), (p.SalRepeats, p.InferRepeats, p.Ti, p.SalStride, p.InferStride));
+        // A part's key keeps its own N: two settings that differ only in infer's N give sal the same maps.
+        Assert.Equal(mixed.For(SamplingMode.Sal, 500), (mixed with { InferRepeats = 1 }).For(SamplingMode.Sal, 500));
+        Assert.NotEqual(mixed.For(SamplingMode.Infer, 500), (mixed with { InferRepeats = 1 }).For(SamplingMode.Infer, 500));
+        // Equal Ns are one setting, however they were spelled.
+        Assert.Equal(new NetworkSetting(125, 4, 1, 1, LabelNoise.Std, 1), new NetworkSetting(125, 4, 1, 1, LabelNoise.Std, 1, 4).For(SamplingMode.All, 500));
     }
 
     [Fact]

@@ -62,8 +62,8 @@ public sealed class TuneCommand : ICommand
         {
             SamplingMode.Avg => "",
             SamplingMode.Sal => $"Ti={n.Ti} N={n.Repeats} nu={F(n.Nu, "0.##")} ",
-            SamplingMode.Infer => $"Ti={n.Ti} N={n.Repeats} d={F(n.D, "0.##")} noise={(n.LabelNoise == LabelNoise.Std ? "std" : "var")} eta={F(n.Eta, "0.##")} ",
-            _ => $"Ti={n.Ti} N={n.Repeats} nu={F(n.Nu, "0.##")} d={F(n.D, "0.##")} noise={(n.LabelNoise == LabelNoise.Std ? "std" : "var")} eta={F(n.Eta, "0.##")} ",
+            SamplingMode.Infer => $"Ti={n.Ti} N={n.InferN} d={F(n.D, "0.##")} noise={(n.LabelNoise == LabelNoise.Std ? "std" : "var")} eta={F(n.Eta, "0.##")} ",
+            _ => $"Ti={n.Ti} N={(n.InferRepeats is { } ni ? $"{n.Repeats}/{ni}" : n.Repeats)} nu={F(n.Nu, "0.##")} d={F(n.D, "0.##")} noise={(n.LabelNoise == LabelNoise.Std ? "std" : "var")} eta={F(n.Eta, "0.##")} ",
         };
         return net + $"thr={F(r.Post.Threshold, "0.##")} min={r.Post.MinComponentVoxels} removal={(r.Post.Removal == RemovalMode.Count ? "count" : "attention")}";
     }
@@ -136,7 +136,7 @@ public sealed class TuneCommand : ICommand
         {
             configuration = Label(r),
             flags = r.Flags,
-            ti = r.Network.Ti, stride = r.Network.Stride, repeats = r.Network.Repeats, d = r.Network.D, nu = r.Network.Nu,
+            ti = r.Network.Ti, stride = r.Network.Stride, repeats = r.Network.RepeatsOf(r.Mode), infer_repeats = r.Network.InferN, d = r.Network.D, nu = r.Network.Nu,
             label_noise = r.Network.LabelNoise == LabelNoise.Std ? "std" : "variance", eta = r.Network.Eta,
             threshold = r.Post.Threshold, min_component = r.Post.MinComponentVoxels, removal = r.Post.Removal == RemovalMode.Count ? "count" : "attention",
             score = Score(r.Score),

@@ -3,38 +3,47 @@ using Sdpm.Engine.Contracts.Sampling;
 namespace Sdpm.Engine.Contracts.Tuning;
 
 /// <summary>The network-dependent part of a sampling configuration: what needs new network passes when it changes.
-/// Strides keep the fast protocol's 10 visited timesteps per window (<see cref="Stride"/> = Ti/10).</summary>
-/// <param name="Repeats">N, for sal and infer alike.</param>
-public sealed record NetworkSetting(int Ti, int Repeats, double D, double Nu, LabelNoise LabelNoise, double Eta)
+/// Strides keep ten visited timesteps per window (<see cref="Stride"/> = Ti/10), as the fast protocol does.</summary>
+/// <param name="Repeats">N: sal's, and infer's too unless <paramref name="InferRepeats"/> is given.</param>
+/// <param name="InferRepeats">Infer's N where it differs from sal's (the fast protocol's; the grids tie them).</param>
+public sealed record NetworkSetting(int Ti, int Repeats, double D, double Nu, LabelNoise LabelNoise, double Eta, int? InferRepeats = null)
 {
     public int Stride => Math.Max(1, Ti / 10);
 
-    /// <summary>The fast protocol's values (Ti = T/2, N = 4, d = 1, nu = 1, std, eta = 1).</summary>
+    /// <summary>Infer's N.</summary>
+    public int InferN => InferRepeats ?? Repeats;
+
+    /// <summary>The fast protocol's values.</summary>
     public static NetworkSetting Fast(int diffusionSteps)
     {
         var f = SamplingProtocol.Fast(diffusionSteps);
-        return new NetworkSetting(f.Ti, f.SalRepeats, f.D, f.Nu, f.LabelNoise, f.Eta);
+        return new NetworkSetting(f.Ti, f.SalRepeats, f.D, f.Nu, f.LabelNoise, f.Eta, f.InferRepeats == f.SalRepeats ? null : f.InferRepeats);
     }
 
     /// <summary>The values a mode's maps depend on, the others set to the fast protocol's: avg depends on none, sal on
-    /// Ti, N and nu, infer on Ti, N, d, the label noise and eta, all on every one. Equal results mean equal maps.</summary>
+    /// Ti, its N and nu, infer on Ti, its N, d, the label noise and eta, all on every one. Equal results mean equal maps.</summary>
     public NetworkSetting For(SamplingMode mode, int diffusionSteps)
     {
         var fast = Fast(diffusionSteps);
-        return mode switch
+        var s = mode switch
         {
             SamplingMode.Avg => fast,
-            SamplingMode.Sal => this with { D = fast.D, LabelNoise = fast.LabelNoise, Eta = fast.Eta },
-            SamplingMode.Infer => this with { Nu = fast.Nu },
+            SamplingMode.Sal => this with { D = fast.D, LabelNoise = fast.LabelNoise, Eta = fast.Eta, InferRepeats = fast.InferN },
+            SamplingMode.Infer => this with { Nu = fast.Nu, Repeats = fast.Repeats, InferRepeats = InferN },
             _ => this,
         };
+        return s.InferRepeats == s.Repeats ? s with { InferRepeats = null } : s;
     }
+
+    /// <summary>N of one part of a mode (sal's or infer's).</summary>
+    public int RepeatsOf(SamplingMode part) => part == SamplingMode.Infer ? InferN : Repeats;
 }
 
 /// <summary>The post-processing part: applied to stored probability maps, no network pass needed.</summary>
 public sealed record PostSetting(double Threshold, int MinComponentVoxels, RemovalMode Removal);
 
 /// <summary>The values <c>sdpm tune</c> sweeps. Ti is given as fractions of T (the model's diffusion steps).</summary>
+/// <param name="InferRepeats">Infer's N, swept beside sal's <paramref name="Repeats"/>; null ties it to sal's.</param>
 public sealed record TuningGrid(
     string Name,
     IReadOnlyList<double> TiFractions,
@@ -45,7 +54,8 @@ public sealed record TuningGrid(
     IReadOnlyList<double> Eta,
     IReadOnlyList<double> Thresholds,
     IReadOnlyList<int> MinComponents,
-    IReadOnlyList<RemovalMode> Removals)
+    IReadOnlyList<RemovalMode> Removals,
+    IReadOnlyList<int>? InferRepeats = null)
 {
     /// <summary>Small enough for a CPU: Ti in {T/4, T/2}, N in {2, 4}, d in {0.5, 1}, nu in {1, 2}, eta in {0, 1}, std
     /// label noise; threshold in {0.3, 0.5, 0.7}, minimum component in {0, 20, 100}, count removal.</summary>
@@ -58,11 +68,12 @@ public sealed record TuningGrid(
         [Sampling.LabelNoise.Std, Sampling.LabelNoise.Variance], [0, 0.5, 1], [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], [0, 10, 20, 50, 100, 200],
         [RemovalMode.Count, RemovalMode.Attention]);
 
-    /// <summary>Only the post-processing, on the fast protocol's maps (Ti = T/2, N = 4, d = 1, nu = 1, std label noise,
-    /// eta = 1): thresholds 0.2 to 0.8, minimum components 0 to 200, count and attention removal. One network setting
-    /// per mode, so it costs one fast inference of the validation cases (what a 2-core CPU affords per training run).</summary>
-    public static TuningGrid Post { get; } = new("post", [0.5], [4], [1], [1], [Sampling.LabelNoise.Std], [1],
-        [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], [0, 10, 20, 50, 100, 200], [RemovalMode.Count, RemovalMode.Attention]);
+    /// <summary>Only the post-processing, on the fast protocol's maps (Ti = T/4, sal N = 2, nu = 1, infer N = 4, d = 0.5,
+    /// std label noise, eta = 0): thresholds 0.2 to 0.8, minimum components 0 to 200, count and attention removal. One
+    /// network setting per mode, so it costs one fast inference of the validation cases (what a 2-core CPU affords per
+    /// training run).</summary>
+    public static TuningGrid Post { get; } = new("post", [0.25], [2], [0.5], [1], [Sampling.LabelNoise.Std], [0],
+        [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], [0, 10, 20, 50, 100, 200], [RemovalMode.Count, RemovalMode.Attention], InferRepeats: [4]);
 
     public static IReadOnlyList<string> Names { get; } = ["quick", "full", "post"];
 
@@ -80,14 +91,15 @@ public sealed record TuningGrid(
         var list = new List<NetworkSetting>();
         foreach (var f in TiFractions)
         {
-            var ti = Math.Clamp((int)Math.Round(diffusionSteps * f, MidpointRounding.AwayFromZero), 1, diffusionSteps);
+            var ti = SamplingProtocol.TiAt(diffusionSteps, f);
             foreach (var n in Repeats)
+                foreach (var ni in InferRepeats ?? [n])
                 foreach (var d in D)
                     foreach (var nu in Nu)
                         foreach (var noise in LabelNoise)
                             foreach (var eta in Eta)
                             {
-                                var s = new NetworkSetting(ti, n, d, nu, noise, eta).For(mode, diffusionSteps);
+                                var s = new NetworkSetting(ti, n, d, nu, noise, eta, ni == n ? null : ni).For(mode, diffusionSteps);
                                 if (!list.Contains(s)) list.Add(s);
                             }
         }
@@ -105,7 +117,7 @@ public sealed record TuningGrid(
         var fast = SamplingProtocol.Fast(diffusionSteps);
         return fast with
         {
-            Ti = n.Ti, SalStride = n.Stride, InferStride = n.Stride, SalRepeats = n.Repeats, InferRepeats = n.Repeats,
+            Ti = n.Ti, SalStride = n.Stride, InferStride = n.Stride, SalRepeats = n.Repeats, InferRepeats = n.InferN,
             Nu = n.Nu, D = n.D, LabelNoise = n.LabelNoise, Eta = n.Eta,
             Threshold = p.Threshold, MinComponentVoxels = p.MinComponentVoxels, Removal = p.Removal,
             MaxBatch = maxBatch ?? fast.MaxBatch,

@@ -130,9 +130,9 @@ public static class Tuning
         return labelled;
     }
 
-    /// <summary>The settings one repeated run serves: equal but for N (and nu for sal).</summary>
+    /// <summary>The settings one repeated run serves: equal but for the part's N (and nu for sal).</summary>
     private static NetworkSetting Family(SamplingMode part, NetworkSetting s) =>
-        part == SamplingMode.Sal ? s with { Repeats = 0, Nu = 0 } : s with { Repeats = 0 };
+        part == SamplingMode.Sal ? s with { Repeats = 0, Nu = 0 } : s with { InferRepeats = 0 };
 
     private sealed record Scored(Dictionary<(SamplingMode, NetworkSetting, PostSetting), List<CaseMetrics>> Cases, int LesionFree);
 
@@ -177,10 +177,10 @@ public static class Tuning
                     // One run of the family's largest N gives every N of it (the first n repeats) and, for sal, every nu.
                     var family = needed.Where(k => k.Part == part && Family(part, k.Setting) == Family(part, key.Item2)).Select(k => k.Setting).ToList();
                     var avg = part == SamplingMode.Sal ? Map(SamplingMode.Avg, key.Item2) : null; // sal's t = 0 term, computed once a case
-                    var produced = new StackSampler(model, protocol).RepeatedMeans(part, x0!, family.Select(f => f.Repeats).ToList(), family.Select(f => f.Nu).ToList(), avg, ct);
+                    var produced = new StackSampler(model, protocol).RepeatedMeans(part, x0!, family.Select(f => f.RepeatsOf(part)).ToList(), family.Select(f => f.Nu).ToList(), avg, ct);
                     foreach (var (which, value) in produced)
                     {
-                        var member = family.FirstOrDefault(f => f.Repeats == which.Repeats && (part != SamplingMode.Sal || f.Nu == which.Nu));
+                        var member = family.FirstOrDefault(f => f.RepeatsOf(part) == which.Repeats && (part != SamplingMode.Sal || f.Nu == which.Nu));
                         if (member is null) value.Dispose();
                         else maps[(part, member)] = value;
                     }
