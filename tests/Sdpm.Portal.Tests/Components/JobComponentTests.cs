@@ -276,9 +276,9 @@ public class JobPageTests : PortalComponentTest
 
         cut.WaitForAssertion(() => Assert.Equal("New inference job", cut.Find("[data-testid=new-job-title]").TextContent));
         Assert.Contains("model to infer with", cut.Find("[data-testid=job-model-version]").TextContent);
-        // fast with T = 500: Ti = 125, stride 12. avg 1 pass; sal 11 timesteps 0..120 (0 shared with avg) x 2 repeats;
-        // infer 11 steps 125 -> 5, then 0, x 4 repeats: 1 + 20 + 44.
-        Assert.Contains("65 network passes per slice", cut.Find("[data-testid=job-protocol]").TextContent);
+        // fast with T = 500: Ti = 250, stride 25. avg 1 pass; sal 10 timesteps (0 shared with avg) x 4 repeats;
+        // infer 10 steps 250 -> 0 x 4 repeats: 1 + 36 + 40.
+        Assert.Contains("77 network passes per slice", cut.Find("[data-testid=job-protocol]").TextContent);
         Assert.Equal("Start inference", cut.Find("[data-testid=job-submit]").TextContent.Trim());
         Assert.Equal(4, cut.FindAll("[data-testid=job-modes] input[type=checkbox]").Count(i => i.HasAttribute("checked")));
     }
