@@ -52,8 +52,8 @@ def choose(scores):
                                        -(scores[i]["specificity"] or 0), i))[0]
 
 
-def is_fast(mode, row):
-    """The fast protocol's network setting (SamplingProtocol.Fast: Ti = T/2, N = 4, nu = 1, d = 1, std, eta = 1), in
+def is_former_fast(mode, row):
+    """The network setting of the fast protocol before these defaults (Ti = T/2, N = 4, nu = 1, d = 1, std, eta = 1), in
     the values the mode depends on (sal ignores d, the label noise and eta; infer ignores nu)."""
     same = row["ti"] == first["diffusion_steps"] // 2 and row["repeats"] == 4
     if mode != "infer":
@@ -124,8 +124,8 @@ for mi, m in enumerate(first["modes"]):
         c = configs[i]
         post = c[len(n):].strip() if n != "(no network setting)" else c
         marks = ("chosen" if i == pick else "*" if i in on_front else "")
-        if n != "(no network setting)" and is_fast(mode, by_seed[seeds[0]][c]):
-            n += " (fast protocol)"
+        if n != "(no network setting)" and is_former_fast(mode, by_seed[seeds[0]][c]):
+            n += " (former fast protocol)"
         per = " | ".join(f3(by_seed[s][c]["score"]["dice"]) for s in seeds)
         print(f"| {n} | {combined[i]['passes']} | {post} | {f3(combined[i]['dice'])} | {per} | {f3(combined[i]['vdp'])} | "
               f"{f3(combined[i]['specificity'])} | {marks} |")

@@ -157,12 +157,27 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Expect(modes).ToHaveCountAsync(4);
         for (var i = 0; i < 4; i++) await Expect(modes.Nth(i)).ToBeCheckedAsync();
         await Expect(page.GetByTestId("job-modes")).ToContainTextAsync("avg");
-        await Expect(page.GetByTestId("job-protocol")).ToContainTextAsync("network passes per slice");
+        // T = 500: the fast protocol (65 passes a slice for the four modes) samples deterministically (eta = 0) from Ti = T/4,
+        // where a 20-step model's masks are empty in every mode. The investigator asks for Algorithm 1's stochastic chain
+        // from T/2 with four repeats (the fast protocol before the validated defaults), whose masks are not: the viewer
+        // steps below need a prediction to draw.
+        await Expect(page.GetByTestId("job-protocol")).ToContainTextAsync("65 network passes per slice");
+        await page.GetByTestId("job-sampling").Locator(".mud-expand-panel-header").ClickAsync();
+        await Expect(Field(page, "sampling-ti")).ToHaveAttributeAsync("placeholder", "125");
+        foreach (var (field, value) in new[] { ("sampling-ti", "250"), ("sampling-sal-stride", "25"), ("sampling-infer-stride", "25"), ("sampling-sal-repeats", "4"),
+                     ("sampling-d", "1"), ("sampling-eta", "1") })
+        {
+            await Field(page, field).FillAsync(value);
+            await Field(page, field).PressAsync("Tab");
+        }
+        await Expect(page.GetByTestId("job-sampling-summary")).ToContainTextAsync("6 changed: ti 250, sal-stride 25, infer-stride 25, sal-repeats 4, d 1, eta 1");
+        // avg 1 + sal 4 x 9 (t = 0 shared with avg) + infer 4 x 10 passes.
+        await Expect(page.GetByTestId("job-protocol")).ToContainTextAsync("77 network passes per slice");
         await ShotAsync(page, "8-new-inference.png");
         await page.GetByTestId("job-submit").ClickAsync();
         await page.WaitForURLAsync(url => Regex.IsMatch(url, @"/jobs/\d+$"), new() { WaitUntil = WaitUntilState.Commit });
         await Expect(page.GetByTestId("job-title")).ToContainTextAsync("Inference · sdpm-tiny on Demo split · test part of Demo split");
-        await Expect(page.GetByTestId("job-settings")).ToContainTextAsync("modes avg,sal,infer,all");
+        await Expect(page.GetByTestId("job-settings")).ToContainTextAsync("modes avg,sal,infer,all · protocol fast with ti 250, sal-stride 25, infer-stride 25, sal-repeats 4, d 1, eta 1");
         await Expect(state).ToHaveTextAsync("succeeded", new() { Timeout = 240_000 });
         await Expect(page.GetByTestId("job-result-row")).ToHaveCountAsync(4);
         await Expect(page.GetByTestId("job-result-table")).ToContainTextAsync("infer");

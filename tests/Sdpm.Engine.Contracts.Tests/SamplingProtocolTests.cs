@@ -19,21 +19,20 @@ public class SamplingProtocolTests
     }
 
     [Fact]
-    public void TheFastProtocolIsWrittenOut()
+    public void TheFastProtocolIsTheSettingChosenOnValidationWrittenOut()
     {
-        // Ti = T/2, ten strided timesteps, N = 4 for sal and infer, nu = 1, d = 1, eta = 1; threshold 0.5, count removal
-        // in 7 x 7, every component kept.
+        // Issue 12's defaults (engine README): Ti = T/4, ten strided timesteps, sal N = 2 with nu = 1, infer N = 4 with
+        // eta = 0 and d = 0.5; threshold 0.5, count removal in 7 x 7, every component kept.
         var f = SamplingProtocol.Fast(500);
-        Assert.Equal(("fast", 250, 25, 4, 25, 4), (f.Name, f.Ti, f.SalStride, f.SalRepeats, f.InferStride, f.InferRepeats));
-        Assert.Equal((1.0, 1.0, LabelNoise.Std, 1.0, true), (f.Nu, f.D, f.LabelNoise, f.Eta, f.Clamp));
+        Assert.Equal(("fast", 125, 12, 2, 12, 4), (f.Name, f.Ti, f.SalStride, f.SalRepeats, f.InferStride, f.InferRepeats));
+        Assert.Equal((1.0, 0.5, LabelNoise.Std, 0.0, true), (f.Nu, f.D, f.LabelNoise, f.Eta, f.Clamp));
         Assert.Equal((0.5, RemovalMode.Count, 7, 0), (f.Threshold, f.Removal, f.RemovalKernel, f.MinComponentVoxels));
-        Assert.Equal((500, 50), (SamplingProtocol.Fast(1000).Ti, SamplingProtocol.Fast(1000).SalStride));
-        Assert.Equal((5, 1), (SamplingProtocol.Fast(10).Ti, SamplingProtocol.Fast(10).InferStride));
-        Assert.Equal((3, 1), (SamplingProtocol.TiAt(10, 0.25), SamplingProtocol.TiAt(1, 0.25))); // 2.5 rounds up; at least 1
-        // avg 1 + sal 4 x 9 (t = 0 shared with avg: 0, 25, ..., 225) + infer 4 x 10 (250, 225, ..., 25, then 0).
-        Assert.Equal(77, f.PassesPerSlice([SamplingMode.All]));
-        Assert.Equal(40, f.PassesPerSlice([SamplingMode.Sal]));
-        Assert.Equal(40, f.PassesPerSlice([SamplingMode.Infer]));
+        Assert.Equal((250, 25), (SamplingProtocol.Fast(1000).Ti, SamplingProtocol.Fast(1000).SalStride));
+        Assert.Equal((3, 1), (SamplingProtocol.Fast(10).Ti, SamplingProtocol.Fast(10).InferStride)); // 2.5 rounds up
+        // avg 1 + sal 2 x 10 (t = 0 shared with avg: 0, 12, ..., 120) + infer 4 x 11 (125, 113, ..., 5, then 0).
+        Assert.Equal(65, f.PassesPerSlice([SamplingMode.All]));
+        Assert.Equal(22, f.PassesPerSlice([SamplingMode.Sal]));
+        Assert.Equal(44, f.PassesPerSlice([SamplingMode.Infer]));
     }
 
     [Fact]
@@ -125,6 +124,20 @@ public class SamplingOverridesTests
         var plain = InferenceOptions.FromSettings(new Dictionary<string, string> { ["protocol"] = "fast" });
         Assert.Null(plain.Sampling);
         Assert.Equal(fast, plain.ResolveProtocol(500));
+    }
+
+    [Fact]
+    public void TheKeysAreExactlyTheNamesTheOverridesAreWrittenToAndReadFrom()
+    {
+        // Every field set: WriteTo writes each key once, in the list's order, and Read reads all of them back.
+        var every = new SamplingOverrides(100, 5, 6, 3, 7, 2, 0.5, LabelNoise.Variance, 0.25, 0.4, RemovalMode.Attention, 5, 12, true);
+        var map = new Dictionary<string, string>();
+        every.WriteTo(map);
+        Assert.Equal(SamplingOverrides.Keys, map.Keys);
+        Assert.Equal(every, InferenceOptions.FromSettings(map).Sampling);
+        // The keys are what an inference job's settings may hold beside modes, protocol, subset, device and max-batch.
+        var e = Assert.Throws<SettingException>(() => InferenceOptions.FromSettings(new Dictionary<string, string> { ["x"] = "1" }));
+        Assert.EndsWith("known: modes, protocol, subset, device, max-batch, " + string.Join(", ", SamplingOverrides.Keys) + ".", e.Message);
     }
 
     [Theory]

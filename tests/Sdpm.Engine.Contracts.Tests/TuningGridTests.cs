@@ -62,7 +62,7 @@ public class TuningGridTests
         Assert.Equal(9, g.PostSettings().Count);
         Assert.Equal([125, 250], g.NetworkSettings(SamplingMode.Sal, 500).Select(n => n.Ti).Distinct());
         Assert.All(g.NetworkSettings(SamplingMode.All, 500), n => Assert.Equal(n.Ti / 10, n.Stride));
-        // The fast protocol's stride at Ti = T/2: ten visited timesteps.
+        // The fast protocol's stride at Ti = T/4: ten visited timesteps.
         Assert.Equal(SamplingProtocol.Fast(500).SalStride, NetworkSetting.Fast(500).Stride);
         // The grid ties infer's N to sal's: no row has an N of its own for infer.
         Assert.All(g.NetworkSettings(SamplingMode.All, 500), n => Assert.Null(n.InferRepeats));
@@ -79,12 +79,13 @@ public class TuningGridTests
         foreach (var mode in SamplingModes.Every)
         {
             var n = Assert.Single(g.NetworkSettings(mode, T));
-            // Written out, not through NetworkSetting.Fast: Ti = T/2, stride T/20, N = 4 for sal and infer.
+            // Written out, not through NetworkSetting.Fast: Ti = T/4, stride Ti/10, sal N = 2, infer N = 4.
             var protocol = TuningGrid.Protocol(T, n, new PostSetting(fast.Threshold, fast.MinComponentVoxels, fast.Removal));
             Assert.Equal(fast, protocol);
-            Assert.Equal(T / 2, n.Ti);
-            Assert.Equal(T / 20, n.Stride);
-            Assert.Equal((4, 4), (n.Repeats, n.InferN));
+            Assert.Equal(T / 4, n.Ti);
+            Assert.Equal(T / 40, n.Stride);
+            Assert.Equal((2, 4), (n.Repeats, n.InferN));
+            if (mode != SamplingMode.Avg) Assert.Equal(mode == SamplingMode.Infer ? 4 : 2, n.RepeatsOf(mode));
         }
         Assert.Equal(7 * 6 * 2, g.PostSettings().Count);
         Assert.Contains(new PostSetting(0.5, 0, RemovalMode.Count), g.PostSettings()); // the untuned default is a row

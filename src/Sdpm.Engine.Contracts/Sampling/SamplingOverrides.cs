@@ -26,6 +26,11 @@ public sealed record SamplingOverrides(
     private static readonly IReadOnlyList<string> LabelNoiseNames = ["std", "variance"];
     private static readonly IReadOnlyList<string> RemovalNames = ["count", "attention"];
 
+    /// <summary>The settings keys the overrides are read from (<see cref="Read"/>) and written to (<see cref="WriteTo"/>).</summary>
+    public static IReadOnlyList<string> Keys { get; } =
+        ["ti", "sal-stride", "infer-stride", "sal-repeats", "infer-repeats", "nu", "d", "label-noise", "eta", "threshold", "removal",
+         "removal-kernel", "min-component", "no-clamp"];
+
     /// <summary>No value overridden.</summary>
     public bool IsEmpty => this == new SamplingOverrides();
 

@@ -68,11 +68,12 @@ public sealed record TuningGrid(
         [Sampling.LabelNoise.Std, Sampling.LabelNoise.Variance], [0, 0.5, 1], [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], [0, 10, 20, 50, 100, 200],
         [RemovalMode.Count, RemovalMode.Attention]);
 
-    /// <summary>Only the post-processing, on the fast protocol's maps (Ti = T/2, N = 4, d = 1, nu = 1, std label noise,
-    /// eta = 1): thresholds 0.2 to 0.8, minimum components 0 to 200, count and attention removal. One network setting
-    /// per mode, so it costs one fast inference of the validation cases (what a 2-core CPU affords per training run).</summary>
-    public static TuningGrid Post { get; } = new("post", [0.5], [4], [1], [1], [Sampling.LabelNoise.Std], [1],
-        [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], [0, 10, 20, 50, 100, 200], [RemovalMode.Count, RemovalMode.Attention]);
+    /// <summary>Only the post-processing, on the fast protocol's maps (Ti = T/4, sal N = 2, nu = 1, infer N = 4, d = 0.5,
+    /// std label noise, eta = 0): thresholds 0.2 to 0.8, minimum components 0 to 200, count and attention removal. One
+    /// network setting per mode, so it costs one fast inference of the validation cases (what a 2-core CPU affords per
+    /// training run).</summary>
+    public static TuningGrid Post { get; } = new("post", [0.25], [2], [0.5], [1], [Sampling.LabelNoise.Std], [0],
+        [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], [0, 10, 20, 50, 100, 200], [RemovalMode.Count, RemovalMode.Attention], InferRepeats: [4]);
 
     public static IReadOnlyList<string> Names { get; } = ["quick", "full", "post"];
 

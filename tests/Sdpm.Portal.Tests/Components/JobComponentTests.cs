@@ -213,7 +213,7 @@ public class JobPageTests : PortalComponentTest
         {
             Kind = JobKind.Infer, State = JobState.Succeeded, Device = "cpu", SiteKey = $",{site},", CreatedByName = "investigator", CreatedAt = DateTimeOffset.UtcNow,
             InputModelVersionId = modelId, Step = 1, Total = 1, ResultJson = outcome.ToJson(),
-            RequestJson = new Sdpm.Jobs.JobRequest(new Dictionary<string, string> { ["modes"] = "avg,infer", ["protocol"] = "fast" }, [c.Id], null, "bunit inference", cohort.Id).ToJson(),
+            RequestJson = new Sdpm.Jobs.JobRequest(new Dictionary<string, string> { ["modes"] = "avg,infer", ["protocol"] = "fast", ["eta"] = "1", ["ti"] = "250" }, [c.Id], null, "bunit inference", cohort.Id).ToJson(),
         };
         db.Jobs.Add(job);
         await db.SaveChangesAsync();
@@ -253,7 +253,7 @@ public class JobPageTests : PortalComponentTest
         Assert.Contains("VC is undefined", rows[0]);
         Assert.Contains("0.250", rows[0]); // VDP |12.5 - 10| / 10
         Assert.Contains("Case 1 of 1", cut.Find("[data-testid=job-steps]").TextContent);
-        Assert.Contains("modes avg,infer", cut.Find("[data-testid=job-settings]").TextContent);
+        Assert.Contains("modes avg,infer · protocol fast with ti 250, eta 1", cut.Find("[data-testid=job-settings]").TextContent);
         Assert.Contains($"models?highlight={modelId}", cut.Find("[data-testid=job-input-model]").GetAttribute("href"));
         // The per-case table loads after the job's result (PostgreSQL showed it a render later).
         cut.WaitForAssertion(() => Assert.Contains("NOR-0901", cut.Find("[data-testid=job-prediction-table]").TextContent), TimeSpan.FromSeconds(10));
@@ -276,11 +276,75 @@ public class JobPageTests : PortalComponentTest
 
         cut.WaitForAssertion(() => Assert.Equal("New inference job", cut.Find("[data-testid=new-job-title]").TextContent));
         Assert.Contains("model to infer with", cut.Find("[data-testid=job-model-version]").TextContent);
-        // fast with T = 500: Ti = 250, stride 25. avg 1 pass; sal 10 timesteps (0 shared with avg) x 4 repeats;
-        // infer 10 steps 250 -> 0 x 4 repeats: 1 + 36 + 40.
-        Assert.Contains("77 network passes per slice", cut.Find("[data-testid=job-protocol]").TextContent);
+        // fast with T = 500: Ti = 125, stride 12. avg 1 pass; sal 11 timesteps 0..120 (0 shared with avg) x 2 repeats;
+        // infer 11 steps 125 -> 5, then 0, x 4 repeats: 1 + 20 + 44.
+        Assert.Contains("65 network passes per slice", cut.Find("[data-testid=job-protocol]").TextContent);
         Assert.Equal("Start inference", cut.Find("[data-testid=job-submit]").TextContent.Trim());
         Assert.Equal(4, cut.FindAll("[data-testid=job-modes] input[type=checkbox]").Count(i => i.HasAttribute("checked")));
+    }
+
+    [Fact]
+    public async Task TheSamplingSettingsShowTheProtocolsValuesRecountThePassesAndRefuseAValueOutOfRange()
+    {
+        var (_, modelId) = await JobAsync(JobState.Succeeded, points: 1, optionsJson: """{"DiffusionSteps":500}""", name: "model to tune");
+        int splitId;
+        await using (var db = await Portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync())
+        {
+            var cohort = new Cohort { SiteId = await NorthAsync(), Name = "bunit sampling", NormalizedName = "BUNIT SAMPLING", LesionType = CohortLesionType.Mixed, CreatedAt = DateTimeOffset.UtcNow };
+            var now = DateTimeOffset.UtcNow;
+            var split = new DatasetSplit
+            {
+                Name = "sampling split", NormalizedName = "SAMPLING SPLIT", Seed = 1, TrainFraction = 0.7, ValidationFraction = 0, TestFraction = 0.3,
+                CreatedByName = "investigator", CreatedAt = now, UpdatedByName = "investigator", UpdatedAt = now,
+            };
+            db.AddRange(cohort, split);
+            await db.SaveChangesAsync();
+            db.DatasetSplitCohorts.Add(new DatasetSplitCohort { SplitId = split.Id, CohortId = cohort.Id });
+            await db.SaveChangesAsync();
+            splitId = split.Id;
+        }
+        await SignInAsAsync("investigator");
+        var navigation = Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        navigation.NavigateTo($"jobs/new?kind=infer&model={modelId}&split={splitId}");
+        var cut = Render<NewJobPage>();
+        cut.WaitForAssertion(() => Assert.Contains("model to tune", cut.Find("[data-testid=job-model-version]").TextContent));
+        cut.Find("[data-testid=job-sampling] .mud-expand-panel-header").Click();
+        AngleSharp.Dom.IElement Field(string name) => cut.Find($"[data-testid=sampling-{name}] input");
+        Assert.False(cut.Find("[data-testid=job-submit]").HasAttribute("disabled")); // a model and a split: ready to start
+
+        // Empty fields show the fast protocol's values at T = 500.
+        Assert.Equal("125", Field("ti").GetAttribute("placeholder"));
+        Assert.Equal("12", Field("sal-stride").GetAttribute("placeholder"));
+        Assert.Equal("2", Field("sal-repeats").GetAttribute("placeholder"));
+        Assert.Equal("4", Field("infer-repeats").GetAttribute("placeholder"));
+        Assert.Equal("0", Field("eta").GetAttribute("placeholder"));
+        Assert.Contains("the fast protocol's", cut.Find("[data-testid=job-sampling-summary]").TextContent);
+
+        // Ti = 250 with the stride kept (12): sal visits 0, 12, ..., 240 (21 timesteps, t = 0 shared with avg) x 2;
+        // infer passes at 250, 238, ..., 10 (21, then the step to 0) x 4 repeats: 1 + 40 + 84 = 125.
+        Field("ti").Change("250");
+        cut.WaitForAssertion(() => Assert.Contains("125 network passes per slice", cut.Find("[data-testid=job-protocol]").TextContent));
+        // infer N = 1 as well: 1 + 40 + 21 = 62.
+        Field("infer-repeats").Change("1");
+        cut.WaitForAssertion(() => Assert.Contains("62 network passes per slice", cut.Find("[data-testid=job-protocol]").TextContent));
+        Assert.Contains("2 changed: ti 250, infer-repeats 1", cut.Find("[data-testid=job-sampling-summary]").TextContent);
+
+        // A value out of range is named, and the job cannot be started with it.
+        Field("eta").Change("2");
+        cut.WaitForAssertion(() => Assert.Contains("eta must be a number from 0 to 1, got '2'", cut.Find("[data-testid=job-sampling-error]").TextContent));
+        Assert.True(cut.Find("[data-testid=job-submit]").HasAttribute("disabled"));
+        // A window longer than the model's T too.
+        Field("eta").Change("");
+        Field("ti").Change("501");
+        cut.WaitForAssertion(() => Assert.Contains("Ti must be in 1..500, got 501", cut.Find("[data-testid=job-sampling-error]").TextContent));
+        Assert.True(cut.Find("[data-testid=job-submit]").HasAttribute("disabled"));
+
+        // Back to the protocol's values.
+        cut.Find("[data-testid=job-sampling-reset]").Click();
+        cut.WaitForAssertion(() => Assert.Contains("65 network passes per slice", cut.Find("[data-testid=job-protocol]").TextContent));
+        Assert.Empty(cut.FindAll("[data-testid=job-sampling-error]"));
+        Assert.False(cut.Find("[data-testid=job-submit]").HasAttribute("disabled"));
+        Assert.Equal("", Field("ti").GetAttribute("value") ?? "");
     }
 
     [Theory]

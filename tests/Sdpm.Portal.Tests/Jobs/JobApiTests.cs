@@ -106,10 +106,15 @@ public class JobApiTests(WorkerPortal portal) : IClassFixture<WorkerPortal>
         var checkpoint = await investigator.GetByteArrayAsync($"/api/models/{modelId}/checkpoint");
         Assert.Equal(model.GetProperty("checkpointSha256").GetString(), Convert.ToHexStringLower(SHA256.HashData(checkpoint)));
 
-        // Inference with the new model on the split's test part, all four modes, then an evaluation of it.
+        // Inference with the new model on the split's test part, all four modes and two sampling values of the script's
+        // own, then an evaluation of it.
         var inferred = await FinishedAsync(investigator, await PostJobAsync(investigator,
-            new { kind = "infer", modelVersionId = modelId, splitId, subset = "test", modes = new[] { "avg", "sal", "infer", "all" }, protocol = "fast" }));
+            new { kind = "infer", modelVersionId = modelId, splitId, subset = "test", modes = new[] { "avg", "sal", "infer", "all" }, protocol = "fast",
+                settings = new Dictionary<string, string> { ["infer-repeats"] = "2", ["ETA"] = " 1 " } }));
         Assert.True(inferred.GetProperty("state").GetString() == "succeeded", inferred.ToString());
+        var settings = inferred.GetProperty("settings");
+        Assert.Equal(("fast", "2", "1"), (settings.GetProperty("protocol").GetString(), settings.GetProperty("infer-repeats").GetString(), settings.GetProperty("eta").GetString()));
+        Assert.False(settings.TryGetProperty("ti", out _)); // only what the script set replaces the protocol's
         Assert.Equal(modelId, inferred.GetProperty("inputModelVersionId").GetInt32());
         Assert.Equal("test", inferred.GetProperty("subset").GetString());
         var testCases = split.GetProperty("test").GetArrayLength();
@@ -190,6 +195,7 @@ public class JobApiTests(WorkerPortal portal) : IClassFixture<WorkerPortal>
             var model = new Sdpm.Data.Entities.ModelVersion
             {
                 Name = "refusals", Model = "sdpm", Preset = "tiny", CheckpointBlob = new string('a', 64), SiteKey = $",{site},", CreatedByName = "test", CreatedAt = DateTimeOffset.UtcNow,
+                OptionsJson = """{"DiffusionSteps":50}""",
             };
             db.ModelVersions.Add(model);
             await db.SaveChangesAsync();
@@ -200,6 +206,12 @@ public class JobApiTests(WorkerPortal portal) : IClassFixture<WorkerPortal>
         Assert.Contains("subset", await Refused(new { kind = "infer", modelVersionId = modelId, splitId, subset = "holdout" }));
         Assert.Contains("either a split", await Refused(new { kind = "infer", modelVersionId = modelId }));
         Assert.Contains("device", await Refused(new { kind = "infer", modelVersionId = modelId, splitId, device = "tpu" }));
+        // Sampling settings: only the sampling keys, each value in its range, and a window the model's T holds.
+        Assert.Contains("\"subset\" is not a sampling setting", await Refused(new { kind = "infer", modelVersionId = modelId, splitId, settings = new Dictionary<string, string> { ["subset"] = "train" } }));
+        Assert.Contains("\"learning-rate\" is not a sampling setting", await Refused(new { kind = "infer", modelVersionId = modelId, splitId, settings = new Dictionary<string, string> { ["learning-rate"] = "1" } }));
+        Assert.Contains("eta must be a number from 0 to 1, got '2'", await Refused(new { kind = "infer", modelVersionId = modelId, splitId, settings = new Dictionary<string, string> { ["eta"] = "2" } }));
+        Assert.Contains("infer-repeats must be an integer", await Refused(new { kind = "infer", modelVersionId = modelId, splitId, settings = new Dictionary<string, string> { ["infer-repeats"] = "four" } }));
+        Assert.Contains("T = 50 diffusion steps", await Refused(new { kind = "infer", modelVersionId = modelId, splitId, settings = new Dictionary<string, string> { ["ti"] = "51" } }));
         Assert.Contains("kind and preset", await Refused(new { kind = "train", splitId, preset = "small", parentModelVersionId = modelId }));
         var missing = await investigator.PostAsJsonAsync("/api/jobs", new { kind = "infer", modelVersionId = 999_999, splitId });
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);

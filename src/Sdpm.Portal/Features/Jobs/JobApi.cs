@@ -14,7 +14,8 @@ namespace Sdpm.Portal.Features.Jobs;
 /// optionally <c>recipe</c>, <c>name</c> (of the model version), <c>parentModelVersionId</c> (fine-tuning) and <c>settings</c>
 /// (further engine settings by name). Inference: <c>{"kind":"infer","modelVersionId":3,"splitId":1,"subset":"test",
 /// "modes":["avg","sal","infer","all"],"protocol":"fast"}</c> (or <c>cohortId</c> instead of the split; <c>device</c>,
-/// <c>maxBatch</c>). Evaluation: <c>{"kind":"evaluate","modelVersionId":3,"splitId":1,"subset":"test"}</c>.</summary>
+/// <c>maxBatch</c>, and <c>settings</c>: sampling values that replace the protocol's, for example
+/// <c>{"ti":"250","eta":"1","d":"1"}</c>, names as <c>sdpm infer</c> takes them). Evaluation: <c>{"kind":"evaluate","modelVersionId":3,"splitId":1,"subset":"test"}</c>.</summary>
 public sealed record JobRequestBody(string? Kind, int? SplitId, string? Model, string? Preset, int? Steps, ulong? Seed, string? Device, string? Recipe, string? Name,
     Dictionary<string, string>? Settings, int? ModelVersionId = null, string? Subset = null, int? CohortId = null, List<string>? Modes = null,
     string? Protocol = null, int? MaxBatch = null, int? ParentModelVersionId = null);
@@ -43,7 +44,7 @@ public static class JobApi
                 case "infer":
                     if (body.ModelVersionId is not { } inferModel) return Results.Problem(statusCode: 400, title: "Name the model version to infer with: \"modelVersionId\".");
                     result = await jobs.SubmitInferAsync(new InferJobInput(inferModel, body.SplitId, body.Subset, body.CohortId, body.Modes, body.Protocol ?? "fast",
-                        body.Device?.Trim().ToLowerInvariant() ?? "cpu", body.Name, body.MaxBatch), actor, ct);
+                        body.Device?.Trim().ToLowerInvariant() ?? "cpu", body.Name, body.MaxBatch, body.Settings), actor, ct);
                     break;
                 case "evaluate":
                     if (body.ModelVersionId is not { } evalModel) return Results.Problem(statusCode: 400, title: "Name the model version to evaluate: \"modelVersionId\".");
@@ -56,7 +57,7 @@ public static class JobApi
                 ? Results.Created($"/api/jobs/{id}", new { id })
                 : Results.Problem(statusCode: result.Error switch { JobError.NotFound => 404, JobError.Forbidden => 403, _ => 400 }, title: result.Message);
         }).RequireAuthorization(p => p.RequireRole(Roles.Investigator))
-          .WithSummary("Starts a job. kind \"train\": splitId, model sdpm|sdpm-no-noise|unet, preset tiny|small|paper, steps, seed, device cpu|cuda; optional recipe, name, settings, parentModelVersionId. kind \"infer\": modelVersionId, splitId with subset train|validation|test (default test) or cohortId, modes (avg, sal, infer, all; default all four), protocol fast|paper, device. kind \"evaluate\": modelVersionId, splitId with subset or cohortId, modes. Investigators of every site involved; a split used is frozen. Answers the job's id.");
+          .WithSummary("Starts a job. kind \"train\": splitId, model sdpm|sdpm-no-noise|unet, preset tiny|small|paper, steps, seed, device cpu|cuda; optional recipe, name, settings, parentModelVersionId. kind \"infer\": modelVersionId, splitId with subset train|validation|test (default test) or cohortId, modes (avg, sal, infer, all; default all four), protocol fast|paper, device; optional settings: sampling values that replace the protocol's (ti, sal-stride, infer-stride, sal-repeats, infer-repeats, nu, d, label-noise, eta, threshold, removal, removal-kernel, min-component, no-clamp; string values, as sdpm infer takes them). kind \"evaluate\": modelVersionId, splitId with subset or cohortId, modes. Investigators of every site involved; a split used is frozen. Answers the job's id.");
 
         api.MapGet("/jobs", async (ClaimsPrincipal user, JobService jobs, int? take, CancellationToken ct) =>
             Results.Ok(await jobs.ListAsync(UserId(user), Math.Clamp(take ?? 100, 1, 500), ct)))

@@ -24,8 +24,10 @@ public sealed record TrainJobInput(int SplitId, string? Model, string? Preset, i
 /// <summary>What a PI asks of an inference job: a model version on a split subset or on a whole cohort, modes, protocol.</summary>
 /// <param name="Subset">train, validation or test (a split's); ignored for a cohort.</param>
 /// <param name="Modes">Any of avg, sal, infer, all; null or empty: all four.</param>
+/// <param name="Sampling">Sampling values that replace the protocol's, by their settings names
+/// (<see cref="SamplingOverrides.Keys"/>: ti, sal-repeats, infer-repeats, d, eta, threshold, min-component, ...).</param>
 public sealed record InferJobInput(int ModelVersionId, int? SplitId, string? Subset, int? CohortId, IReadOnlyList<string>? Modes, string Protocol, string Device,
-    string? Name = null, int? MaxBatch = null);
+    string? Name = null, int? MaxBatch = null, IReadOnlyDictionary<string, string>? Sampling = null);
 
 /// <summary>What a PI asks of an evaluation job: a model version's stored predictions of a split subset or a cohort,
 /// scored against the cases' current references.</summary>
@@ -156,6 +158,14 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
             ["protocol"] = string.IsNullOrWhiteSpace(input.Protocol) ? "fast" : input.Protocol.Trim(),
         };
         if (input.MaxBatch is { } mb) settings["max-batch"] = mb.ToString(CultureInfo.InvariantCulture);
+        foreach (var (key, value) in input.Sampling ?? new Dictionary<string, string>())
+        {
+            var k = key.Trim().ToLowerInvariant();
+            if (!SamplingOverrides.Keys.Contains(k))
+                return JobResult.Fail(JobError.Invalid, $"\"{key}\" is not a sampling setting: an inference job's settings may name only {string.Join(", ", SamplingOverrides.Keys)}"
+                    + " (modes, protocol, device and maxBatch are fields of the job itself).");
+            if (!string.IsNullOrWhiteSpace(value)) settings[k] = value.Trim();
+        }
         InferenceOptions options;
         try
         {
@@ -165,9 +175,36 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
         {
             return JobResult.Fail(JobError.Invalid, e.Message);
         }
-        settings["modes"] = string.Join(",", options.Modes.Select(SamplingModes.Name)); // normalised: no duplicates
+        // Normalised: no duplicate modes, the sampling values as the worker reads them back.
+        settings = new Dictionary<string, string>(options.ToSettings(), StringComparer.Ordinal);
+        settings.Remove("subset"); // the job's subset is its own field
+        settings.Remove("device"); // the job's device is its own field
+        var overrides = options.Sampling is { } o ? $", sampling {SamplingSummary(o)}" : "";
         return await SubmitOnCasesAsync(JobKind.Infer, input.ModelVersionId, input.SplitId, input.Subset, input.CohortId, settings, input.Device, input.Name, actor,
-            $"infer, modes {settings["modes"]}, protocol {options.Protocol}, {input.Device}", ct);
+            $"infer, modes {settings["modes"]}, protocol {options.Protocol}{overrides}, {input.Device}", ct,
+            model => JobDisplay.DiffusionSteps(model.OptionsJson) is { } t ? ProtocolRefusal(options, t) : null);
+    }
+
+    /// <summary>Why the options' protocol does not fit a model of T diffusion steps (for example Ti above T), or null.</summary>
+    private static string? ProtocolRefusal(InferenceOptions options, int diffusionSteps)
+    {
+        try
+        {
+            options.ResolveProtocol(diffusionSteps);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return $"The sampling settings do not fit this model (T = {diffusionSteps} diffusion steps): {e.Message}";
+        }
+    }
+
+    /// <summary>Sampling overrides as "ti 125, eta 0" (settings names).</summary>
+    private static string SamplingSummary(SamplingOverrides overrides)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        overrides.WriteTo(map);
+        return JobDisplay.SamplingOverrides(map);
     }
 
     /// <summary>An evaluation job: the model version's stored predictions of the chosen cases against their current
@@ -188,10 +225,12 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
     }
 
     private async Task<JobResult> SubmitOnCasesAsync(JobKind kind, int modelVersionId, int? splitId, string? subsetName, int? cohortId,
-        Dictionary<string, string> settings, string device, string? label, Actor actor, string description, CancellationToken ct)
+        Dictionary<string, string> settings, string device, string? label, Actor actor, string description, CancellationToken ct,
+        Func<ModelVersion, string?>? refuseFor = null)
     {
         var (model, refusal) = await ModelForAsync(modelVersionId, actor, ct);
         if (model is null) return refusal!;
+        if (refuseFor?.Invoke(model) is { } why) return JobResult.Fail(JobError.Invalid, why);
         if ((splitId is null) == (cohortId is null)) return JobResult.Fail(JobError.Invalid, "Name either a split (\"splitId\" with \"subset\") or a cohort (\"cohortId\").");
         var mine = await InvestigatorSitesAsync(actor, ct);
         IReadOnlyList<int> caseIds;
