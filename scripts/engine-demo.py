@@ -71,8 +71,9 @@ def tune_and_score(name, model):
             say(f"keep {out}: tuned and scored before")
         else:
             say(f"tune {name} on its validation patients ({tune} grid), then score the chosen settings once on the test patients")
+            # The checkpoint keeps each validation case's scores: a stopped demo's tuning goes on from the next case.
             run("tune", "--model", name, "--data", "cohort", "--modes", ",".join(modes), "--grid", tune, "--score-test", "--json",
-                "--out", f"tune-{name}.md", "--progress", "jsonl", out=out)
+                "--out", f"tune-{name}.md", "--checkpoint", f"tune-{name}.cases.jsonl", "--progress", "jsonl", out=out)
             kept = json.load(open(out))
         for m in kept["modes"]:
             say(f"{name} {m['mode']}: {m['chosen']['row']['configuration']} (validation Dice {m['chosen']['row']['score']['dice']:.3f})")

@@ -122,6 +122,71 @@ public sealed class TuneCommandTests(TunedRunFixture fx) : IClassFixture<TunedRu
         Assert.DoesNotContain("HELD-OUT", text.Out);
     }
 
+    private sealed class SyncProgress(Action<Sdpm.Engine.Contracts.Progress.EngineProgress> action) : IProgress<Sdpm.Engine.Contracts.Progress.EngineProgress>
+    {
+        public void Report(Sdpm.Engine.Contracts.Progress.EngineProgress value) => action(value);
+    }
+
+    [Fact]
+    public void AKilledTuningGoesOnFromItsCheckpointAndScoresAsAnUninterruptedOne()
+    {
+        // The fixture's run with its test cases moved to validation, so that there is a case after the first.
+        var run = Path.Combine(fx.Dir, $"run-more-validation-{Guid.NewGuid():N}");
+        CopyFolder(fx.Run, run);
+        var split = fx.Split with { Test = [] };
+        split = split with { Validation = [.. fx.Split.Validation, .. fx.Split.Test] };
+        split.Save(Path.Combine(run, "split.json"));
+        var validation = split.Validation.Count;
+        Assert.True(validation >= 2, "the test needs two validation cases");
+        var file = Path.Combine(fx.Dir, $"checkpoint-{Guid.NewGuid():N}.jsonl");
+        var request = new TuningRequest(run, new CohortFolder(fx.Data), [SamplingMode.Avg, SamplingMode.Sal], Tiny, "cpu", Checkpoint: file);
+
+        // Stopped once its first case is finished (the cancellation arrives with that case's progress event).
+        using (var cts = new CancellationTokenSource())
+        {
+            Assert.ThrowsAny<OperationCanceledException>(() => Tuning.Run(request,
+                new SyncProgress(e => { if (e.Kind == Sdpm.Engine.Contracts.Progress.ProgressKind.Case) cts.Cancel(); }), cts.Token));
+        }
+        var lines = File.ReadAllLines(file);
+        Assert.Equal(2, lines.Length); // which tuning it is, then the finished case
+        Assert.Contains("\"tuning_checkpoint\":1", lines[0]);
+        // A kill in the middle of a write leaves the last line cut short: it is dropped, that case computed again.
+        File.AppendAllText(file, "{\"case\":\"half-writ");
+
+        var events = new List<Sdpm.Engine.Contracts.Progress.EngineProgress>();
+        var resumed = Tuning.Run(request, new SyncProgress(events.Add));
+        Assert.Single(events, e => e.Message == "kept from the checkpoint");
+        Assert.Contains(events, e => e.Message?.Contains("resuming: 1 cases kept") == true);
+        Assert.Equal(1 + validation, File.ReadAllLines(file).Length);
+        // The same rows, scores and per-case metrics as a tuning that was never stopped.
+        var fresh = Tuning.Run(request with { Checkpoint = null });
+        Assert.Equal(fresh.LesionFreeValidation, resumed.LesionFreeValidation);
+        for (var i = 0; i < fresh.Modes.Count; i++)
+        {
+            Assert.Equal(fresh.Modes[i].Rows.Select(r => (r.Network, r.Post, r.Score)), resumed.Modes[i].Rows.Select(r => (r.Network, r.Post, r.Score)));
+            Assert.Equal(fresh.Modes[i].Rows.SelectMany(r => r.Cases), resumed.Modes[i].Rows.SelectMany(r => r.Cases));
+            Assert.Equal(fresh.Modes[i].Chosen.Protocol, resumed.Modes[i].Chosen.Protocol);
+        }
+        // Run again once finished: nothing is computed again.
+        events.Clear();
+        Tuning.Run(request, new SyncProgress(events.Add));
+        Assert.Equal(validation, events.Count(e => e.Message == "kept from the checkpoint"));
+
+        // Another tuning's file (here another grid) is refused with a way out, and left as it was.
+        var before = File.ReadAllText(file);
+        var r = CliTestHost.Run("tune", "--model", run, "--data", fx.Data, "--modes", "avg", "--grid", "post", "--device", "cpu", "--progress", "none", "--checkpoint", file);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("was written by another tuning", r.Error);
+        Assert.Contains("delete it or name another file", r.Error);
+        Assert.Equal(before, File.ReadAllText(file));
+        // A damaged line before the last is not guessed at either.
+        var damaged = Path.Combine(fx.Dir, $"damaged-{Guid.NewGuid():N}.jsonl");
+        var kept = File.ReadAllLines(file);
+        File.WriteAllLines(damaged, [kept[0], "{\"case\":", .. kept[1..]]);
+        var e = Assert.Throws<ArgumentException>(() => Tuning.Run(request with { Checkpoint = damaged }));
+        Assert.Contains("line 2 is damaged", e.Message);
+    }
+
     [Fact]
     public void TheChoiceDoesNotDependOnTestCases()
     {

@@ -15,7 +15,7 @@ namespace Sdpm.Cli.Commands;
 public sealed class TuneCommand : ICommand
 {
     public string Name => "tune";
-    public string Usage => "tune --model RUN --data DIR [--modes avg,sal,infer,all] [--grid quick|full|post] [--device auto|cpu|cuda] [--max-batch N] [--all-rows] [--json] [--out FILE.md] [--score-test] [--threads N] [--progress jsonl|text|none]";
+    public string Usage => "tune --model RUN --data DIR [--modes avg,sal,infer,all] [--grid quick|full|post] [--device auto|cpu|cuda] [--max-batch N] [--all-rows] [--json] [--out FILE.md] [--score-test] [--checkpoint FILE.jsonl] [--threads N] [--progress jsonl|text|none]";
     public string Summary => "Choose sampling defaults on a run's validation cases: Dice, VDP and specificity against passes per slice, Pareto front per mode.";
 
     public int Run(CommandContext ctx)
@@ -32,15 +32,17 @@ public sealed class TuneCommand : ICommand
         var json = a.Flag("--json");
         var outFile = a.Option("--out");
         var scoreTest = a.Flag("--score-test");
+        var checkpoint = a.Option("--checkpoint");
         var format = EngineOutput.Format(a);
         EngineArgs.Threads(a);
         a.Done();
         if (!Directory.Exists(model)) throw new UsageException($"--model {model} is not a run folder.");
         if (!Directory.Exists(data) && !File.Exists(data)) throw new UsageException($"--data {data} does not exist.");
         if (outFile is not null && Directory.Exists(outFile)) throw new UsageException($"--out {outFile} is a folder, not a file.");
+        if (checkpoint is not null && Directory.Exists(checkpoint)) throw new UsageException($"--checkpoint {checkpoint} is a folder, not a file.");
 
         using var cts = EngineArgs.CancelOnCtrlC(ctx.Cancellation);
-        var request = new TuningRequest(model, new CohortFolder(data), modes, grid, device, maxBatch, scoreTest);
+        var request = new TuningRequest(model, new CohortFolder(data), modes, grid, device, maxBatch, scoreTest, checkpoint);
         var result = Tuning.Run(request, new EngineOutput(ctx.Error, format), cts.Token);
         if (outFile is not null)
         {

@@ -15,8 +15,10 @@ namespace Sdpm.Engine.Runs;
 
 /// <summary>A tuning job: a trained run folder (with a validation part in its split.json), the cases, the modes, the grid.</summary>
 /// <param name="ScoreTest">After choosing, score each mode's chosen configuration once on the split's test cases.</param>
+/// <param name="Checkpoint">A JSON-lines file that keeps each validation case's scores as it is finished; a tuning started
+/// again with the same file (same model, data, device, batch size and grid) goes on from the first case not in it.</param>
 public sealed record TuningRequest(string RunDir, ICaseSource Source, IReadOnlyList<SamplingMode> Modes, TuningGrid Grid,
-    string Device = "auto", int? MaxBatch = null, bool ScoreTest = false);
+    string Device = "auto", int? MaxBatch = null, bool ScoreTest = false, string? Checkpoint = null);
 
 /// <summary>One configuration of one mode on the validation cases.</summary>
 public sealed record TuningRow(SamplingMode Mode, NetworkSetting Network, PostSetting Post, SamplingProtocol Protocol, TuningScore Score,
@@ -59,10 +61,21 @@ public static class Tuning
         var posts = request.Grid.PostSettings();
         var configs = request.Modes.ToDictionary(m => m, m => request.Grid.NetworkSettings(m, T));
         var total = configs.Sum(kv => kv.Value.Count) * posts.Count;
+        var plan = request.Modes.ToDictionary(m => m, m => configs[m].Select(n => (n, posts)).ToList());
+        TuningCheckpoint? checkpoint = null;
+        if (request.Checkpoint is { } file)
+        {
+            var modelFile = Directory.Exists(request.RunDir) ? Path.Combine(request.RunDir, SegmentationModel.CheckpointFileName) : request.RunDir;
+            var identity = TuningCheckpoint.Identity(modelFile, request.Source.Fingerprint(validation.Select(c => c.CaseId), model.Options.PreprocessingOrDefault, ct),
+                validation.Select(c => c.CaseId), model.DeviceName, request.MaxBatch, T, Order(plan));
+            checkpoint = TuningCheckpoint.Open(file, identity, total,
+                $"sdpm tune of {Path.GetFullPath(request.RunDir)}, grid {request.Grid.Name}, modes {string.Join(",", request.Modes.Select(SamplingModes.Name))}, {validation.Count} validation cases");
+        }
+        var kept = checkpoint is null ? 0 : validation.Count(c => checkpoint.Done.ContainsKey(c.CaseId));
         progress?.Report(new EngineProgress(ProgressKind.Start, model.DeviceName, 0, validation.Count,
-            Message: $"tuning {string.Join(",", request.Modes.Select(SamplingModes.Name))} on {validation.Count} validation cases, grid {request.Grid.Name}: {total} configurations"));
-        var scored = Evaluate(model, request.Source, validation, request.Modes.ToDictionary(m => m, m => configs[m].Select(n => (n, posts)).ToList()),
-            request.MaxBatch, progress, ct);
+            Message: $"tuning {string.Join(",", request.Modes.Select(SamplingModes.Name))} on {validation.Count} validation cases, grid {request.Grid.Name}: {total} configurations"
+                + (kept > 0 ? $"; resuming: {kept} cases kept in {request.Checkpoint}" : "")));
+        var scored = Evaluate(model, request.Source, validation, plan, request.MaxBatch, progress, ct, checkpoint);
 
         var lesionFree = scored.LesionFree;
         var modes = new List<ModeTuning>();
@@ -136,14 +149,21 @@ public static class Tuning
 
     private sealed record Scored(Dictionary<(SamplingMode, NetworkSetting, PostSetting), List<CaseMetrics>> Cases, int LesionFree);
 
+    /// <summary>Every (mode, network setting, post-processing) of a plan, in the order a case's scores are kept.</summary>
+    private static List<(SamplingMode Mode, NetworkSetting Network, PostSetting Post)> Order(
+        Dictionary<SamplingMode, List<(NetworkSetting Network, IReadOnlyList<PostSetting> Posts)>> plan) =>
+        plan.SelectMany(kv => kv.Value.SelectMany(v => v.Posts.Select(p => (kv.Key, v.Network, p)))).ToList();
+
     /// <summary>Per case: the probability maps of every needed (mode, network setting) once, then every post-processing
     /// setting on them; all (the union) from its parts' masks.</summary>
     private static Scored Evaluate(SegmentationModel model, ICaseSource source, IReadOnlyList<CaseDescriptor> cases,
-        Dictionary<SamplingMode, List<(NetworkSetting Network, IReadOnlyList<PostSetting> Posts)>> plan, int? maxBatch, IProgress<EngineProgress>? progress, CancellationToken ct)
+        Dictionary<SamplingMode, List<(NetworkSetting Network, IReadOnlyList<PostSetting> Posts)>> plan, int? maxBatch, IProgress<EngineProgress>? progress, CancellationToken ct,
+        TuningCheckpoint? checkpoint = null)
     {
         var T = model.Options.DiffusionSteps;
         var kernel = SamplingProtocol.Fast(T).RemovalKernel;
-        var results = new Dictionary<(SamplingMode, NetworkSetting, PostSetting), List<CaseMetrics>>();
+        var order = Order(plan);
+        var results = order.ToDictionary(k => k, _ => new List<CaseMetrics>());
         var lesionFree = 0;
         // Every (part, setting) the plan reads; all reads its parts'.
         var needed = plan.SelectMany(kv => (kv.Key == SamplingMode.All ? [SamplingMode.Avg, SamplingMode.Sal, SamplingMode.Infer] : new[] { kv.Key })
@@ -152,9 +172,19 @@ public static class Tuning
         for (var ci = 0; ci < cases.Count; ci++)
         {
             ct.ThrowIfCancellationRequested();
+            if (checkpoint is not null && checkpoint.Done.TryGetValue(cases[ci].CaseId, out var kept))
+            {
+                // Scored by an earlier run of this tuning (the checkpoint's identity says so): its scores, not a recomputation.
+                for (var k = 0; k < order.Count; k++) results[order[k]].Add(kept.Metrics[k]);
+                if (kept.LesionFree) lesionFree++;
+                progress?.Report(new EngineProgress(ProgressKind.Case, model.DeviceName, ci + 1, cases.Count, CaseId: kept.CaseId, Message: "kept from the checkpoint"));
+                continue;
+            }
             var c = PreparedCase.Load(source, cases[ci], model.ImageSize, model.Options.PreprocessingOrDefault, withMask: false, ct);
             var reference = source.LoadReference(c.CaseId, ct) ?? throw new ArgumentException($"{c.CaseId}: no reference mask.");
-            if (reference.Voxels.AsSpan().IndexOfAnyExcept((byte)0) < 0) lesionFree++;
+            var empty = reference.Voxels.AsSpan().IndexOfAnyExcept((byte)0) < 0;
+            if (empty) lesionFree++;
+            var scored = new Dictionary<(SamplingMode, NetworkSetting, PostSetting), CaseMetrics>();
             var (brainSlices, x0) = CasePredictor.BrainStack(c, model.Device);
             var maps = new Dictionary<(SamplingMode, NetworkSetting), Tensor>();
             try
@@ -202,9 +232,7 @@ public static class Tuning
                                 var union = probabilities.Select(p => DiscretePointRemoval.FinalMask(p, post.Threshold, kernel, post.Removal, post.MinComponentVoxels)).Aggregate(maximum);
                                 mask = CasePredictor.MaskOnOriginalGrid(c, brainSlices, union.cpu().data<float>().ToArray());
                             }
-                            var key = (mode, setting, post);
-                            if (!results.TryGetValue(key, out var scores)) results[key] = scores = [];
-                            scores.Add(SegmentationMetrics.Case(c.CaseId, mask, reference));
+                            scored[(mode, setting, post)] = SegmentationMetrics.Case(c.CaseId, mask, reference);
                         }
                     }
                 }
@@ -214,6 +242,8 @@ public static class Tuning
                 x0?.Dispose();
                 foreach (var t in maps.Values) t.Dispose();
             }
+            foreach (var k in order) results[k].Add(scored[k]);
+            checkpoint?.Add(new TunedCase(c.CaseId, empty, order.Select(k => scored[k]).ToList()));
             progress?.Report(new EngineProgress(ProgressKind.Case, model.DeviceName, ci + 1, cases.Count, CaseId: c.CaseId));
         }
         return new Scored(results, lesionFree);
