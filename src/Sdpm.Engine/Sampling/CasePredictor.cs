@@ -45,7 +45,7 @@ public sealed class CasePredictor(SegmentationModel model, SamplingProtocol prot
                 var repeats = m.RepeatVoxels.Select(v => v * voxelMl).ToArray();
                 results.Add(new ModePrediction(m.Mode, mask, ToOriginal(prob, c), ToOriginal(std, c), MaskVolume.VolumeMl(mask), Sd(repeats), m.Passes, seconds));
                 progress?.Report(new EngineProgress(ProgressKind.Mode, model.DeviceName, CaseId: c.CaseId, Mode: m.Mode,
-                    Message: $"{MaskVolume.VolumeMl(mask):0.00} mL, {m.Passes} passes"));
+                    Message: $"{MaskVolume.VolumeMl(mask):0.00} mL, {m.Passes} network calls (batched over slices and repeats)"));
             }
         }
         return new CasePrediction(c.CaseId, results, model.DeviceName);
