@@ -135,6 +135,10 @@ public class SamplingOverridesTests
         every.WriteTo(map);
         Assert.Equal(SamplingOverrides.Keys, map.Keys);
         Assert.Equal(every, InferenceOptions.FromSettings(map).Sampling);
+        Assert.Equal("ti 100, sal-stride 5, infer-stride 6, sal-repeats 3, infer-repeats 7, nu 2, d 0.5, label-noise variance, eta 0.25, threshold 0.4, "
+            + "removal attention, removal-kernel 5, min-component 12, no-clamp true", every.Describe());
+        Assert.Equal("eta 1", new SamplingOverrides(Eta: 1).Describe());
+        Assert.Equal("", new SamplingOverrides().Describe());
         // The keys are what an inference job's settings may hold beside modes, protocol, subset, device and max-batch.
         var e = Assert.Throws<SettingException>(() => InferenceOptions.FromSettings(new Dictionary<string, string> { ["x"] = "1" }));
         Assert.EndsWith("known: modes, protocol, subset, device, max-batch, " + string.Join(", ", SamplingOverrides.Keys) + ".", e.Message);

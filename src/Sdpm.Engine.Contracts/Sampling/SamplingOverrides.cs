@@ -67,6 +67,14 @@ public sealed record SamplingOverrides(
         r.Int("min-component", 0, 10_000_000),
         r.Flag("no-clamp"));
 
+    /// <summary>The given values as "ti 250, eta 1" (settings names, in <see cref="Keys"/>' order); empty when none is.</summary>
+    public string Describe()
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        WriteTo(map);
+        return string.Join(", ", Keys.Where(map.ContainsKey).Select(k => $"{k} {map[k]}"));
+    }
+
     /// <summary>Adds the given values to a settings map, as <see cref="Read"/> reads them back.</summary>
     public void WriteTo(IDictionary<string, string> map)
     {

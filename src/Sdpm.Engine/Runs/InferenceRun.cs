@@ -26,7 +26,7 @@ public static class InferenceRun
         var predictor = new CasePredictor(model, protocol);
         var modes = predictor.Supported(request.Options.Modes);
         progress?.Report(new EngineProgress(ProgressKind.Start, model.DeviceName, 0, cases.Count,
-            Message: $"{ModelKinds.Name(model.Kind)}/{model.Options.Preset}, protocol {protocol.Name}, modes {string.Join(",", modes.Select(SamplingModes.Name))}, {protocol.PassesPerSlice(modes)} passes per slice"));
+            Message: $"{ModelKinds.Name(model.Kind)}/{model.Options.Preset}, protocol {protocol.Name}{(request.Options.Sampling is { IsEmpty: false } o ? $" with {o.Describe()}" : "")}, modes {string.Join(",", modes.Select(SamplingModes.Name))}, {protocol.PassesPerSlice(modes)} passes per slice"));
         var written = new List<PredictionSummary>();
         var started = DateTime.UtcNow;
         for (var i = 0; i < cases.Count; i++)

@@ -115,6 +115,10 @@ public class JobApiTests(WorkerPortal portal) : IClassFixture<WorkerPortal>
         var settings = inferred.GetProperty("settings");
         Assert.Equal(("fast", "2", "1"), (settings.GetProperty("protocol").GetString(), settings.GetProperty("infer-repeats").GetString(), settings.GetProperty("eta").GetString()));
         Assert.False(settings.TryGetProperty("ti", out _)); // only what the script set replaces the protocol's
+        // The engine ran with them: its first line names them, and counts the passes with infer's N = 2 (T = 500, fast:
+        // avg 1 + sal 2 x 10 + infer 2 x 11).
+        var log = await investigator.GetStringAsync($"/api/jobs/{inferred.GetProperty("id").GetInt32()}/log");
+        Assert.Contains("protocol fast with infer-repeats 2, eta 1, modes avg,sal,infer,all, 43 passes per slice", log);
         Assert.Equal(modelId, inferred.GetProperty("inputModelVersionId").GetInt32());
         Assert.Equal("test", inferred.GetProperty("subset").GetString());
         var testCases = split.GetProperty("test").GetArrayLength();

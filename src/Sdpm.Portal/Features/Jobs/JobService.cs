@@ -179,7 +179,7 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
         settings = new Dictionary<string, string>(options.ToSettings(), StringComparer.Ordinal);
         settings.Remove("subset"); // the job's subset is its own field
         settings.Remove("device"); // the job's device is its own field
-        var overrides = options.Sampling is { } o ? $", sampling {SamplingSummary(o)}" : "";
+        var overrides = options.Sampling is { } o ? $" with {o.Describe()}" : "";
         return await SubmitOnCasesAsync(JobKind.Infer, input.ModelVersionId, input.SplitId, input.Subset, input.CohortId, settings, input.Device, input.Name, actor,
             $"infer, modes {settings["modes"]}, protocol {options.Protocol}{overrides}, {input.Device}", ct,
             model => JobDisplay.DiffusionSteps(model.OptionsJson) is { } t ? ProtocolRefusal(options, t) : null);
@@ -199,13 +199,6 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
         }
     }
 
-    /// <summary>Sampling overrides as "ti 125, eta 0" (settings names).</summary>
-    private static string SamplingSummary(SamplingOverrides overrides)
-    {
-        var map = new Dictionary<string, string>(StringComparer.Ordinal);
-        overrides.WriteTo(map);
-        return JobDisplay.SamplingOverrides(map);
-    }
 
     /// <summary>An evaluation job: the model version's stored predictions of the chosen cases against their current
     /// references (Dice, VC, VDP with bootstrap CIs per mode); it runs on a CPU worker.</summary>
