@@ -72,8 +72,12 @@ public sealed record SamplingOverrides(
     {
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         WriteTo(map);
-        return string.Join(", ", Keys.Where(map.ContainsKey).Select(k => $"{k} {map[k]}"));
+        return Describe(map);
     }
+
+    /// <summary>The sampling values a settings map holds (a job's, for example), as <see cref="Describe()"/> writes them.</summary>
+    public static string Describe(IReadOnlyDictionary<string, string> settings) =>
+        string.Join(", ", Keys.Where(settings.ContainsKey).Select(k => $"{k} {settings[k]}"));
 
     /// <summary>Adds the given values to a settings map, as <see cref="Read"/> reads them back.</summary>
     public void WriteTo(IDictionary<string, string> map)

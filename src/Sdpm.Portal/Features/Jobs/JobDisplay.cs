@@ -64,11 +64,6 @@ public static class JobDisplay
     /// <summary>The samples per second of the latest point that reports it.</summary>
     public static double? SamplesPerSecond(IReadOnlyList<JobCurvePoint> points) => points.LastOrDefault(p => p.SamplesPerSecond is > 0)?.SamplesPerSecond;
 
-    /// <summary>The sampling values an inference job's settings set instead of its protocol's, as "ti 250, eta 1" in
-    /// settings order; empty when it keeps the protocol's.</summary>
-    public static string SamplingOverrides(IReadOnlyDictionary<string, string> settings) =>
-        string.Join(", ", Sdpm.Engine.Contracts.Sampling.SamplingOverrides.Keys.Where(settings.ContainsKey).Select(k => $"{k} {settings[k]}"));
-
     /// <summary>The number of diffusion steps T a model was trained with (its resolved options' DiffusionSteps), or null.</summary>
     public static int? DiffusionSteps(string optionsJson) =>
         FlattenOptions(optionsJson).TryGetValue("DiffusionSteps", out var t) && int.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var steps) && steps > 0
