@@ -6,6 +6,7 @@ using Sdpm.Engine.PostProcessing;
 using Sdpm.Engine.Sampling;
 using Sdpm.Engine.Schedule;
 using Sdpm.Engine.Training;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Sdpm.Engine.Tests;
@@ -386,6 +387,92 @@ public class FidelityTests
         Assert.True((sal[(3, 1)] - sal[(3, 2)]).abs().max().item<float>() > 1e-3, "sal: nu = 1 and nu = 2 gave the same map");
         Assert.True((infer[(1, 7)] - infer[(3, 7)]).abs().max().item<float>() > 1e-3, "infer: N = 1 and N = 3 gave the same map");
         foreach (var t in sal.Values.Concat(infer.Values)) t.Dispose();
+    }
+
+    /// <summary>Arbitrary's answers; once armed, cancels the token it was armed with on its n-th call after (a user
+    /// cancelling a tuning mid-case).</summary>
+    private sealed class CancelsOnCall : IStreamNetwork
+    {
+        private int left = -1;
+        private CancellationTokenSource? cts;
+
+        public int Left => left;
+
+        public CancellationToken Arm(int calls)
+        {
+            cts = new CancellationTokenSource();
+            left = calls;
+            return cts.Token;
+        }
+
+        public Tensor[] forward(Tensor x, Tensor t)
+        {
+            if (--left == 0) cts!.Cancel();
+            return [((x * 1.7) + (t.view(-1, 1, 1, 1) / T)).tanh(), (x * 0.5) - 0.2];
+        }
+    }
+
+    [Theory]
+    [InlineData(SamplingMode.Sal)]
+    [InlineData(SamplingMode.Infer)]
+    public void ARepeatedRunWholeOrCancelledLeavesNoTensorBehind(SamplingMode mode)
+    {
+        // Tuning runs RepeatedMeans case after case in one process: a run must leave nothing but the maps it hands back,
+        // and a run stopped between chunks must free its running sums and hand back nothing. Counted by TorchSharp's
+        // per-thread live-tensor statistics, which a finaliser on another thread does not lower, so a tensor left to the
+        // GC counts as left behind. A first run fills what the model keeps for good.
+        var (x0, _, _, _) = Stack(4);
+        var net = new CancelsOnCall();
+        using var model = SegmentationModel.ForNetwork(net, Tiny);
+        var sampler = new StackSampler(model, Protocol(50) with { MaxBatch = 2 });
+        foreach (var m in sampler.RepeatedMeans(mode, x0, [1, 3], [1, 2]).Values) m.Dispose();
+        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        var maps = sampler.RepeatedMeans(mode, x0, [1, 3], [1, 2]);
+        Assert.Equal(mode == SamplingMode.Sal ? 4 : 2, maps.Count);
+        Assert.Equal(before + maps.Count, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        foreach (var m in maps.Values) m.Dispose();
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        for (var round = 1; round <= 2; round++)
+        {
+            var ct = net.Arm(3 + (round * 4));
+            Assert.ThrowsAny<OperationCanceledException>(() => sampler.RepeatedMeans(mode, x0, [1, 3], [1, 2], ct: ct));
+            Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        }
+    }
+
+    [Fact]
+    public void InferenceWholeOrCancelledInAnyModeLeavesNoTensorBehind()
+    {
+        // The worker and sdpm infer run StackSampler.Run case after case: three maps per mode handed back, nothing else
+        // kept; cancelled in avg, sal or infer, nothing at all (the modes already done included).
+        var (x0, _, _, _) = Stack(4);
+        var net = new CancelsOnCall();
+        using var model = SegmentationModel.ForNetwork(net, Tiny);
+        var protocol = Protocol(50) with { MaxBatch = 2, SalRepeats = 2, InferRepeats = 2 };
+        var sampler = new StackSampler(model, protocol);
+        SamplingMode[] every = [SamplingMode.Avg, SamplingMode.Sal, SamplingMode.Infer, SamplingMode.All];
+        foreach (var r in sampler.Run(x0, every)) r.Dispose();
+        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        var maps = sampler.Run(x0, every);
+        Assert.Equal(before + (3 * 4), DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        foreach (var r in maps) r.Dispose();
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        var calls = CountCalls(() => sampler.Run(x0, every), net);
+        // Cancelled in avg's last chunk, in sal, and in infer's third of four chunks (six calls each: Ti = 250 in steps
+        // of 50); a run notices between chunks.
+        foreach (var at in new[] { 2, calls / 3, calls - 10 })
+        {
+            var ct = net.Arm(at);
+            Assert.ThrowsAny<OperationCanceledException>(() => sampler.Run(x0, every, ct));
+            Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        }
+    }
+
+    private static int CountCalls(Func<IReadOnlyList<SliceMaps>> run, CancelsOnCall net)
+    {
+        net.Arm(int.MaxValue);
+        foreach (var r in run()) r.Dispose();
+        return int.MaxValue - net.Left;
     }
 
     // ---- post-processing ----

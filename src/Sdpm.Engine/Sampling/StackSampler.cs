@@ -35,32 +35,57 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
         var wantAvg = all || modes.Contains(SamplingMode.Avg);
         var wantSal = all || modes.Contains(SamplingMode.Sal);
         var wantInfer = all || modes.Contains(SamplingMode.Infer);
-        using var brain = x0.gt(Sc.MinusOne).to_type(ScalarType.Float32);
+        using var brain = BrainOf(x0);
         var results = new List<SliceMaps>();
         // The t = 0 pass is deterministic: avg computes it once and sal reuses it.
         var avg = Avg(x0, brain, ct);
-        if (wantAvg) results.Add(avg);
-        if (wantSal) results.Add(Repeated(SamplingMode.Sal, x0, brain, protocol.SalRepeats, avg.Probability, ct));
-        if (wantInfer) results.Add(Repeated(SamplingMode.Infer, x0, brain, protocol.InferRepeats, null, ct));
-        if (all) results.Add(Union(results));
+        try
+        {
+            if (wantAvg) results.Add(avg);
+            if (wantSal) results.Add(Repeated(SamplingMode.Sal, x0, brain, protocol.SalRepeats, avg.Probability, ct));
+            if (wantInfer) results.Add(Repeated(SamplingMode.Infer, x0, brain, protocol.InferRepeats, null, ct));
+            if (all) results.Add(Union(results));
+        }
+        catch
+        {
+            // A cancelled or failed run hands back nothing, and keeps nothing: the modes already done go too.
+            foreach (var r in results) r.Dispose();
+            if (!wantAvg) avg.Dispose();
+            throw;
+        }
         if (!wantAvg) avg.Dispose();
         return results.Where(r => modes.Contains(r.Mode)).ToList();
+    }
+
+    /// <summary>1 inside the head (x0 above the background's -1), 0 outside, as float.</summary>
+    private static Tensor BrainOf(Tensor x0)
+    {
+        using var inside = x0.gt(Sc.MinusOne);
+        return inside.to_type(ScalarType.Float32);
     }
 
     private SliceMaps Avg(Tensor x0, Tensor brain, CancellationToken ct)
     {
         var s = x0.shape[0];
         var prob = zeros_like(x0).DetachFromDisposeScope();
-        for (long i = 0; i < s; i += protocol.MaxBatch)
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            var n = Math.Min(protocol.MaxBatch, s - i);
-            var p = model.DirectProbability(x0.narrow(0, i, n), brain.narrow(0, i, n));
-            prob.narrow(0, i, n).copy_(p);
+            for (long i = 0; i < s; i += protocol.MaxBatch)
+            {
+                ct.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                var n = Math.Min(protocol.MaxBatch, s - i);
+                var p = model.DirectProbability(x0.narrow(0, i, n), brain.narrow(0, i, n));
+                prob.narrow(0, i, n).copy_(p);
+            }
+        }
+        catch
+        {
+            prob.Dispose();
+            throw;
         }
         var mask = FinalMask(prob);
-        var voxels = mask.sum().item<float>();
+        var voxels = VoxelCount(mask);
         return new SliceMaps(SamplingMode.Avg, prob, zeros_like(prob).DetachFromDisposeScope(), mask, [voxels], (s + protocol.MaxBatch - 1) / protocol.MaxBatch);
     }
 
@@ -74,8 +99,8 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
 
     private SliceMaps Repeated(SamplingMode mode, Tensor x0, Tensor brain, int repeats, Tensor? avgProb, CancellationToken ct)
     {
-        var sum = zeros_like(x0).DetachFromDisposeScope();
-        var sumSq = zeros_like(x0).DetachFromDisposeScope();
+        using var sum = zeros_like(x0).DetachFromDisposeScope();
+        using var sumSq = zeros_like(x0).DetachFromDisposeScope();
         var repeatVoxels = new double[repeats];
         long passes = 0;
         ForEachChunk(mode, x0, brain, repeats, (chunk, idx, xc, bc, noise) =>
@@ -89,12 +114,17 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
             var kept = DiscretePointRemoval.Apply(p, protocol.Threshold, protocol.RemovalKernel, protocol.Removal).flatten(1).sum([1L]).cpu().data<float>().ToArray();
             for (var j = 0; j < chunk.Length; j++) repeatVoxels[chunk[j].Repeat] += kept[j];
         }, ct);
+        using var scope = NewDisposeScope();
         using var count = ((double)repeats).ToScalar();
-        var mean = (sum / count).DetachFromDisposeScope();
-        var std = ((sumSq / count) - mean.Squared()).clamp_min(Sc.Zero).sqrt().DetachFromDisposeScope();
-        sum.Dispose();
-        sumSq.Dispose();
-        return new SliceMaps(mode, mean, std, FinalMask(mean), repeatVoxels, passes);
+        var mean = sum / count;
+        var std = ((sumSq / count) - mean.Squared()).clamp_min(Sc.Zero).sqrt();
+        return new SliceMaps(mode, mean.DetachFromDisposeScope(), std.DetachFromDisposeScope(), FinalMask(mean), repeatVoxels, passes);
+    }
+
+    private static float VoxelCount(Tensor mask)
+    {
+        using var total = mask.sum();
+        return total.item<float>();
     }
 
     /// <summary>The (slice, repeat) items of a stack, item k being slice k / repeats and repeat k % repeats, in chunks of at
@@ -176,36 +206,49 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
         var run = protocol with { SalRepeats = repeats, InferRepeats = repeats };
         run.Validate(model.Options.DiffusionSteps);
         var sampler = new StackSampler(model, run);
-        using var brain = x0.gt(Sc.MinusOne).to_type(ScalarType.Float32);
+        using var brain = BrainOf(x0);
         using var avg = sal && avgProb is null ? sampler.Avg(x0, brain, ct) : null;
         var t0 = avgProb ?? avg?.Probability;
         var terms = sal ? run.SalTimesteps().Count : 1;
         var sums = counts.Distinct().ToDictionary(n => n, _ => Enumerable.Range(0, terms).Select(_ => zeros_like(x0).DetachFromDisposeScope()).ToArray());
-        sampler.ForEachChunk(mode, x0, brain, repeats, (chunk, idx, xc, bc, noise) =>
+        var result = new Dictionary<(int, double), Tensor>();
+        try
         {
-            var p = sal ? sampler.SalientTerms(xc, bc, t0!.index_select(0, idx), noise).Terms : [sampler.Chain(xc, bc, noise).P];
+            sampler.ForEachChunk(mode, x0, brain, repeats, (chunk, idx, xc, bc, noise) =>
+            {
+                var p = sal ? sampler.SalientTerms(xc, bc, t0!.index_select(0, idx), noise).Terms : [sampler.Chain(xc, bc, noise).P];
+                foreach (var (count, sum) in sums)
+                {
+                    var keep = Enumerable.Range(0, chunk.Length).Where(j => chunk[j].Repeat < count).Select(j => (long)j).ToArray();
+                    if (keep.Length == 0) continue;
+                    var all = keep.Length == chunk.Length;
+                    var sel = Torch.Tensors.From(keep, x0.device);
+                    var target = all ? idx : idx.index_select(0, sel);
+                    for (var k = 0; k < terms; k++) sum[k].index_add_(0, target, all ? p[k] : p[k].index_select(0, sel), Sc.One);
+                }
+            }, ct);
             foreach (var (count, sum) in sums)
             {
-                var keep = Enumerable.Range(0, chunk.Length).Where(j => chunk[j].Repeat < count).Select(j => (long)j).ToArray();
-                if (keep.Length == 0) continue;
-                var all = keep.Length == chunk.Length;
-                var sel = Torch.Tensors.From(keep, x0.device);
-                var target = all ? idx : idx.index_select(0, sel);
-                for (var k = 0; k < terms; k++) sum[k].index_add_(0, target, all ? p[k] : p[k].index_select(0, sel), Sc.One);
+                using var scope = NewDisposeScope();
+                using var c = ((double)count).ToScalar();
+                var means = sum.Select(t => t / c).ToArray();
+                if (sal)
+                    foreach (var nu in nus.Distinct()) result[(count, nu)] = Weighted(means, (run with { Nu = nu }).SalWeights()).DetachFromDisposeScope();
+                else result[(count, run.Nu)] = means[0].DetachFromDisposeScope();
             }
-        }, ct);
-        var result = new Dictionary<(int, double), Tensor>();
-        foreach (var (count, sum) in sums)
-        {
-            using var scope = NewDisposeScope();
-            using var c = ((double)count).ToScalar();
-            var means = sum.Select(t => t / c).ToArray();
-            if (sal)
-                foreach (var nu in nus.Distinct()) result[(count, nu)] = Weighted(means, (run with { Nu = nu }).SalWeights()).DetachFromDisposeScope();
-            else result[(count, run.Nu)] = means[0].DetachFromDisposeScope();
-            foreach (var t in sum) t.Dispose();
+            return result;
         }
-        return result;
+        catch
+        {
+            // A cancelled or failed run hands back nothing: the maps made so far go with the sums (native memory,
+            // which a long tuning would otherwise lose case after case).
+            foreach (var t in result.Values) t.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var t in sums.Values.SelectMany(s => s)) t.Dispose();
+        }
     }
 
     private (Tensor P, long Passes) Chain(Tensor x0, Tensor brain, ItemNoise noise)
@@ -271,7 +314,7 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
         var mask = parts.Select(p => p.Mask).Aggregate(maximum);
         // Repeats are not paired across modes; the union's spread is taken as the largest of its parts'.
         var spread = parts.Select(p => Sd(p.RepeatVoxels)).Max();
-        var v = mask.sum().item<float>();
+        var v = VoxelCount(mask);
         return new SliceMaps(SamplingMode.All, prob.DetachFromDisposeScope(), std.DetachFromDisposeScope(), mask.DetachFromDisposeScope(),
             [v - spread, v + spread], 0);
     }
