@@ -6,14 +6,14 @@ For each training seed and candidate (extra `sdpm train` flags), SDPM is trained
 cohort, preset, steps and split fractions, so the same train/validation/test patients), tuned on its validation
 patients with `sdpm tune --grid post` and scored once on the test patients. Every model, the demo's own SDPM and U-Net
 included, then segments a diagnosis cohort of lesion-free heads that no model trained, tuned or was tested on (the same
-generator, another seed) in avg and sal, the modes that left lesion-free demo patients non-empty, with the fast
-protocol untuned (threshold 0.5, no minimum component; the U-Net in its one mode), and
+generator, another seed) in every mode, with the fast protocol untuned (threshold 0.5, no minimum component; the U-Net in its one mode), and
 scripts/false-positives.py measures what it predicts there: mL per case, component sizes, distance to bone.
 scripts/false-positive-candidates-summary.py WORK_DIR DEMO_DIR prints the table.
 
 Usage: scripts/false-positive-candidates.sh [WORK_DIR] [DEMO_DIR]   (defaults artifacts/false-positives, artifacts/engine-demo)
 The engine demo must have run in DEMO_DIR with the same seeds (its cohort, runs and tunings are read, never changed).
-Environment (defaults in brackets): SDPM_FP_SEEDS ["7 8"], SDPM_FP_CANDIDATES ["bce"] (names from CANDIDATES below),
+Environment (defaults in brackets): SDPM_FP_SEEDS ["7 8"], SDPM_FP_CANDIDATES ["bce"] (names from CANDIDATES below;
+"" diagnoses the demo's own models only),
 SDPM_FP_DIAG_CASES [10] lesion-free diagnosis heads, SDPM_CLI [./sdpm] (see sdpm_session.py).
 """
 import json
@@ -77,7 +77,7 @@ def diagnose(name, model_dir, modes):
 
 
 sdpm_modes = ["avg", "sal", "infer", "all"]
-diag_modes = ["avg", "sal"]  # 41 network passes a slice; all four modes would take 81
+diag_modes = ["avg", "sal", "infer", "all"]  # the fast protocol computes all four in 65 network passes a slice
 for seed in seeds:
     diagnose(f"sdpm-s{seed}", os.path.join(demo, f"sdpm-s{seed}"), diag_modes)
     if os.path.exists(os.path.join(demo, f"unet-s{seed}", "run.json")):
