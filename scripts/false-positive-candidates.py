@@ -6,8 +6,8 @@ For each training seed and candidate (extra `sdpm train` flags), SDPM is trained
 cohort, preset, steps and split fractions, so the same train/validation/test patients), tuned on its validation
 patients with `sdpm tune --grid post` and scored once on the test patients. Every model, the demo's own SDPM and U-Net
 included, then segments a diagnosis cohort of lesion-free heads that no model trained, tuned or was tested on (the same
-generator, another seed) in every mode, with the fast protocol untuned (threshold 0.5, no minimum component; the U-Net in its one mode), and
-scripts/false-positives.py measures what it predicts there: mL per case, component sizes, distance to bone.
+generator, another seed) in every mode, with the fast protocol untuned (threshold 0.5, no minimum component; the U-Net
+in its one mode), and scripts/false-positives.py measures what it predicts there: mL per case, component sizes, distance to bone.
 scripts/false-positive-candidates-summary.py WORK_DIR DEMO_DIR prints the table.
 
 Usage: scripts/false-positive-candidates.sh [WORK_DIR] [DEMO_DIR]   (defaults artifacts/false-positives, artifacts/engine-demo)

@@ -457,6 +457,15 @@ public class FidelityTests
         Assert.Equal(before + (3 * 4), DisposeScopeManager.Statistics.ThreadTotalLiveCount);
         foreach (var r in maps) r.Dispose();
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        // One mode asked for: its three maps only, the parts made for it (avg for sal; avg, sal and infer for all) freed.
+        foreach (var mode in every)
+        {
+            var one = sampler.Run(x0, [mode]);
+            Assert.Equal(mode, Assert.Single(one).Mode);
+            Assert.Equal(before + 3, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+            one[0].Dispose();
+            Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        }
         var calls = CountCalls(() => sampler.Run(x0, every), net);
         // Cancelled in avg's last chunk, in sal, and in infer's third of four chunks (six calls each: Ti = 250 in steps
         // of 50); a run notices between chunks.

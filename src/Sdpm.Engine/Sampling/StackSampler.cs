@@ -32,29 +32,26 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
     {
         protocol.Validate(model.Options.DiffusionSteps);
         var all = modes.Contains(SamplingMode.All);
-        var wantAvg = all || modes.Contains(SamplingMode.Avg);
         var wantSal = all || modes.Contains(SamplingMode.Sal);
         var wantInfer = all || modes.Contains(SamplingMode.Infer);
         using var brain = BrainOf(x0);
-        var results = new List<SliceMaps>();
         // The t = 0 pass is deterministic: avg computes it once and sal reuses it.
-        var avg = Avg(x0, brain, ct);
+        var made = new List<SliceMaps> { Avg(x0, brain, ct) };
         try
         {
-            if (wantAvg) results.Add(avg);
-            if (wantSal) results.Add(Repeated(SamplingMode.Sal, x0, brain, protocol.SalRepeats, avg.Probability, ct));
-            if (wantInfer) results.Add(Repeated(SamplingMode.Infer, x0, brain, protocol.InferRepeats, null, ct));
-            if (all) results.Add(Union(results));
+            if (wantSal) made.Add(Repeated(SamplingMode.Sal, x0, brain, protocol.SalRepeats, made[0].Probability, ct));
+            if (wantInfer) made.Add(Repeated(SamplingMode.Infer, x0, brain, protocol.InferRepeats, null, ct));
+            if (all) made.Add(Union(made));
         }
         catch
         {
             // A cancelled or failed run hands back nothing, and keeps nothing: the modes already done go too.
-            foreach (var r in results) r.Dispose();
-            if (!wantAvg) avg.Dispose();
+            foreach (var m in made) m.Dispose();
             throw;
         }
-        if (!wantAvg) avg.Dispose();
-        return results.Where(r => modes.Contains(r.Mode)).ToList();
+        // Only the modes asked for are handed back; the parts made for another (avg for sal, the three for all) are freed.
+        foreach (var m in made.Where(m => !modes.Contains(m.Mode))) m.Dispose();
+        return made.Where(m => modes.Contains(m.Mode)).ToList();
     }
 
     /// <summary>1 inside the head (x0 above the background's -1), 0 outside, as float.</summary>
