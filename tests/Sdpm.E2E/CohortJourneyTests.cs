@@ -29,7 +29,8 @@ public class CohortJourneyTests(BrowserFixture fixture) : Journey(fixture)
             await page.GetByTestId("new-cohort").ClickAsync();
             await Field(page, "cohort-name").FillAsync("Browser upload");
             await page.GetByTestId("cohort-save").ClickAsync();
-            await page.WaitForURLAsync(url => url.Contains("/cohorts/") && !url.EndsWith("/cohorts"), new() { WaitUntil = WaitUntilState.Commit });
+            // Blazor's in-page navigation: poll the address rather than wait for a navigation event, and allow a loaded machine time to save
+            await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"/cohorts/\d+$"), new() { Timeout = 60_000 });
             await Expect(page.GetByTestId("cohort-title")).ToHaveTextAsync("Browser upload");
 
             // Upload a zip of cases and a DICOM series folder whose files identify the patient
