@@ -16,6 +16,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tune_rule  # noqa: E402
+
 work = sys.argv[1] if len(sys.argv) > 1 else "artifacts/network-defaults"
 model = sys.argv[2] if len(sys.argv) > 2 else "sdpm"
 files = sorted(glob.glob(os.path.join(work, f"tune-{model}-s*.json")))
@@ -29,27 +32,12 @@ if len(grids) != 1:
 tolerance = next(iter(runs.values()))["dice_tolerance"]
 
 
-def dominates(a, b):
-    """a at least as good as b in every objective and better in one (sdpm tune's ParetoFront.Dominates)."""
-    pairs = [(a["dice"], b["dice"])]
-    if a["vdp"] is not None and b["vdp"] is not None:
-        pairs.append((-a["vdp"], -b["vdp"]))
-    if a["specificity"] is not None and b["specificity"] is not None:
-        pairs.append((a["specificity"], b["specificity"]))
-    pairs.append((-a["passes"], -b["passes"]))
-    return all(x >= y for x, y in pairs) and any(x > y for x, y in pairs)
-
-
 def front(scores):
-    return [i for i, s in enumerate(scores) if not any(dominates(o, s) for o in scores)]
+    return tune_rule.front(scores)
 
 
-def choose(scores):
-    f = front(scores)
-    best = max(scores[i]["dice"] for i in f)
-    near = [i for i in f if scores[i]["dice"] >= best - tolerance]
-    return sorted(near, key=lambda i: (scores[i]["passes"], -scores[i]["dice"], scores[i]["vdp"] or 0,
-                                       -(scores[i]["specificity"] or 0), i))[0]
+def choose(scores, floor=None):
+    return tune_rule.choose(scores, tolerance, floor)
 
 
 def is_former_fast(mode, row):
@@ -88,7 +76,7 @@ for mi, m in enumerate(first["modes"]):
     # The check: this script's rule gives sdpm tune's choice on each seed alone.
     for s in seeds:
         rows = per_seed[s]["rows"]
-        mine = rows[choose([r["score"] for r in rows])]["configuration"]
+        mine = rows[choose([r["score"] for r in rows], runs[s].get("specificity_floor"))]["configuration"]
         theirs = per_seed[s]["chosen"]["row"]["configuration"]
         if mine != theirs:
             sys.exit(f"{mode}, seed {s}: this script chose '{mine}', sdpm tune '{theirs}': the rules differ")

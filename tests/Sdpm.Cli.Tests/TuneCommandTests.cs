@@ -112,7 +112,7 @@ public sealed class TuneCommandTests(TunedRunFixture fx) : IClassFixture<TunedRu
         Assert.All(held.GetProperty("cases").EnumerateArray(), c => Assert.Contains(c.GetProperty("case").GetString(), fx.Split.Test));
         Assert.All(avg.GetProperty("chosen").GetProperty("validation_cases").EnumerateArray(), c => Assert.Contains(c.GetProperty("case").GetString(), fx.Split.Validation));
         var table = File.ReadAllText(md);
-        Assert.Contains("| configuration | passes/slice | Dice | VDP | specificity | front | chosen |", table);
+        Assert.Contains("| configuration | passes/slice | Dice | VDP | specificity | FP mL | front | chosen |", table);
         Assert.Contains("Held-out test", table);
         Assert.Contains("sdpm infer --modes avg", table);
 
@@ -185,6 +185,109 @@ public sealed class TuneCommandTests(TunedRunFixture fx) : IClassFixture<TunedRu
         File.WriteAllLines(damaged, [kept[0], "{\"case\":", .. kept[1..]]);
         var e = Assert.Throws<ArgumentException>(() => Tuning.Run(request with { Checkpoint = damaged }));
         Assert.Contains("line 2 is damaged", e.Message);
+    }
+
+    [Fact]
+    public void LesionFreeHeadsCountForSpecificityOnlyAndTheDefaultMustReachTheRequiredSpecificity()
+    {
+        // Six lesion-free heads of the fixture's grid, outside the run's split (another folder, another seed).
+        var heads = Path.Combine(fx.Dir, $"heads-{Guid.NewGuid():N}");
+        CohortGenerator.Write(heads, new CohortOptions(6, 1, 77, LesionMode.Hemorrhage, Size: 64, Slices: 2, LesionFreeFraction: 1.0));
+        var request = new TuningRequest(fx.Run, new CohortFolder(fx.Data), [SamplingMode.Avg, SamplingMode.Sal], Tiny, "cpu");
+        var without = Tuning.Run(request);
+        var with = Tuning.Run(request with { LesionFree = new CohortFolder(heads) });
+
+        Assert.Equal(6, with.LesionFreeHeads);
+        Assert.Equal(without.ValidationCases, with.ValidationCases);
+        Assert.Null(without.SpecificityFloor); // the fixture's validation part has fewer than 5 lesion-free patients
+        Assert.Equal(ParetoFront.DefaultMinSpecificity, with.SpecificityFloor);
+        for (var m = 0; m < with.Modes.Count; m++)
+        {
+            var rows = with.Modes[m].Rows;
+            for (var i = 0; i < rows.Count; i++)
+            {
+                var r = rows[i];
+                // Dice and VDP are the validation patients' alone, as without heads.
+                Assert.Equal(without.Modes[m].Rows[i].Score.Dice, r.Score.Dice);
+                Assert.Equal(without.Modes[m].Rows[i].Score.Vdp, r.Score.Vdp);
+                Assert.Equal(without.Modes[m].Rows[i].Cases, r.Cases);
+                // Specificity and FP mL over every lesion-free case, counted here from the per-case volumes.
+                Assert.Equal(6, r.Heads.Count);
+                Assert.All(r.Heads, h => Assert.StartsWith(Tuning.HeadPrefix, h.CaseId));
+                Assert.All(r.Heads, h => Assert.Equal(0, h.VolumeRefMl));
+                var free = r.Cases.Where(c => c.VolumeRefMl == 0).Select(c => c.VolumePredMl).Concat(r.Heads.Select(h => h.VolumePredMl)).ToList();
+                Assert.Equal(free.Count, r.Score.LesionFreeCases);
+                Assert.Equal(free.Count(v => v == 0) / (double)free.Count, r.Score.Specificity!.Value, 12);
+                Assert.Equal(free.Average(), r.Score.LesionFreeMl!.Value, 9);
+            }
+            // The default reaches the floor (or the best specificity any row reaches), and no row that also reaches it is
+            // more than the tolerance better in Dice.
+            var bar = Math.Min(ParetoFront.DefaultMinSpecificity, rows.Max(r => r.Score.Specificity!.Value));
+            var chosen = with.Modes[m].Chosen;
+            Assert.True(chosen.Score.Specificity >= bar - 1e-12);
+            Assert.DoesNotContain(rows, r => r.Score.Specificity >= bar - 1e-12 && r.Score.Dice > chosen.Score.Dice + ParetoFront.DiceTolerance);
+            Assert.True(chosen.OnFront);
+        }
+        // 0 asks for no specificity: the rule as without heads (on scores that now count them).
+        var free0 = Tuning.Run(request with { LesionFree = new CohortFolder(heads), MinSpecificity = 0 });
+        Assert.Null(free0.SpecificityFloor);
+
+        // The CLI: the heads in the header and the JSON; every row's validation-only score beside its score.
+        var json = CliTestHost.Run("tune", "--model", fx.Run, "--data", fx.Data, "--modes", "avg", "--grid", "post", "--device", "cpu",
+            "--progress", "none", "--lesion-free", heads, "--json");
+        Assert.True(json.ExitCode == 0, json.Error);
+        using var doc = JsonDocument.Parse(json.Out);
+        Assert.Equal(6, doc.RootElement.GetProperty("lesion_free_heads").GetInt32());
+        Assert.Equal(0.9, doc.RootElement.GetProperty("specificity_floor").GetDouble());
+        var row = doc.RootElement.GetProperty("modes")[0].GetProperty("rows")[0];
+        Assert.Equal(6, row.GetProperty("lesion_free_heads").GetArrayLength());
+        Assert.Equal(row.GetProperty("score").GetProperty("dice").GetDouble(), row.GetProperty("validation_score").GetProperty("dice").GetDouble());
+        var text = CliTestHost.Run("tune", "--model", fx.Run, "--data", fx.Data, "--modes", "avg", "--grid", "post", "--device", "cpu",
+            "--progress", "none", "--lesion-free", heads);
+        Assert.Contains("and 6 lesion-free heads (specificity and FP mL only)", text.Out);
+        Assert.Contains("specificity >= 0.9", text.Out);
+
+        // Refused: the data folder itself, a folder that is not there, a head with a lesion.
+        var same = CliTestHost.Run("tune", "--model", fx.Run, "--data", fx.Data, "--modes", "avg", "--device", "cpu", "--progress", "none", "--lesion-free", fx.Data);
+        Assert.NotEqual(0, same.ExitCode);
+        Assert.Contains("is the --data folder", same.Error);
+        var missing = CliTestHost.Run("tune", "--model", fx.Run, "--data", fx.Data, "--modes", "avg", "--device", "cpu", "--progress", "none", "--lesion-free", heads + "-nowhere");
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("is not a folder of cases", missing.Error);
+        var lesions = Path.Combine(fx.Dir, $"lesions-{Guid.NewGuid():N}");
+        CohortGenerator.Write(lesions, new CohortOptions(2, 1, 78, LesionMode.Hemorrhage, Size: 64, Slices: 2, LesionFreeFraction: 0));
+        var e = Assert.Throws<ArgumentException>(() => Tuning.Run(request with { LesionFree = new CohortFolder(lesions) }));
+        Assert.Contains("has a lesion in its mask", e.Message);
+        Assert.Contains("lesion-free heads only", e.Message);
+    }
+
+    [Fact]
+    public void ATuningWithLesionFreeHeadsGoesOnFromItsCheckpointAndATuningWithoutThemDoesNotReadIt()
+    {
+        var heads = Path.Combine(fx.Dir, $"heads-{Guid.NewGuid():N}");
+        CohortGenerator.Write(heads, new CohortOptions(2, 1, 79, LesionMode.Hemorrhage, Size: 64, Slices: 2, LesionFreeFraction: 1.0));
+        var file = Path.Combine(fx.Dir, $"checkpoint-heads-{Guid.NewGuid():N}.jsonl");
+        var request = new TuningRequest(fx.Run, new CohortFolder(fx.Data), [SamplingMode.Avg], Tiny, "cpu", Checkpoint: file, LesionFree: new CohortFolder(heads));
+        // Stopped after the first head is finished: the validation cases and that head are kept.
+        var finished = 0;
+        using (var cts = new CancellationTokenSource())
+        {
+            Assert.ThrowsAny<OperationCanceledException>(() => Tuning.Run(request, new SyncProgress(e =>
+            {
+                if (e.Kind == Sdpm.Engine.Contracts.Progress.ProgressKind.Case && ++finished == fx.Split.Validation.Count + 1) cts.Cancel();
+            }), cts.Token));
+        }
+        Assert.Equal(1 + fx.Split.Validation.Count + 1, File.ReadAllLines(file).Length);
+        Assert.Contains(File.ReadAllLines(file), l => l.Contains($"\"case\":\"{Tuning.HeadPrefix}", StringComparison.Ordinal));
+        var events = new List<Sdpm.Engine.Contracts.Progress.EngineProgress>();
+        var resumed = Tuning.Run(request, new SyncProgress(events.Add));
+        Assert.Equal(fx.Split.Validation.Count + 1, events.Count(e => e.Message == "kept from the checkpoint"));
+        var fresh = Tuning.Run(request with { Checkpoint = null });
+        Assert.Equal(fresh.Modes[0].Rows.Select(r => r.Score), resumed.Modes[0].Rows.Select(r => r.Score));
+        Assert.Equal(fresh.Modes[0].Rows.SelectMany(r => r.Heads), resumed.Modes[0].Rows.SelectMany(r => r.Heads));
+        // The same file for a tuning without the heads is another tuning's.
+        var other = Assert.Throws<ArgumentException>(() => Tuning.Run(request with { LesionFree = null }));
+        Assert.Contains("was written by another tuning", other.Message);
     }
 
     [Fact]

@@ -43,6 +43,24 @@ public class TuningGridTests
     }
 
     [Fact]
+    public void ARequiredSpecificityKeepsOnlyTheConfigurationsThatReachItThenTheUsualRule()
+    {
+        // Worked by hand on HandMade: specificity >= 0.9 leaves 0, 1, 3 and 6; their front is 0 and 3 (1 and 6 are
+        // dominated by 0); the best Dice there is 0.80 (row 0), and only row 0 lies within 0.01 of it.
+        Assert.Equal(0, ParetoFront.Choose(HandMade, 0.9));
+        Assert.Contains(0, ParetoFront.Front(HandMade)); // still on the whole front
+        // A floor every row reaches changes nothing.
+        Assert.Equal(ParetoFront.Choose(HandMade), ParetoFront.Choose(HandMade, 0.5));
+        // A floor no row reaches: the rows of the highest specificity reached (1.0) are the candidates, as above.
+        TuningScore[] low = [S(0.9, 0.1, 0.2, 10), S(0.7, 0.1, 0.6, 10), S(0.72, 0.2, 0.6, 30), S(0.95, 0.1, 0.0, 1)];
+        Assert.Equal(2, ParetoFront.Choose(low, 0.9)); // 1 and 2 reach 0.6; 2 has 0.02 more Dice than 1, beyond the tolerance
+        Assert.Equal(3, ParetoFront.Choose(low));      // without the floor: best Dice and fewest passes
+        // Without lesion-free cases (specificity null everywhere) the floor has nothing to act on.
+        TuningScore[] none = [S(0.6, null, null, 10), S(0.7, null, null, 20)];
+        Assert.Equal(1, ParetoFront.Choose(none, 0.9));
+    }
+
+    [Fact]
     public void AnUndefinedObjectiveDoesNotSeparateScores()
     {
         // No lesion-free case (specificity null) and no lesion case (VDP null): Dice and passes decide.

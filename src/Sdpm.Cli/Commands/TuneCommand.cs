@@ -15,7 +15,7 @@ namespace Sdpm.Cli.Commands;
 public sealed class TuneCommand : ICommand
 {
     public string Name => "tune";
-    public string Usage => "tune --model RUN --data DIR [--modes avg,sal,infer,all] [--grid quick|full|post] [--device auto|cpu|cuda] [--max-batch N] [--all-rows] [--json] [--out FILE.md] [--score-test] [--checkpoint FILE.jsonl] [--threads N] [--progress jsonl|text|none]";
+    public string Usage => "tune --model RUN --data DIR [--modes avg,sal,infer,all] [--grid quick|full|post] [--device auto|cpu|cuda] [--max-batch N] [--all-rows] [--json] [--out FILE.md] [--score-test] [--checkpoint FILE.jsonl] [--lesion-free DIR] [--min-specificity S] [--threads N] [--progress jsonl|text|none]";
     public string Summary => "Choose sampling defaults on a run's validation cases: Dice, VDP and specificity against passes per slice, Pareto front per mode.";
 
     public int Run(CommandContext ctx)
@@ -33,6 +33,8 @@ public sealed class TuneCommand : ICommand
         var outFile = a.Option("--out");
         var scoreTest = a.Flag("--score-test");
         var checkpoint = a.Option("--checkpoint");
+        var lesionFree = a.Option("--lesion-free");
+        var minSpecificity = settings.Number("min-specificity", 0, 1) ?? ParetoFront.DefaultMinSpecificity;
         var format = EngineOutput.Format(a);
         EngineArgs.Threads(a);
         a.Done();
@@ -40,9 +42,13 @@ public sealed class TuneCommand : ICommand
         if (!Directory.Exists(data) && !File.Exists(data)) throw new UsageException($"--data {data} does not exist.");
         if (outFile is not null && Directory.Exists(outFile)) throw new UsageException($"--out {outFile} is a folder, not a file.");
         if (checkpoint is not null && Directory.Exists(checkpoint)) throw new UsageException($"--checkpoint {checkpoint} is a folder, not a file.");
+        if (lesionFree is not null && !Directory.Exists(lesionFree)) throw new UsageException($"--lesion-free {lesionFree} is not a folder of cases.");
+        if (lesionFree is not null && Path.GetFullPath(lesionFree).TrimEnd('/') == Path.GetFullPath(data).TrimEnd('/'))
+            throw new UsageException($"--lesion-free {lesionFree} is the --data folder: its cases are the run's split. Give lesion-free heads that no split part holds (another folder, e.g. made by `sdpm synth --lesion-free 1`).");
 
         using var cts = EngineArgs.CancelOnCtrlC(ctx.Cancellation);
-        var request = new TuningRequest(model, new CohortFolder(data), modes, grid, device, maxBatch, scoreTest, checkpoint);
+        var request = new TuningRequest(model, new CohortFolder(data), modes, grid, device, maxBatch, scoreTest, checkpoint,
+            lesionFree is null ? null : new CohortFolder(lesionFree), minSpecificity);
         var result = Tuning.Run(request, new EngineOutput(ctx.Error, format), cts.Token);
         if (outFile is not null)
         {
@@ -75,19 +81,19 @@ public sealed class TuneCommand : ICommand
 
     private static void Text(TextWriter o, TuningResult result, bool allRows, string? outFile, bool scoreTest)
     {
-        o.WriteLine($"tuned on {result.ValidationCases.Count} validation cases ({result.LesionFreeValidation} lesion-free), grid {result.Grid}, T = {result.DiffusionSteps}");
+        o.WriteLine($"tuned on {result.ValidationCases.Count} validation cases ({result.LesionFreeValidation} lesion-free){Heads(result)}, grid {result.Grid}, T = {result.DiffusionSteps}");
         if (result.UnlabelledValidation > 0) o.WriteLine($"({result.UnlabelledValidation} validation cases without a reference mask were not scored)");
-        o.WriteLine($"* on the Pareto front (max Dice, min VDP, max specificity, min passes); > chosen: the fewest passes within {ParetoFront.DiceTolerance.ToString(CultureInfo.InvariantCulture)} Dice of the front's best");
+        o.WriteLine($"* on the Pareto front (max Dice, min VDP, max specificity, min passes); > chosen: {Rule(result)}");
         foreach (var m in result.Modes)
         {
             var rows = Ordered(allRows ? m.Rows : m.Rows.Where(r => r.OnFront)).ToList();
             o.WriteLine();
             o.WriteLine($"mode {SamplingModes.Name(m.Mode)}: {m.Rows.Count} configurations, {m.Rows.Count(r => r.OnFront)} on the front{(allRows ? "" : " (shown; every row: --all-rows" + (outFile is null ? "" : $" or {outFile}") + ")")}");
-            o.WriteLine($"   {"passes",7} {"Dice",6} {"VDP",6} {"spec",5}  configuration");
+            o.WriteLine($"   {"passes",7} {"Dice",6} {"VDP",6} {"spec",5} {"FP mL",6}  configuration");
             foreach (var r in rows)
             {
                 var mark = ReferenceEquals(r, m.Chosen) ? '>' : r.OnFront ? '*' : ' ';
-                o.WriteLine($" {mark} {r.Score.Passes,7} {F(r.Score.Dice),6} {F(r.Score.Vdp),6} {F(r.Score.Specificity, "0.00"),5}  {Label(r)}");
+                o.WriteLine($" {mark} {r.Score.Passes,7} {F(r.Score.Dice),6} {F(r.Score.Vdp),6} {F(r.Score.Specificity, "0.00"),5} {F(r.Score.LesionFreeMl, "0.00"),6}  {Label(r)}");
             }
             o.WriteLine($"chosen ({SamplingModes.Name(m.Mode)}): sdpm infer {m.Chosen.Flags}");
         }
@@ -99,21 +105,34 @@ public sealed class TuneCommand : ICommand
             o.WriteLine($"  {SamplingModes.Name(m.Mode),-6} passes {m.Test!.Passes}  Dice {F(m.Test.Dice)}  VDP {F(m.Test.Vdp)}  spec {F(m.Test.Specificity, "0.00")}");
     }
 
+    private static string Heads(TuningResult result) => result.LesionFreeHeads > 0 ? $" and {result.LesionFreeHeads} lesion-free heads (specificity and FP mL only)" : "";
+
+    /// <summary>The choice rule as it was applied.</summary>
+    private static string Rule(TuningResult result)
+    {
+        var tolerance = ParetoFront.DiceTolerance.ToString(CultureInfo.InvariantCulture);
+        return result.SpecificityFloor is { } floor
+            ? $"among the configurations of specificity >= {floor.ToString("0.##", CultureInfo.InvariantCulture)} (or the highest reached), the fewest passes on their front within {tolerance} Dice of its best"
+            : $"the fewest passes within {tolerance} Dice of the front's best"
+              + (result.LesionFreeValidation + result.LesionFreeHeads < ParetoFront.MinLesionFreeCases
+                  ? $" (specificity required of none: {result.LesionFreeValidation + result.LesionFreeHeads} lesion-free cases, fewer than {ParetoFront.MinLesionFreeCases}; --lesion-free DIR adds heads)" : "");
+    }
+
     private static string Markdown(TuningResult result)
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"# sdpm tune: {result.ValidationCases.Count} validation cases ({result.LesionFreeValidation} lesion-free), grid {result.Grid}, T = {result.DiffusionSteps}");
+        sb.AppendLine($"# sdpm tune: {result.ValidationCases.Count} validation cases ({result.LesionFreeValidation} lesion-free){Heads(result)}, grid {result.Grid}, T = {result.DiffusionSteps}");
         sb.AppendLine();
-        sb.AppendLine($"Front: the Pareto front (max Dice, min VDP, max specificity, min passes per slice). Chosen: the fewest passes on the front within {ParetoFront.DiceTolerance.ToString(CultureInfo.InvariantCulture)} Dice of the front's best.");
+        sb.AppendLine($"Front: the Pareto front (max Dice, min VDP, max specificity, min passes per slice). Chosen: {Rule(result)}. FP mL: the mean volume predicted on the lesion-free cases.");
         foreach (var m in result.Modes)
         {
             sb.AppendLine();
             sb.AppendLine($"## {SamplingModes.Name(m.Mode)}");
             sb.AppendLine();
-            sb.AppendLine("| configuration | passes/slice | Dice | VDP | specificity | front | chosen |");
-            sb.AppendLine("|---|---:|---:|---:|---:|:---:|:---:|");
+            sb.AppendLine("| configuration | passes/slice | Dice | VDP | specificity | FP mL | front | chosen |");
+            sb.AppendLine("|---|---:|---:|---:|---:|---:|:---:|:---:|");
             foreach (var r in Ordered(m.Rows))
-                sb.AppendLine($"| {Label(r)} | {r.Score.Passes} | {F(r.Score.Dice)} | {F(r.Score.Vdp)} | {F(r.Score.Specificity, "0.00")} | {(r.OnFront ? "*" : "")} | {(ReferenceEquals(r, m.Chosen) ? "yes" : "")} |");
+                sb.AppendLine($"| {Label(r)} | {r.Score.Passes} | {F(r.Score.Dice)} | {F(r.Score.Vdp)} | {F(r.Score.Specificity, "0.00")} | {F(r.Score.LesionFreeMl, "0.00")} | {(r.OnFront ? "*" : "")} | {(ReferenceEquals(r, m.Chosen) ? "yes" : "")} |");
             sb.AppendLine();
             sb.AppendLine($"Chosen: `sdpm infer {m.Chosen.Flags}`");
         }
@@ -132,7 +151,7 @@ public sealed class TuneCommand : ICommand
 
     private static string Json(TuningResult result)
     {
-        object Score(TuningScore s) => new { passes = s.Passes, dice = s.Dice, vdp = s.Vdp, specificity = s.Specificity };
+        object Score(TuningScore s) => new { passes = s.Passes, dice = s.Dice, vdp = s.Vdp, specificity = s.Specificity, lesion_free_ml = s.LesionFreeMl, lesion_free_cases = s.LesionFreeCases };
         object Cases(IReadOnlyList<CaseMetrics> cases) => cases.Select(c => new { @case = c.CaseId, dice = c.Dice, vol_pred_ml = c.VolumePredMl, vol_ref_ml = c.VolumeRefMl });
         object Row(TuningRow r) => new
         {
@@ -142,6 +161,9 @@ public sealed class TuneCommand : ICommand
             label_noise = r.Network.LabelNoise == LabelNoise.Std ? "std" : "variance", eta = r.Network.Eta,
             threshold = r.Post.Threshold, min_component = r.Post.MinComponentVoxels, removal = r.Post.Removal == RemovalMode.Count ? "count" : "attention",
             score = Score(r.Score),
+            // The same row on the validation cases alone (the heads left out), as a tuning without --lesion-free scores it.
+            validation_score = Score(Tuning.Score(r.Cases, r.Score.Passes)),
+            lesion_free_heads = r.Heads.Select(c => new { @case = c.CaseId, vol_pred_ml = c.VolumePredMl }),
             pareto = r.OnFront,
         };
         var doc = new
@@ -151,6 +173,8 @@ public sealed class TuneCommand : ICommand
             validation_cases = result.ValidationCases,
             lesion_free_validation = result.LesionFreeValidation,
             unlabelled_validation = result.UnlabelledValidation,
+            lesion_free_heads = result.LesionFreeHeads,
+            specificity_floor = result.SpecificityFloor,
             dice_tolerance = ParetoFront.DiceTolerance,
             modes = result.Modes.Select(m => new
             {

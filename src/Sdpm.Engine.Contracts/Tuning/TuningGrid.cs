@@ -141,7 +141,10 @@ public sealed record TuningGrid(
 /// <summary>A configuration's validation result: mean Dice, mean VDP (cases with a non-empty reference), case-level
 /// specificity (lesion-free cases predicted empty / lesion-free cases; null when there are none) and its cost in network
 /// evaluations per slice.</summary>
-public sealed record TuningScore(double Dice, double? Vdp, double? Specificity, long Passes);
+/// <param name="LesionFreeMl">The mean volume predicted on the lesion-free cases (null when there are none): how large
+/// the false positives are where specificity only says whether there are any.</param>
+/// <param name="LesionFreeCases">How many lesion-free cases specificity counts (validation patients and lesion-free heads).</param>
+public sealed record TuningScore(double Dice, double? Vdp, double? Specificity, long Passes, double? LesionFreeMl = null, int LesionFreeCases = 0);
 
 /// <summary>The Pareto front of tuning scores and the default chosen on it.</summary>
 /// <remarks>Objectives: maximise Dice, minimise VDP, maximise specificity, minimise passes. An objective that is null for
@@ -150,6 +153,15 @@ public static class ParetoFront
 {
     /// <summary>Dice within this of the front's best counts as equally good when choosing the default.</summary>
     public const double DiceTolerance = 0.01;
+
+    /// <summary>The specificity a default must reach when the tuning has enough lesion-free cases to measure it
+    /// (<see cref="MinLesionFreeCases"/>): at most one lesion-free head in ten given a lesion. A requirement of the
+    /// product (a lesion volume on a patient without one is the error a reader notices first), not a number fitted to data.</summary>
+    public const double DefaultMinSpecificity = 0.9;
+
+    /// <summary>Fewer lesion-free cases than this and specificity moves in steps of more than 0.2 with one patient: it
+    /// stays an objective of the front and a tie-breaker, never a requirement.</summary>
+    public const int MinLesionFreeCases = 5;
 
     /// <summary>a is at least as good as b in every objective and better in one.</summary>
     public static bool Dominates(TuningScore a, TuningScore b)
@@ -175,10 +187,22 @@ public static class ParetoFront
     /// <summary>The default: on the front, the fewest passes among the scores whose Dice is within
     /// <see cref="DiceTolerance"/> of the front's best; ties go to higher Dice, lower VDP, higher specificity, then the
     /// earlier score.</summary>
-    public static int Choose(IReadOnlyList<TuningScore> scores)
+    /// <param name="minSpecificity">When given, only the scores whose specificity reaches it are candidates (or, when none
+    /// does, those of the highest specificity reached); the rule above then runs on their own front. Every score
+    /// dominating a candidate is a candidate too, so the choice stays on the whole front. Scores without a specificity
+    /// (no lesion-free case) are all candidates.</param>
+    public static int Choose(IReadOnlyList<TuningScore> scores, double? minSpecificity = null)
     {
         if (scores.Count == 0) throw new ArgumentException("nothing to choose from.");
-        var front = Front(scores);
+        var candidates = Enumerable.Range(0, scores.Count).ToList();
+        if (minSpecificity is { } floor && scores.Any(s => s.Specificity is not null))
+        {
+            var reached = scores.Max(s => s.Specificity ?? double.NegativeInfinity);
+            var bar = Math.Min(floor, reached);
+            candidates = candidates.Where(i => scores[i].Specificity is not { } sp || sp >= bar - 1e-12).ToList();
+        }
+        var subset = candidates.Select(i => scores[i]).ToList();
+        var front = Front(subset).Select(k => candidates[k]).ToList();
         var best = front.Max(i => scores[i].Dice);
         return front.Where(i => scores[i].Dice >= best - DiceTolerance)
             .OrderBy(i => scores[i].Passes)

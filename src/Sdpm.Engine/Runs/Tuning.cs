@@ -17,12 +17,21 @@ namespace Sdpm.Engine.Runs;
 /// <param name="ScoreTest">After choosing, score each mode's chosen configuration once on the split's test cases.</param>
 /// <param name="Checkpoint">A JSON-lines file that keeps each validation case's scores as it is finished; a tuning started
 /// again with the same file (same model, data, device, batch size and grid) goes on from the first case not in it.</param>
+/// <param name="LesionFree">Lesion-free heads outside the run's split (another folder; a case there with a mask must have
+/// an empty one): scored beside the validation cases for specificity and false-positive volume only, never for Dice or
+/// VDP. One lesion-free validation patient cannot weigh specificity; ten heads can.</param>
+/// <param name="MinSpecificity">With at least <see cref="ParetoFront.MinLesionFreeCases"/> lesion-free cases (validation
+/// patients and <paramref name="LesionFree"/> heads), the default must reach this specificity (or the highest any
+/// configuration reaches); 0 leaves specificity to the front alone.</param>
 public sealed record TuningRequest(string RunDir, ICaseSource Source, IReadOnlyList<SamplingMode> Modes, TuningGrid Grid,
-    string Device = "auto", int? MaxBatch = null, bool ScoreTest = false, string? Checkpoint = null);
+    string Device = "auto", int? MaxBatch = null, bool ScoreTest = false, string? Checkpoint = null,
+    ICaseSource? LesionFree = null, double MinSpecificity = ParetoFront.DefaultMinSpecificity);
 
 /// <summary>One configuration of one mode on the validation cases.</summary>
+/// <param name="Cases">The validation cases' scores.</param>
+/// <param name="Heads">The lesion-free heads' scores (<see cref="TuningRequest.LesionFree"/>; empty without them).</param>
 public sealed record TuningRow(SamplingMode Mode, NetworkSetting Network, PostSetting Post, SamplingProtocol Protocol, TuningScore Score,
-    bool OnFront, IReadOnlyList<CaseMetrics> Cases)
+    bool OnFront, IReadOnlyList<CaseMetrics> Cases, IReadOnlyList<CaseMetrics> Heads)
 {
     /// <summary>The <c>sdpm infer</c> flags of this configuration.</summary>
     public string Flags => TuningGrid.Flags(Mode, Protocol);
@@ -34,8 +43,12 @@ public sealed record ModeTuning(SamplingMode Mode, IReadOnlyList<TuningRow> Rows
 /// <summary>What <c>sdpm tune</c> found.</summary>
 /// <param name="LesionFreeValidation">Validation cases with an empty reference (the denominator of specificity).</param>
 /// <param name="UnlabelledValidation">Validation cases in the source without a reference mask (not scored).</param>
+/// <param name="LesionFreeHeads">The lesion-free heads scored beside them (<see cref="TuningRequest.LesionFree"/>).</param>
+/// <param name="SpecificityFloor">The specificity every mode's default had to reach (null: too few lesion-free cases,
+/// or none asked for).</param>
 public sealed record TuningResult(string Grid, int DiffusionSteps, IReadOnlyList<string> ValidationCases, int LesionFreeValidation,
-    IReadOnlyList<string> TestCases, IReadOnlyList<ModeTuning> Modes, int UnlabelledValidation = 0);
+    IReadOnlyList<string> TestCases, IReadOnlyList<ModeTuning> Modes, int UnlabelledValidation = 0, int LesionFreeHeads = 0,
+    double? SpecificityFloor = null);
 
 /// <summary>Chooses sampling defaults on the validation cases of a run's split (project issue 12): the network-dependent
 /// maps are computed once per configuration and case, the post-processing sweep (threshold, minimum component, removal)
@@ -57,6 +70,7 @@ public static class Tuning
         request = request with { Modes = new CasePredictor(model, SamplingProtocol.Fast(T)).Supported(request.Modes) };
 
         var validation = Labelled(request.Source, split.Validation, "validation");
+        var heads = LesionFreeHeads(request);
         var unlabelled = request.Source.Cases.Count(c => !c.HasReference && split.Validation.Contains(c.CaseId, StringComparer.Ordinal));
         var posts = request.Grid.PostSettings();
         var configs = request.Modes.ToDictionary(m => m, m => request.Grid.NetworkSettings(m, T));
@@ -68,31 +82,41 @@ public static class Tuning
             var modelFile = Directory.Exists(request.RunDir) ? Path.Combine(request.RunDir, SegmentationModel.CheckpointFileName) : request.RunDir;
             var identity = TuningCheckpoint.Identity(modelFile, request.Source.Fingerprint(validation.Select(c => c.CaseId), model.Options.PreprocessingOrDefault, ct),
                 validation.Select(c => c.CaseId), model.DeviceName, request.MaxBatch, T, Order(plan));
+            if (heads.Count > 0)
+                identity = TuningCheckpoint.Identity(modelFile, request.Source.Fingerprint(validation.Select(c => c.CaseId), model.Options.PreprocessingOrDefault, ct)
+                    + "\nlesion-free " + request.LesionFree!.Fingerprint(heads.Select(c => c.CaseId), model.Options.PreprocessingOrDefault, ct),
+                    validation.Select(c => c.CaseId).Concat(heads.Select(c => HeadPrefix + c.CaseId)), model.DeviceName, request.MaxBatch, T, Order(plan));
             checkpoint = TuningCheckpoint.Open(file, identity, total,
                 $"sdpm tune of {Path.GetFullPath(request.RunDir)}, grid {request.Grid.Name}, modes {string.Join(",", request.Modes.Select(SamplingModes.Name))}, {validation.Count} validation cases");
         }
-        var kept = checkpoint is null ? 0 : validation.Count(c => checkpoint.Done.ContainsKey(c.CaseId));
-        progress?.Report(new EngineProgress(ProgressKind.Start, model.DeviceName, 0, validation.Count,
-            Message: $"tuning {string.Join(",", request.Modes.Select(SamplingModes.Name))} on {validation.Count} validation cases, grid {request.Grid.Name}: {total} configurations"
+        var kept = checkpoint is null ? 0 : validation.Count(c => checkpoint.Done.ContainsKey(c.CaseId)) + heads.Count(c => checkpoint.Done.ContainsKey(HeadPrefix + c.CaseId));
+        var all = validation.Count + heads.Count;
+        progress?.Report(new EngineProgress(ProgressKind.Start, model.DeviceName, 0, all,
+            Message: $"tuning {string.Join(",", request.Modes.Select(SamplingModes.Name))} on {validation.Count} validation cases"
+                + (heads.Count > 0 ? $" and {heads.Count} lesion-free heads" : "") + $", grid {request.Grid.Name}: {total} configurations"
                 + (kept > 0 ? $"; resuming: {kept} cases kept in {request.Checkpoint}" : "")));
-        var scored = Evaluate(model, request.Source, validation, plan, request.MaxBatch, progress, ct, checkpoint);
+        var scored = Evaluate(model, request.Source, validation, plan, request.MaxBatch, progress, ct, checkpoint, total: all);
+        var headScores = heads.Count == 0 ? null
+            : Evaluate(model, request.LesionFree!, heads, plan, request.MaxBatch, progress, ct, checkpoint, HeadPrefix, lesionFreeOnly: true, offset: validation.Count, total: all);
 
         var lesionFree = scored.LesionFree;
+        double? floor = lesionFree + heads.Count >= ParetoFront.MinLesionFreeCases && request.MinSpecificity > 0 ? request.MinSpecificity : null;
         var modes = new List<ModeTuning>();
         foreach (var mode in request.Modes)
         {
-            var rows = new List<(NetworkSetting N, PostSetting P, SamplingProtocol Protocol, TuningScore Score, IReadOnlyList<CaseMetrics> Cases)>();
+            var rows = new List<(NetworkSetting N, PostSetting P, SamplingProtocol Protocol, TuningScore Score, IReadOnlyList<CaseMetrics> Cases, IReadOnlyList<CaseMetrics> Heads)>();
             foreach (var n in configs[mode])
                 foreach (var p in posts)
                 {
                     var protocol = TuningGrid.Protocol(T, n, p, request.MaxBatch);
                     var cases = scored.Cases[(mode, n, p)];
-                    rows.Add((n, p, protocol, Score(cases, protocol.PassesPerSlice([mode])), cases));
+                    IReadOnlyList<CaseMetrics> headCases = headScores?.Cases[(mode, n, p)] ?? [];
+                    rows.Add((n, p, protocol, Score(cases, protocol.PassesPerSlice([mode]), headCases), cases, headCases));
                 }
             var scores = rows.Select(r => r.Score).ToList();
             var front = ParetoFront.Front(scores).ToHashSet();
-            var chosen = ParetoFront.Choose(scores);
-            var table = rows.Select((r, i) => new TuningRow(mode, r.N, r.P, r.Protocol, r.Score, front.Contains(i), r.Cases)).ToList();
+            var chosen = ParetoFront.Choose(scores, floor);
+            var table = rows.Select((r, i) => new TuningRow(mode, r.N, r.P, r.Protocol, r.Score, front.Contains(i), r.Cases, r.Heads)).ToList();
             modes.Add(new ModeTuning(mode, table, table[chosen], null, null));
         }
 
@@ -115,20 +139,38 @@ public static class Tuning
             }
         }
         progress?.Report(new EngineProgress(ProgressKind.Done, model.DeviceName, validation.Count, validation.Count, Message: $"{total} configurations scored"));
-        return new TuningResult(request.Grid.Name, T, validation.Select(c => c.CaseId).ToList(), lesionFree, testIds, modes, unlabelled);
+        return new TuningResult(request.Grid.Name, T, validation.Select(c => c.CaseId).ToList(), lesionFree, testIds, modes, unlabelled, heads.Count, floor);
     }
 
+    /// <summary>Prefixes a lesion-free head's id where it sits beside validation cases (the checkpoint, the identity):
+    /// the heads come from another folder, whose ids may repeat the cohort's.</summary>
+    public const string HeadPrefix = "lesion-free/";
+
     /// <summary>Mean Dice, mean VDP over the cases with a non-empty reference (as <see cref="SegmentationMetrics.Aggregate"/>),
-    /// and the share of lesion-free cases predicted empty.</summary>
-    public static TuningScore Score(IReadOnlyList<CaseMetrics> cases, long passes)
+    /// and the share of lesion-free cases predicted empty, with their mean predicted volume; <paramref name="heads"/>
+    /// (lesion-free heads outside the split) count for those two only.</summary>
+    public static TuningScore Score(IReadOnlyList<CaseMetrics> cases, long passes, IReadOnlyList<CaseMetrics>? heads = null)
     {
         if (cases.Count == 0) throw new ArgumentException("no case to score.");
         var dice = cases.Average(c => c.Dice);
         var lesion = cases.Where(c => c.VolumeRefMl > 0).ToList();
         double? vdp = lesion.Count == 0 ? null : lesion.Average(c => Math.Abs(c.VolumePredMl - c.VolumeRefMl) / c.VolumeRefMl);
-        var free = cases.Where(c => c.VolumeRefMl <= 0).ToList();
+        var free = cases.Where(c => c.VolumeRefMl <= 0).Concat(heads ?? []).ToList();
         double? specificity = free.Count == 0 ? null : free.Count(c => c.VolumePredMl <= 0) / (double)free.Count;
-        return new TuningScore(dice, vdp, specificity, passes);
+        double? freeMl = free.Count == 0 ? null : free.Average(c => c.VolumePredMl);
+        return new TuningScore(dice, vdp, specificity, passes, freeMl, free.Count);
+    }
+
+    /// <summary>Every case of <see cref="TuningRequest.LesionFree"/>; refused when it is the data folder itself (its
+    /// cases are the split's) or holds none.</summary>
+    private static List<CaseDescriptor> LesionFreeHeads(TuningRequest request)
+    {
+        if (request.LesionFree is not { } source) return [];
+        if (string.Equals(source.Description, request.Source.Description, StringComparison.Ordinal))
+            throw new ArgumentException($"--lesion-free '{source.Description}' is the data folder: its cases are the run's split. Give lesion-free heads that no split part holds (another folder, e.g. `sdpm synth --lesion-free 1`).");
+        var cases = source.Cases.ToList();
+        if (cases.Count == 0) throw new ArgumentException($"--lesion-free '{source.Description}' holds no case.");
+        return cases;
     }
 
     private static List<CaseDescriptor> Labelled(ICaseSource source, IReadOnlyList<string> ids, string part, bool allowNone = false)
@@ -156,10 +198,13 @@ public static class Tuning
 
     /// <summary>Per case: the probability maps of every needed (mode, network setting) once, then every post-processing
     /// setting on them; all (the union) from its parts' masks.</summary>
+    /// <param name="keyPrefix">Before each case id in the checkpoint and the scores (<see cref="HeadPrefix"/> for heads).</param>
+    /// <param name="lesionFreeOnly">The cases are lesion-free heads: a missing mask is an empty one, a mask with a lesion is refused.</param>
     private static Scored Evaluate(SegmentationModel model, ICaseSource source, IReadOnlyList<CaseDescriptor> cases,
         Dictionary<SamplingMode, List<(NetworkSetting Network, IReadOnlyList<PostSetting> Posts)>> plan, int? maxBatch, IProgress<EngineProgress>? progress, CancellationToken ct,
-        TuningCheckpoint? checkpoint = null)
+        TuningCheckpoint? checkpoint = null, string keyPrefix = "", bool lesionFreeOnly = false, int offset = 0, int? total = null)
     {
+        var of = total ?? cases.Count;
         var T = model.Options.DiffusionSteps;
         var kernel = SamplingProtocol.Fast(T).RemovalKernel;
         var order = Order(plan);
@@ -172,17 +217,20 @@ public static class Tuning
         for (var ci = 0; ci < cases.Count; ci++)
         {
             ct.ThrowIfCancellationRequested();
-            if (checkpoint is not null && checkpoint.Done.TryGetValue(cases[ci].CaseId, out var kept))
+            var key = keyPrefix + cases[ci].CaseId;
+            if (checkpoint is not null && checkpoint.Done.TryGetValue(key, out var kept))
             {
                 // Scored by an earlier run of this tuning (the checkpoint's identity says so): its scores, not a recomputation.
                 for (var k = 0; k < order.Count; k++) results[order[k]].Add(kept.Metrics[k]);
                 if (kept.LesionFree) lesionFree++;
-                progress?.Report(new EngineProgress(ProgressKind.Case, model.DeviceName, ci + 1, cases.Count, CaseId: kept.CaseId, Message: "kept from the checkpoint"));
+                progress?.Report(new EngineProgress(ProgressKind.Case, model.DeviceName, offset + ci + 1, of, CaseId: kept.CaseId, Message: "kept from the checkpoint"));
                 continue;
             }
             var c = PreparedCase.Load(source, cases[ci], model.ImageSize, model.Options.PreprocessingOrDefault, withMask: false, ct);
-            var reference = source.LoadReference(c.CaseId, ct) ?? throw new ArgumentException($"{c.CaseId}: no reference mask.");
+            var reference = source.LoadReference(c.CaseId, ct) ?? (lesionFreeOnly ? new Volume<byte>(c.Original) : throw new ArgumentException($"{c.CaseId}: no reference mask."));
             var empty = reference.Voxels.AsSpan().IndexOfAnyExcept((byte)0) < 0;
+            if (lesionFreeOnly && !empty)
+                throw new ArgumentException($"--lesion-free: {c.CaseId} in '{source.Description}' has a lesion in its mask; that folder takes lesion-free heads only (no mask, or an empty one).");
             if (empty) lesionFree++;
             var scored = new Dictionary<(SamplingMode, NetworkSetting, PostSetting), CaseMetrics>();
             var (brainSlices, x0) = CasePredictor.BrainStack(c, model.Device);
@@ -232,7 +280,7 @@ public static class Tuning
                                 var union = probabilities.Select(p => DiscretePointRemoval.FinalMask(p, post.Threshold, kernel, post.Removal, post.MinComponentVoxels)).Aggregate(maximum);
                                 mask = CasePredictor.MaskOnOriginalGrid(c, brainSlices, union.cpu().data<float>().ToArray());
                             }
-                            scored[(mode, setting, post)] = SegmentationMetrics.Case(c.CaseId, mask, reference);
+                            scored[(mode, setting, post)] = SegmentationMetrics.Case(key, mask, reference);
                         }
                     }
                 }
@@ -243,8 +291,8 @@ public static class Tuning
                 foreach (var t in maps.Values) t.Dispose();
             }
             foreach (var k in order) results[k].Add(scored[k]);
-            checkpoint?.Add(new TunedCase(c.CaseId, empty, order.Select(k => scored[k]).ToList()));
-            progress?.Report(new EngineProgress(ProgressKind.Case, model.DeviceName, ci + 1, cases.Count, CaseId: c.CaseId));
+            checkpoint?.Add(new TunedCase(key, empty, order.Select(k => scored[k]).ToList()));
+            progress?.Report(new EngineProgress(ProgressKind.Case, model.DeviceName, offset + ci + 1, of, CaseId: key));
         }
         return new Scored(results, lesionFree);
     }
