@@ -194,8 +194,8 @@ public sealed class TuneCommandTests(TunedRunFixture fx) : IClassFixture<TunedRu
         var heads = Path.Combine(fx.Dir, $"heads-{Guid.NewGuid():N}");
         CohortGenerator.Write(heads, new CohortOptions(6, 1, 77, LesionMode.Hemorrhage, Size: 64, Slices: 2, LesionFreeFraction: 1.0));
         var request = new TuningRequest(fx.Run, new CohortFolder(fx.Data), [SamplingMode.Avg, SamplingMode.Sal], Tiny, "cpu");
-        var without = Tuning.Run(request);
-        var with = Tuning.Run(request with { LesionFree = new CohortFolder(heads) });
+        var without = Tuning.Run(request with { ScoreTest = true });
+        var with = Tuning.Run(request with { LesionFree = new CohortFolder(heads), ScoreTest = true });
 
         Assert.Equal(6, with.LesionFreeHeads);
         Assert.Equal(without.ValidationCases, with.ValidationCases);
@@ -227,6 +227,13 @@ public sealed class TuneCommandTests(TunedRunFixture fx) : IClassFixture<TunedRu
             Assert.True(chosen.Score.Specificity >= bar - 1e-12);
             Assert.DoesNotContain(rows, r => r.Score.Specificity >= bar - 1e-12 && r.Score.Dice > chosen.Score.Dice + ParetoFront.DiceTolerance);
             Assert.True(chosen.OnFront);
+            // Beside it, what a tuning without the heads chooses, and its test score: the same as that tuning's own.
+            Assert.Null(without.Modes[m].WithoutHeads);
+            var alone = with.Modes[m].WithoutHeads!;
+            Assert.Equal((without.Modes[m].Chosen.Network, without.Modes[m].Chosen.Post), (alone.Network, alone.Post));
+            Assert.Equal(without.Modes[m].Test, with.Modes[m].TestWithoutHeads);
+            Assert.Equal(without.Modes[m].TestCases, with.Modes[m].TestCasesWithoutHeads);
+            Assert.All(with.Modes[m].TestCases!, c => Assert.Contains(c.CaseId, fx.Split.Test));
         }
         // 0 asks for no specificity: the rule as without heads (on scores that now count them).
         var free0 = Tuning.Run(request with { LesionFree = new CohortFolder(heads), MinSpecificity = 0 });
@@ -242,10 +249,12 @@ public sealed class TuneCommandTests(TunedRunFixture fx) : IClassFixture<TunedRu
         var row = doc.RootElement.GetProperty("modes")[0].GetProperty("rows")[0];
         Assert.Equal(6, row.GetProperty("lesion_free_heads").GetArrayLength());
         Assert.Equal(row.GetProperty("score").GetProperty("dice").GetDouble(), row.GetProperty("validation_score").GetProperty("dice").GetDouble());
+        Assert.Equal(JsonValueKind.Object, doc.RootElement.GetProperty("modes")[0].GetProperty("chosen_without_heads").ValueKind);
         var text = CliTestHost.Run("tune", "--model", fx.Run, "--data", fx.Data, "--modes", "avg", "--grid", "post", "--device", "cpu",
             "--progress", "none", "--lesion-free", heads);
         Assert.Contains("and 6 lesion-free heads (specificity and FP mL only)", text.Out);
         Assert.Contains("specificity >= 0.9", text.Out);
+        Assert.Contains("without the lesion-free heads the rule would choose:", text.Out);
 
         // Refused: the data folder itself, a folder that is not there, a head with a lesion.
         var same = CliTestHost.Run("tune", "--model", fx.Run, "--data", fx.Data, "--modes", "avg", "--device", "cpu", "--progress", "none", "--lesion-free", fx.Data);

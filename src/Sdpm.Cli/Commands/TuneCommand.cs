@@ -96,13 +96,19 @@ public sealed class TuneCommand : ICommand
                 o.WriteLine($" {mark} {r.Score.Passes,7} {F(r.Score.Dice),6} {F(r.Score.Vdp),6} {F(r.Score.Specificity, "0.00"),5} {F(r.Score.LesionFreeMl, "0.00"),6}  {Label(r)}");
             }
             o.WriteLine($"chosen ({SamplingModes.Name(m.Mode)}): sdpm infer {m.Chosen.Flags}");
+            if (m.WithoutHeads is { } w)
+                o.WriteLine($"without the lesion-free heads the rule would choose: {Label(w)} (spec {F(w.Score.Specificity, "0.00")}, FP mL {F(w.Score.LesionFreeMl, "0.00")} with them)");
         }
         if (!scoreTest) return;
         o.WriteLine();
         o.WriteLine($"HELD-OUT TEST ({result.TestCases.Count} labelled test cases; scored once, after choosing; never used for choosing)");
         if (result.TestCases.Count == 0) o.WriteLine("  no labelled test case of the run's split is in the data folder");
         foreach (var m in result.Modes.Where(m => m.Test is not null))
+        {
             o.WriteLine($"  {SamplingModes.Name(m.Mode),-6} passes {m.Test!.Passes}  Dice {F(m.Test.Dice)}  VDP {F(m.Test.Vdp)}  spec {F(m.Test.Specificity, "0.00")}");
+            if (m.TestWithoutHeads is { } t)
+                o.WriteLine($"  {"",-6} chosen without the heads: passes {t.Passes}  Dice {F(t.Dice)}  VDP {F(t.Vdp)}  spec {F(t.Specificity, "0.00")}");
+        }
     }
 
     private static string Heads(TuningResult result) => result.LesionFreeHeads > 0 ? $" and {result.LesionFreeHeads} lesion-free heads (specificity and FP mL only)" : "";
@@ -135,6 +141,11 @@ public sealed class TuneCommand : ICommand
                 sb.AppendLine($"| {Label(r)} | {r.Score.Passes} | {F(r.Score.Dice)} | {F(r.Score.Vdp)} | {F(r.Score.Specificity, "0.00")} | {F(r.Score.LesionFreeMl, "0.00")} | {(r.OnFront ? "*" : "")} | {(ReferenceEquals(r, m.Chosen) ? "yes" : "")} |");
             sb.AppendLine();
             sb.AppendLine($"Chosen: `sdpm infer {m.Chosen.Flags}`");
+            if (m.WithoutHeads is { } w)
+            {
+                sb.AppendLine();
+                sb.AppendLine($"Without the lesion-free heads the rule would choose: `{Label(w)}` (specificity {F(w.Score.Specificity, "0.00")}, FP mL {F(w.Score.LesionFreeMl, "0.00")} with them).");
+            }
         }
         if (result.Modes.Any(m => m.Test is not null))
         {
@@ -144,7 +155,11 @@ public sealed class TuneCommand : ICommand
             sb.AppendLine("| mode | passes/slice | Dice | VDP | specificity |");
             sb.AppendLine("|---|---:|---:|---:|---:|");
             foreach (var m in result.Modes.Where(m => m.Test is not null))
+            {
                 sb.AppendLine($"| {SamplingModes.Name(m.Mode)} | {m.Test!.Passes} | {F(m.Test.Dice)} | {F(m.Test.Vdp)} | {F(m.Test.Specificity, "0.00")} |");
+                if (m.TestWithoutHeads is { } t)
+                    sb.AppendLine($"| {SamplingModes.Name(m.Mode)}, chosen without the heads | {t.Passes} | {F(t.Dice)} | {F(t.Vdp)} | {F(t.Specificity, "0.00")} |");
+            }
         }
         return sb.ToString();
     }
@@ -182,6 +197,12 @@ public sealed class TuneCommand : ICommand
                 chosen = new { row = Row(m.Chosen), validation_cases = Cases(m.Chosen.Cases) },
                 rows = m.Rows.Select(Row),
                 held_out_test = m.Test is { } t ? new { cases_scored = m.TestCases!.Count, score = Score(t), cases = Cases(m.TestCases) } : null,
+                // With lesion-free heads: the row chosen from the validation cases alone, and its test score.
+                chosen_without_heads = m.WithoutHeads is { } w ? new
+                {
+                    row = Row(w),
+                    held_out_test = m.TestWithoutHeads is { } tw ? new { cases_scored = m.TestCasesWithoutHeads!.Count, score = Score(tw), cases = Cases(m.TestCasesWithoutHeads) } : null,
+                } : null,
             }),
             test_cases = result.TestCases,
         };

@@ -38,7 +38,11 @@ public sealed record TuningRow(SamplingMode Mode, NetworkSetting Network, PostSe
 }
 
 /// <summary>A mode's table, its chosen default and (when asked) the chosen default's held-out test score.</summary>
-public sealed record ModeTuning(SamplingMode Mode, IReadOnlyList<TuningRow> Rows, TuningRow Chosen, TuningScore? Test, IReadOnlyList<CaseMetrics>? TestCases);
+/// <param name="WithoutHeads">With lesion-free heads: the row the rule chooses from the validation cases alone, as a
+/// tuning without them would (null without heads); with <see cref="TuningRequest.ScoreTest"/> it is scored on test too,
+/// so that what the heads changed is measured, not guessed.</param>
+public sealed record ModeTuning(SamplingMode Mode, IReadOnlyList<TuningRow> Rows, TuningRow Chosen, TuningScore? Test, IReadOnlyList<CaseMetrics>? TestCases,
+    TuningRow? WithoutHeads = null, TuningScore? TestWithoutHeads = null, IReadOnlyList<CaseMetrics>? TestCasesWithoutHeads = null);
 
 /// <summary>What <c>sdpm tune</c> found.</summary>
 /// <param name="LesionFreeValidation">Validation cases with an empty reference (the denominator of specificity).</param>
@@ -117,7 +121,13 @@ public static class Tuning
             var front = ParetoFront.Front(scores).ToHashSet();
             var chosen = ParetoFront.Choose(scores, floor);
             var table = rows.Select((r, i) => new TuningRow(mode, r.N, r.P, r.Protocol, r.Score, front.Contains(i), r.Cases, r.Heads)).ToList();
-            modes.Add(new ModeTuning(mode, table, table[chosen], null, null));
+            TuningRow? alone = null;
+            if (heads.Count > 0)
+            {
+                double? floorAlone = lesionFree >= ParetoFront.MinLesionFreeCases && request.MinSpecificity > 0 ? request.MinSpecificity : null;
+                alone = table[ParetoFront.Choose(rows.Select(r => Score(r.Cases, r.Score.Passes)).ToList(), floorAlone)];
+            }
+            modes.Add(new ModeTuning(mode, table, table[chosen], null, null, alone));
         }
 
         // Held out: the chosen configurations only, scored once, after every choice above is made.
@@ -129,12 +139,17 @@ public static class Tuning
             if (test.Count > 0)
             {
                 progress?.Report(new EngineProgress(ProgressKind.Info, model.DeviceName, Message: $"scoring the chosen defaults once on {test.Count} test cases (held out)"));
-                var held = Evaluate(model, request.Source, test, modes.ToDictionary(m => m.Mode, m => new List<(NetworkSetting, IReadOnlyList<PostSetting>)> { (m.Chosen.Network, [m.Chosen.Post]) }),
+                // The chosen row, and the one chosen without the heads: one network run per distinct setting.
+                var held = Evaluate(model, request.Source, test, modes.ToDictionary(m => m.Mode, m => new[] { m.Chosen, m.WithoutHeads }.OfType<TuningRow>()
+                        .GroupBy(r => r.Network).Select(g => (g.Key, (IReadOnlyList<PostSetting>)g.Select(r => r.Post).Distinct().ToList())).ToList()),
                     request.MaxBatch, null, ct);
                 modes = modes.Select(m =>
                 {
                     var cases = held.Cases[(m.Mode, m.Chosen.Network, m.Chosen.Post)];
-                    return m with { Test = Score(cases, m.Chosen.Score.Passes), TestCases = cases };
+                    m = m with { Test = Score(cases, m.Chosen.Score.Passes), TestCases = cases };
+                    if (m.WithoutHeads is not { } w) return m;
+                    var other = held.Cases[(m.Mode, w.Network, w.Post)];
+                    return m with { TestWithoutHeads = Score(other, w.Score.Passes), TestCasesWithoutHeads = other };
                 }).ToList();
             }
         }
