@@ -60,7 +60,7 @@ public class AdminJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await coordinator.FillAsync("#new", "Eve-Chooses-2026");
         await coordinator.FillAsync("#confirm", "Eve-Chooses-2026");
         await coordinator.ClickAsync("[data-testid=change-password-submit]");
-        await coordinator.WaitForURLAsync(url => !url.Contains("/Account/"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(coordinator, url => !url.Contains("/Account/"));
         await Expect(coordinator.GetByTestId("site-card").Filter(new() { HasText = "East" })).ToBeVisibleAsync();
         await Expect(coordinator.GetByTestId("appbar-username")).ToHaveTextAsync("Eve Coordinator");
         await Expect(coordinator.GetByTestId("nav-admin")).ToHaveCountAsync(0);
@@ -103,7 +103,7 @@ public class AdminJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await page.WaitForFunctionAsync("b => getComputedStyle(document.body).backgroundColor !== b", before);
 
         await page.GetByTestId("sign-out").ClickAsync();
-        await page.WaitForURLAsync(url => url.Contains("/Account/Login"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(page, url => url.Contains("/Account/Login"));
         await page.GotoAsync("/");
         Assert.Contains("/Account/Login", page.Url);
     });

@@ -35,7 +35,7 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await annotator.GotoAsync("/my-work");
         await WaitForInteractiveAsync(annotator);
         await annotator.GetByTestId("open-next").ClickAsync();
-        await annotator.WaitForURLAsync(url => url.EndsWith($"/cases/{caseId}/annotate"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(annotator, url => url.EndsWith($"/cases/{caseId}/annotate"));
         await WaitForInteractiveAsync(annotator);
         await ToolsReadyAsync(annotator);
         await SelectToolAsync(annotator, "brush");
@@ -79,7 +79,7 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
 
         await annotator.GetByTestId("submit-annotation").ClickAsync();
         await annotator.GetByRole(AriaRole.Button, new() { Name = "Submit", Exact = true }).ClickAsync();
-        await annotator.WaitForURLAsync(url => url.EndsWith("/my-work"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(annotator, url => url.EndsWith("/my-work"));
         await Expect(annotator.GetByTestId("work-queue")).ToContainTextAsync("submitted");
         var submitted = (await api.Get("annotator", $"/api/cases/{caseId}/annotations"))[0];
         Assert.Equal("submitted", submitted.GetProperty("state").GetString());
@@ -111,7 +111,7 @@ public class AnnotationJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await AutosavedAsync(annotator, api, caseId);
         await annotator.GetByTestId("submit-annotation").ClickAsync();
         await annotator.GetByRole(AriaRole.Button, new() { Name = "Submit", Exact = true }).ClickAsync();
-        await annotator.WaitForURLAsync(url => url.EndsWith("/my-work"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(annotator, url => url.EndsWith("/my-work"));
 
         // The investigator accepts: the case's reference becomes that mask.
         var final = (await api.Get("annotator", $"/api/cases/{caseId}/annotations"))[0];

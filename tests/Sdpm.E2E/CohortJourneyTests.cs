@@ -29,8 +29,7 @@ public class CohortJourneyTests(BrowserFixture fixture) : Journey(fixture)
             await page.GetByTestId("new-cohort").ClickAsync();
             await Field(page, "cohort-name").FillAsync("Browser upload");
             await page.GetByTestId("cohort-save").ClickAsync();
-            // Blazor's in-page navigation: poll the address rather than wait for a navigation event, and allow a loaded machine time to save
-            await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"/cohorts/\d+$"), new() { Timeout = 60_000 });
+            await WaitForAddressAsync(page, url => System.Text.RegularExpressions.Regex.IsMatch(url, @"/cohorts/\d+$"));
             await Expect(page.GetByTestId("cohort-title")).ToHaveTextAsync("Browser upload");
 
             // Upload a zip of cases and a DICOM series folder whose files identify the patient
@@ -65,7 +64,7 @@ public class CohortJourneyTests(BrowserFixture fixture) : Journey(fixture)
             var row = page.GetByTestId("case-grid").Locator("tbody tr").Filter(new() { HasText = lesionCase.Volume });
             await row.First.ClickAsync();
             // The viewer's page takes its time on 2 busy cores (a parallel journey held this navigation past 20 s twice).
-            await page.WaitForURLAsync(url => url.Contains("/cases/"), new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
+            await WaitForAddressAsync(page, url => url.Contains("/cases/"), 60_000);
             await WaitForInteractiveAsync(page);
             var canvas = page.GetByTestId("viewer-canvas");
             // The viewer opens on the slice with the most reference lesion.

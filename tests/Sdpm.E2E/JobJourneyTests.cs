@@ -98,7 +98,7 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await WaitForInteractiveAsync(page);
         await Expect(page.GetByTestId("empty-state")).ToBeVisibleAsync();
         await page.GetByTestId("new-job").ClickAsync();
-        await page.WaitForURLAsync(url => url.EndsWith("/jobs/new"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(page, url => url.EndsWith("/jobs/new"));
         await WaitForInteractiveAsync(page);
 
         await PickAsync(page, "job-split", "Demo split");
@@ -110,7 +110,7 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await ShotAsync(page, "1-new-job.png");
         await page.GetByTestId("job-submit").ClickAsync();
 
-        await page.WaitForURLAsync(url => Regex.IsMatch(url, @"/jobs/\d+$"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(page, url => Regex.IsMatch(url, @"/jobs/\d+$"));
         await Expect(page.GetByTestId("job-title")).ToContainTextAsync("sdpm-tiny on Demo split");
         await ShotAsync(page, "2-job-started.png");
 
@@ -140,14 +140,14 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await ShotAsync(page, "4-job-succeeded.png");
 
         await page.GetByTestId("job-model-link").ClickAsync();
-        await page.WaitForURLAsync(url => url.Contains("/models"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(page, url => url.Contains("/models"));
         await Expect(page.GetByTestId("model-table")).ToContainTextAsync("sdpm-tiny on Demo split");
         await Expect(page.GetByTestId("model-download")).ToHaveCountAsync(1);
         await ShotAsync(page, "5-models.png");
 
         // Inference with the new model: the models page opens the inference form with the model and its split chosen.
         await page.GetByTestId("model-infer").ClickAsync();
-        await page.WaitForURLAsync(url => url.Contains("/jobs/new?kind=infer"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(page, url => url.Contains("/jobs/new?kind=infer"));
         await WaitForInteractiveAsync(page);
         await Expect(page.GetByTestId("new-job-title")).ToHaveTextAsync("New inference job");
         await Expect(page.GetByTestId("job-model-version")).ToContainTextAsync("sdpm-tiny on Demo split");
@@ -175,7 +175,7 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Expect(page.GetByTestId("job-protocol")).ToContainTextAsync("77 network passes per slice");
         await ShotAsync(page, "8-new-inference.png");
         await page.GetByTestId("job-submit").ClickAsync();
-        await page.WaitForURLAsync(url => Regex.IsMatch(url, @"/jobs/\d+$"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(page, url => Regex.IsMatch(url, @"/jobs/\d+$"));
         await Expect(page.GetByTestId("job-title")).ToContainTextAsync("Inference · sdpm-tiny on Demo split · test part of Demo split");
         await Expect(page.GetByTestId("job-settings")).ToContainTextAsync("modes avg,sal,infer,all · protocol fast with ti 250, sal-stride 25, infer-stride 25, sal-repeats 4, d 1, eta 1");
         await Expect(state).ToHaveTextAsync("succeeded", new() { Timeout = 240_000 });
@@ -187,7 +187,7 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
 
         // The leaderboard of the split's test part: a row with numbers for each of the four modes, a row's volumes and cases.
         await page.GetByTestId("job-leaderboard-link").ClickAsync();
-        await page.WaitForURLAsync(url => url.Contains("/leaderboards/"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(page, url => url.Contains("/leaderboards/"));
         await WaitForInteractiveAsync(page);
         await Expect(page.GetByTestId("leaderboard-table")).ToBeVisibleAsync(new() { Timeout = 15_000 });
         var modeCells = page.GetByTestId("row-mode");
@@ -215,7 +215,7 @@ public class JobJourneyTests(BrowserFixture fixture) : Journey(fixture)
         // Drill down to a case: the viewer opens with that row's prediction over the scan; the uncertainty map and the
         // difference view change the drawn pixels. (The infer mode: a 20-step model's sal masks are empty.)
         await page.GetByTestId("row-cases").Locator("[data-testid=case-open]").First.ClickAsync();
-        await page.WaitForURLAsync(url => url.Contains("/cases/") && url.Contains("mode=infer"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(page, url => url.Contains("/cases/") && url.Contains("mode=infer"));
         await WaitForInteractiveAsync(page);
         await Expect(page.GetByTestId("predictions-panel")).ToBeVisibleAsync();
         await Expect(page.GetByTestId("prediction-infer").Locator("input[type=checkbox]")).ToBeCheckedAsync(new() { Timeout = 15_000 });

@@ -56,6 +56,19 @@ public abstract class Journey(BrowserFixture fixture) : IClassFixture<BrowserFix
             new PageWaitForFunctionOptions { Timeout = 30_000, PollingInterval = 100 });
     }
 
+    /// <summary>Waits until the page's address satisfies <paramref name="matches"/>, polling the address Playwright keeps
+    /// (updated by full and in-page navigations alike). WaitForURL also waits for a load state, and when the navigation
+    /// had already happened, or on a busy machine, that wait ran into its timeout although the page had arrived.</summary>
+    protected static async Task WaitForAddressAsync(IPage page, Func<string, bool> matches, int timeoutMs = 60_000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (!matches(page.Url))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the page stayed at {page.Url} for {timeoutMs / 1000} s; the address expected did not come.");
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>The input of a MudBlazor field or check box marked with a data-testid (on the input or on its wrapper).</summary>
     protected static ILocator Field(IPage page, string testId) =>
         page.Locator($"input[data-testid={testId}], [data-testid={testId}] input").First;

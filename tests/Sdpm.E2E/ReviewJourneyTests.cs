@@ -55,7 +55,7 @@ public class ReviewJourneyTests(BrowserFixture fixture) : Journey(fixture)
 
         // It opens in the side-by-side layout: the submitted annotation, the reference, the other annotator.
         await first.ClickAsync();
-        await page.WaitForURLAsync(url => url.Contains($"/cases/{disputed}?layout=side"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(page, url => url.Contains($"/cases/{disputed}?layout=side"));
         var panels = page.GetByTestId("review-panel");
         await Expect(panels).ToHaveCountAsync(3);
         await Expect(panels.Nth(0).GetByTestId("review-panel-label")).ToContainTextAsync("annotator");
@@ -114,7 +114,7 @@ public class ReviewJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await Expect(page.GetByTestId("annotation-row").Filter(new() { HasText = "reader2" })).ToContainTextAsync("draft");
         await page.GetByTestId("layout-overlay").ClickAsync();
         // The viewer's page takes its time on 2 busy cores (a parallel journey held this navigation past 20 s twice).
-        await page.WaitForURLAsync(url => url.EndsWith($"/cases/{disputed}"), new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
+        await WaitForAddressAsync(page, url => url.EndsWith($"/cases/{disputed}"), 60_000);
         await Expect(page.GetByTestId("review-panel")).ToHaveCountAsync(0);
         await Expect(page.GetByTestId("viewer-overlays")).ToContainTextAsync("reader2");
         await Expect(page.Locator("[data-testid=viewer-slider]:not([disabled])")).ToBeVisibleAsync(new() { Timeout = 20_000 });
@@ -145,7 +145,7 @@ public class ReviewJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await reader.FillAsync("#new", "Reader-Two-2026!");
         await reader.FillAsync("#confirm", "Reader-Two-2026!");
         await reader.ClickAsync("[data-testid=change-password-submit]");
-        await reader.WaitForURLAsync(url => !url.Contains("/Account/"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(reader, url => !url.Contains("/Account/"));
         // The commit, then the interactive layout: a loaded machine can hold back the load event past 30 s (seen in CI).
         await reader.GotoAsync("/profile", new() { WaitUntil = WaitUntilState.Commit });
         await WaitForInteractiveAsync(reader);

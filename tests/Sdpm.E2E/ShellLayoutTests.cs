@@ -13,7 +13,7 @@ public class ShellLayoutTests(BrowserFixture fixture) : Journey(fixture)
         // Following a link with the keyboard: the case in which Chromium draws its focus ring around a focused heading.
         await page.GetByText("Back to sign in").FocusAsync();
         await page.Keyboard.PressAsync("Enter");
-        await page.WaitForURLAsync(url => url.Contains("/Account/Login"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(page, url => url.Contains("/Account/Login"));
         await page.WaitForFunctionAsync("() => document.activeElement?.tagName === 'H1'");
         Assert.Equal("none", await ActiveOutlineStyleAsync(page));
 
@@ -109,7 +109,7 @@ public class ShellLayoutTests(BrowserFixture fixture) : Journey(fixture)
         }
         await ShotAsync(page, $"appbar-{user}");
         await page.GetByTestId("sign-out").ClickAsync();
-        await page.WaitForURLAsync(url => url.Contains("/Account/Login"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(page, url => url.Contains("/Account/Login"));
     });
 
     [Theory]

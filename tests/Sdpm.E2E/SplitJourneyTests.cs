@@ -30,7 +30,7 @@ public class SplitJourneyTests(BrowserFixture fixture) : Journey(fixture)
 
         // A new split over North's demo cohort, with the preview updating as the fractions change.
         await page.GetByTestId("new-split").ClickAsync();
-        await page.WaitForURLAsync(url => url.EndsWith("/splits/new"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(page, url => url.EndsWith("/splits/new"));
         await WaitForInteractiveAsync(page);
         await Field(page, "split-name").FillAsync("Browser split");
         await page.GetByTestId("split-cohorts").GetByText("North · Demo cohort").ClickAsync();
@@ -49,7 +49,7 @@ public class SplitJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await page.WaitForTimeoutAsync(300); // the button's fade-in, for the screenshot
         await page.ScreenshotAsync(new() { Path = Path.Combine(Shots, "2-new-split.png"), FullPage = true });
         await page.GetByTestId("split-save").ClickAsync();
-        await page.WaitForURLAsync(url => System.Text.RegularExpressions.Regex.IsMatch(url, @"/splits/\d+$"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(page, url => System.Text.RegularExpressions.Regex.IsMatch(url, @"/splits/\d+$"));
         await Expect(page.GetByTestId("split-title")).ToHaveTextAsync("Browser split");
         await Expect(page.GetByTestId("split-draft")).ToBeVisibleAsync();
         await page.ScreenshotAsync(new() { Path = Path.Combine(Shots, "3-draft.png"), FullPage = true });
@@ -76,7 +76,7 @@ public class SplitJourneyTests(BrowserFixture fixture) : Journey(fixture)
         await page.GetByTestId("split-copy").ClickAsync();
         await Expect(Field(page, "copy-name")).ToHaveValueAsync("Demo split (copy)");
         await page.GetByTestId("copy-save").ClickAsync();
-        await page.WaitForURLAsync(url => !url.EndsWith($"/splits/{demoId}"), new() { WaitUntil = WaitUntilState.Commit });
+        await WaitForAddressAsync(page, url => !url.EndsWith($"/splits/{demoId}"));
         await Expect(page.GetByTestId("split-title")).ToHaveTextAsync("Demo split (copy)");
         await Expect(page.GetByTestId("split-draft")).ToBeVisibleAsync();
         await Expect(page.GetByTestId("split-save")).ToBeVisibleAsync();
