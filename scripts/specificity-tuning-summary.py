@@ -5,8 +5,8 @@ an engine demo run with SDPM_DEMO_LESION_FREE_TUNING=N: WORK_DIR/tune-sdpm-s*.js
 Per seed and mode: the configuration `sdpm tune` chose with the heads (their specificity required, tune's rule), and
 the one its rule chooses from the validation patients alone (each row's `validation_score`: what a tuning without
 --lesion-free scores), each with its validation Dice, its lesion-free heads left empty and their mean false-positive
-volume. The with-heads choice's held-out test score is tune's own (--score-test, once, after choosing); the other choice
-was not scored on test. This script's copy of the rule is checked against tune's choice first.
+volume, and both choices' held-out test scores (tune's --score-test scores each once, after choosing). This script's
+copy of the rule is checked against tune's choice first.
 
 Usage: scripts/specificity-tuning-summary.py WORK_DIR [MODEL]
 """
@@ -37,8 +37,8 @@ def heads(row):
     return sum(1 for v in vols if v <= 0), len(vols), (sum(vols) / len(vols) if vols else None)
 
 
-def test_free(mode):
-    cases = mode["held_out_test"]["cases"] if mode.get("held_out_test") else []
+def test_free(held):
+    cases = held["cases"]
     free = [c for c in cases if c["vol_ref_ml"] <= 0]
     return sum(1 for c in free if c["vol_pred_ml"] <= 0), len(free)
 
@@ -63,9 +63,11 @@ for path in files:
         for label, row in [(with_heads, chosen), ("validation alone", alone)]:
             empty, n, ml = heads(row)
             s = row["validation_score"]
-            if row is chosen:  # tune scored the chosen row once on test
-                te, tn = test_free(m)
-                test_cols = f"{f3(m['held_out_test']['score']['dice'])} | {te} of {tn}"
+            # tune scored both rows once on test, after choosing (--score-test)
+            held = m["held_out_test"] if row is chosen else (m.get("chosen_without_heads") or {}).get("held_out_test")
+            if held:
+                te, tn = test_free(held)
+                test_cols = f"{f3(held['score']['dice'])} | {te} of {tn}"
             else:
                 test_cols = "not scored | not scored"
             print(f"| {seed} | {m['mode']} | {label} | {row['configuration']} | {f3(s['dice'])} | {f3(s['vdp'])} | "
