@@ -84,12 +84,12 @@ public static class Tuning
         if (request.Checkpoint is { } file)
         {
             var modelFile = Directory.Exists(request.RunDir) ? Path.Combine(request.RunDir, SegmentationModel.CheckpointFileName) : request.RunDir;
-            var identity = TuningCheckpoint.Identity(modelFile, request.Source.Fingerprint(validation.Select(c => c.CaseId), model.Options.PreprocessingOrDefault, ct),
-                validation.Select(c => c.CaseId), model.DeviceName, request.MaxBatch, T, Order(plan));
+            // Without heads the identity is the one earlier tunings wrote, so their files go on being read.
+            var fingerprint = request.Source.Fingerprint(validation.Select(c => c.CaseId), model.Options.PreprocessingOrDefault, ct);
             if (heads.Count > 0)
-                identity = TuningCheckpoint.Identity(modelFile, request.Source.Fingerprint(validation.Select(c => c.CaseId), model.Options.PreprocessingOrDefault, ct)
-                    + "\nlesion-free " + request.LesionFree!.Fingerprint(heads.Select(c => c.CaseId), model.Options.PreprocessingOrDefault, ct),
-                    validation.Select(c => c.CaseId).Concat(heads.Select(c => HeadPrefix + c.CaseId)), model.DeviceName, request.MaxBatch, T, Order(plan));
+                fingerprint += "\nlesion-free " + request.LesionFree!.Fingerprint(heads.Select(c => c.CaseId), model.Options.PreprocessingOrDefault, ct);
+            var identity = TuningCheckpoint.Identity(modelFile, fingerprint, validation.Select(c => c.CaseId).Concat(heads.Select(c => HeadPrefix + c.CaseId)),
+                model.DeviceName, request.MaxBatch, T, Order(plan));
             checkpoint = TuningCheckpoint.Open(file, identity, total,
                 $"sdpm tune of {Path.GetFullPath(request.RunDir)}, grid {request.Grid.Name}, modes {string.Join(",", request.Modes.Select(SamplingModes.Name))}, {validation.Count} validation cases");
         }
