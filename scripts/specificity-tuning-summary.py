@@ -3,10 +3,10 @@
 an engine demo run with SDPM_DEMO_LESION_FREE_TUNING=N: WORK_DIR/tune-sdpm-s*.json.
 
 Per seed and mode: the configuration `sdpm tune` chose with the heads (their specificity required, tune's rule), and
-the one its rule chooses from the validation patients alone (each row's `validation_score`: what a tuning without
---lesion-free scores), each with its validation Dice, its lesion-free heads left empty and their mean false-positive
+the one it chose from the validation patients alone (`chosen_without_heads`: what a tuning without --lesion-free
+chooses), each with its validation Dice, its lesion-free heads left empty and their mean false-positive
 volume, and both choices' held-out test scores (tune's --score-test scores each once, after choosing). This script's
-copy of the rule is checked against tune's choice first.
+copy of the rule (scripts/tune_rule.py) is checked against both of tune's choices first.
 
 Usage: scripts/specificity-tuning-summary.py WORK_DIR [MODEL]
 """
@@ -57,14 +57,18 @@ for path in files:
         mine = rows[tune_rule.choose([r["score"] for r in rows], tol, floor)]["configuration"]
         if mine != theirs:
             sys.exit(f"seed {seed}, {m['mode']}: this script chose '{mine}', sdpm tune '{theirs}': the rules differ")
-        alone = rows[tune_rule.choose([r["validation_score"] for r in rows], tol)]
+        without = m["chosen_without_heads"]
+        alone_floor = None if run["lesion_free_validation"] < 5 else floor  # tune's ParetoFront.Floor on the validation cases
+        if rows[tune_rule.choose([r["validation_score"] for r in rows], tol, alone_floor)]["configuration"] != without["row"]["configuration"]:
+            sys.exit(f"seed {seed}, {m['mode']}: the rule without the heads differs from sdpm tune's chosen_without_heads")
+        alone = next(r for r in rows if r["configuration"] == without["row"]["configuration"])
         chosen = next(r for r in rows if r["configuration"] == theirs)
         with_heads = f"{run['lesion_free_heads']} heads" + (f", specificity >= {floor}" if floor is not None else "")
         for label, row in [(with_heads, chosen), ("validation alone", alone)]:
             empty, n, ml = heads(row)
             s = row["validation_score"]
             # tune scored both rows once on test, after choosing (--score-test)
-            held = m["held_out_test"] if row is chosen else (m.get("chosen_without_heads") or {}).get("held_out_test")
+            held = m["held_out_test"] if row is chosen else without["held_out_test"]
             if held:
                 te, tn = test_free(held)
                 test_cols = f"{f3(held['score']['dice'])} | {te} of {tn}"

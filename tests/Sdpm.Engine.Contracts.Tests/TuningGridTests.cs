@@ -58,6 +58,10 @@ public class TuningGridTests
         // Without lesion-free cases (specificity null everywhere) the floor has nothing to act on.
         TuningScore[] none = [S(0.6, null, null, 10), S(0.7, null, null, 20)];
         Assert.Equal(1, ParetoFront.Choose(none, 0.9));
+        // The floor applies from 5 lesion-free cases on, and 0 asks for none.
+        Assert.Null(ParetoFront.Floor(4, 0.9));
+        Assert.Equal(0.9, ParetoFront.Floor(5, 0.9));
+        Assert.Null(ParetoFront.Floor(11, 0));
     }
 
     [Fact]

@@ -163,6 +163,12 @@ public static class ParetoFront
     /// stays an objective of the front and a tie-breaker, never a requirement.</summary>
     public const int MinLesionFreeCases = 5;
 
+    /// <summary>The specificity <see cref="Choose"/> requires of a tuning with <paramref name="lesionFreeCases"/>
+    /// lesion-free cases: <paramref name="minSpecificity"/> from <see cref="MinLesionFreeCases"/> on, none below or when
+    /// it is 0.</summary>
+    public static double? Floor(int lesionFreeCases, double minSpecificity) =>
+        lesionFreeCases >= MinLesionFreeCases && minSpecificity > 0 ? minSpecificity : null;
+
     /// <summary>a is at least as good as b in every objective and better in one.</summary>
     public static bool Dominates(TuningScore a, TuningScore b)
     {

@@ -104,7 +104,7 @@ public static class Tuning
             : Evaluate(model, request.LesionFree!, heads, plan, request.MaxBatch, progress, ct, checkpoint, HeadPrefix, lesionFreeOnly: true, offset: validation.Count, total: all);
 
         var lesionFree = scored.LesionFree;
-        double? floor = lesionFree + heads.Count >= ParetoFront.MinLesionFreeCases && request.MinSpecificity > 0 ? request.MinSpecificity : null;
+        var floor = ParetoFront.Floor(lesionFree + heads.Count, request.MinSpecificity);
         var modes = new List<ModeTuning>();
         foreach (var mode in request.Modes)
         {
@@ -121,16 +121,13 @@ public static class Tuning
             var front = ParetoFront.Front(scores).ToHashSet();
             var chosen = ParetoFront.Choose(scores, floor);
             var table = rows.Select((r, i) => new TuningRow(mode, r.N, r.P, r.Protocol, r.Score, front.Contains(i), r.Cases, r.Heads)).ToList();
-            TuningRow? alone = null;
-            if (heads.Count > 0)
-            {
-                double? floorAlone = lesionFree >= ParetoFront.MinLesionFreeCases && request.MinSpecificity > 0 ? request.MinSpecificity : null;
-                alone = table[ParetoFront.Choose(rows.Select(r => Score(r.Cases, r.Score.Passes)).ToList(), floorAlone)];
-            }
+            var alone = heads.Count == 0 ? null
+                : table[ParetoFront.Choose(rows.Select(r => Score(r.Cases, r.Score.Passes)).ToList(), ParetoFront.Floor(lesionFree, request.MinSpecificity))];
             modes.Add(new ModeTuning(mode, table, table[chosen], null, null, alone));
         }
 
-        // Held out: the chosen configurations only, scored once, after every choice above is made.
+        // Held out: the chosen configurations only (and, with heads, those chosen without them), scored once, after every
+        // choice above is made.
         var testIds = new List<string>();
         if (request.ScoreTest)
         {
