@@ -38,6 +38,8 @@ VARIANTS = {
     "skull": (["--skull-above-hu", "100", "--skull-margin", "1"], "standard"),  # bone and its rim out of the head mask
     "field240-skull": (["--field-mm", "240", "--skull-above-hu", "100", "--skull-margin", "1"], "standard"),
     "field240-widetrain": (["--field-mm", "240"], "wide"),  # trained on the wide generator: its wide row is in-distribution
+    "augwide": (["--augment", "wide"], "standard"),  # standard heads, wide augmentation (what a site's own scans can have)
+    "field240-augwide": (["--field-mm", "240", "--augment", "wide"], "standard"),
 }
 TRAIN_COHORTS = {"standard": ["--size", "128", "--slices", "16"], "wide": ["--variation", "wide", "--slices", "16"]}
 variants = env("SDPM_ROBUST_VARIANTS", "matrix field240").split()

@@ -113,7 +113,7 @@ public class TrainingSetupTests
     {
         var e = Assert.Throws<SettingException>(() => TrainingSetup.FromSettings(new Dictionary<string, string> { ["preset"] = "tiny", ["epochs"] = "3" }));
         Assert.StartsWith("unknown training setting 'epochs'; known: model, preset, steps, seed, device, recipe, batch, lr, lr-min,", e.Message);
-        Assert.EndsWith("no-augment, checkpoint-every, dice-activation, skull-above-hu, skull-margin, field-mm, bce-weight, bce-tmax.", e.Message);
+        Assert.EndsWith("no-augment, augment, checkpoint-every, dice-activation, skull-above-hu, skull-margin, field-mm, bce-weight, bce-tmax.", e.Message);
     }
 
     [Fact]
@@ -157,6 +157,7 @@ public class TrainingSetupTests
     [InlineData("ld1-weighting", "p2", "ld1-weighting must be none, eq13 or alphabar, got 'p2'.")]
     [InlineData("device", "gpu", "device must be auto, cpu, cuda or cuda:N, got 'gpu'.")]
     [InlineData("no-augment", "yes", "no-augment must be true or false, got 'yes'.")]
+    [InlineData("augment", "strong", "augment must be standard, wide or none, got 'strong'.")]
     public void ABadValueNamesTheSettingAndTheValue(string name, string value, string message)
     {
         var e = Assert.Throws<SettingException>(() => TrainingSetup.FromSettings(new Dictionary<string, string> { [name] = value }));
@@ -165,5 +166,16 @@ public class TrainingSetupTests
         // On the command line the same message names the flag.
         var cli = Assert.Throws<SettingException>(() => FromArgs("--" + name, value));
         Assert.Equal("--" + message, cli.Message);
+    }
+
+    [Fact]
+    public void WideAugmentationIsOneFlagAwayOnTheCommandLineAndContradictingNoAugmentIsRefused()
+    {
+        Assert.Equal(AugmentationOptions.Wide, FromArgs("--augment", "wide").Resolve().Augmentation);
+        Assert.False(FromArgs("--augment", "none").Resolve().AugmentationOrDefault.Enabled);
+        var e = Assert.Throws<SettingException>(() => FromArgs("--augment", "wide", "--no-augment"));
+        Assert.Equal("--no-augment and --augment wide contradict each other; give one of them.", e.Message);
+        // --augment none with --no-augment says the same thing twice: accepted.
+        Assert.False(FromArgs("--augment", "none", "--no-augment").Resolve().AugmentationOrDefault.Enabled);
     }
 }

@@ -160,7 +160,7 @@ public class TrainingTests
     }
 
     /// <summary>Reports synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
-    private sealed class SyncProgress(Action<EngineProgress> action) : IProgress<EngineProgress>
+    internal sealed class SyncProgress(Action<EngineProgress> action) : IProgress<EngineProgress>
     {
         public void Report(EngineProgress value) => action(value);
     }

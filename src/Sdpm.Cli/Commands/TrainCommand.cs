@@ -9,7 +9,7 @@ namespace Sdpm.Cli.Commands;
 public sealed class TrainCommand : ICommand
 {
     public string Name => "train";
-    public string Usage => "train --data DIR --out RUN [--model sdpm|sdpm-no-noise|unet] [--preset tiny|small|paper] [--steps N] [--seed K] [--device auto|cpu|cuda] [--resume] [--recipe budget|paper] [--batch N] [--lr X] [--lr-min X] [--test-fraction F] [--validation-fraction F] [--lesion-free-ratio R] [--time-power P] [--ld1-weighting none|eq13|alphabar] [--dice-weight W] [--dice-activation clamp|sigmoid] [--bce-weight W [--bce-tmax T]] [--skull-above-hu HU [--skull-margin PX]] [--field-mm MM] [--no-augment] [--checkpoint-every N] [--threads N] [--progress jsonl|text|none]";
+    public string Usage => "train --data DIR --out RUN [--model sdpm|sdpm-no-noise|unet] [--preset tiny|small|paper] [--steps N] [--seed K] [--device auto|cpu|cuda] [--resume] [--recipe budget|paper] [--batch N] [--lr X] [--lr-min X] [--test-fraction F] [--validation-fraction F] [--lesion-free-ratio R] [--time-power P] [--ld1-weighting none|eq13|alphabar] [--dice-weight W] [--dice-activation clamp|sigmoid] [--bce-weight W [--bce-tmax T]] [--skull-above-hu HU [--skull-margin PX]] [--field-mm MM] [--augment standard|wide|none] [--no-augment] [--checkpoint-every N] [--threads N] [--progress jsonl|text|none]";
     public string Summary => "Train an SDPM model (or the sdpm-no-noise / unet baseline) on a cohort folder.";
 
     public int Run(CommandContext ctx)

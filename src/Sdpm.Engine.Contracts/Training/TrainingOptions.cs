@@ -1,6 +1,16 @@
 namespace Sdpm.Engine.Contracts.Training;
 
 /// <summary>Joint image/label augmentation ranges (engine-spec §4); Enabled = false turns it off.</summary>
+/// <remarks>The geometric part (flip, rotation, scale, translation) moves image and label together; the intensity part
+/// changes the image inside the head only and leaves pixels saturated at the top of the window (bone) saturated, so it
+/// never turns bone into something darker that could read as haemorrhage. Its ranges default to off, so the standard
+/// augmentation draws exactly what it drew before they existed; <see cref="Wide"/> sets them.</remarks>
+/// <param name="ContrastMax">Contrast around the window level scaled by k, log-uniform in [1/ContrastMax, ContrastMax] (1: off).</param>
+/// <param name="OffsetHu">A calibration offset, uniform in ±OffsetHu HU (0: off).</param>
+/// <param name="CuppingHu">A smooth additive field (a random 3 x 3 grid interpolated over the slice, as beam hardening
+/// and scanner non-uniformity leave), its standard deviation uniform in [0, CuppingHu] HU (0: off).</param>
+/// <param name="BlurSigmaPixels">The image mixed with its Gaussian blur of this sigma (pixels), a weight uniform in [0, 1]:
+/// softer reconstruction kernels and partial volume (0: off).</param>
 public sealed record AugmentationOptions(
     bool Enabled = true,
     double FlipProbability = 0.5,
@@ -8,7 +18,44 @@ public sealed record AugmentationOptions(
     double ScaleMin = 0.9,
     double ScaleMax = 1.1,
     double Translation = 0.1,
-    double NoiseSigmaMax = 0.05);
+    double NoiseSigmaMax = 0.05,
+    double ContrastMax = 1,
+    double OffsetHu = 0,
+    double CuppingHu = 0,
+    double BlurSigmaPixels = 0)
+{
+    /// <summary>Augmentation names as the settings take them (<c>augment</c>): standard, wide, none.</summary>
+    public static readonly IReadOnlyList<string> ProfileNames = ["standard", "wide", "none"];
+
+    /// <summary>For models meant for scans unlike their training cohort (other scanners, fields of view, head sizes):
+    /// rotation ±15°, scale 0.8-1.25, noise up to 6 HU (at an 80 HU window) on top of the scan's, contrast 0.67-1.5x,
+    /// ±4 HU offset, a smooth field of up to 6 HU and a blur of up to 1.2 pixels.</summary>
+    public static AugmentationOptions Wide { get; } = new(RotationDegrees: 15, ScaleMin: 0.8, ScaleMax: 1.25, NoiseSigmaMax: 0.15,
+        ContrastMax: 1.5, OffsetHu: 4, CuppingHu: 6, BlurSigmaPixels: 1.2);
+
+    /// <summary>Whether any intensity range is on (then <c>Augmentation.Apply</c> draws from its intensity stream).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool HasIntensity => ContrastMax > 1 || OffsetHu > 0 || CuppingHu > 0 || BlurSigmaPixels > 0;
+
+    /// <summary>The profile name these ranges are (standard, wide, none), or null for ranges of someone's own.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? ProfileName => !Enabled ? "none" : this == new AugmentationOptions() ? "standard" : this == Wide ? "wide" : null;
+
+    /// <summary>Throws ArgumentException for out-of-range values.</summary>
+    public void Validate()
+    {
+        if (!Enabled) return;
+        if (FlipProbability is < 0 or > 1 || double.IsNaN(FlipProbability)) throw new ArgumentException($"flip probability must be in [0, 1], got {FlipProbability}.");
+        if (RotationDegrees is < 0 or > 180 || double.IsNaN(RotationDegrees)) throw new ArgumentException($"rotation must be in [0, 180] degrees, got {RotationDegrees}.");
+        if (!(ScaleMin > 0) || !(ScaleMax >= ScaleMin) || ScaleMax > 4) throw new ArgumentException($"scale range must satisfy 0 < min <= max <= 4, got [{ScaleMin}, {ScaleMax}].");
+        if (Translation is < 0 or > 1 || double.IsNaN(Translation)) throw new ArgumentException($"translation must be in [0, 1], got {Translation}.");
+        if (NoiseSigmaMax is < 0 or > 1 || double.IsNaN(NoiseSigmaMax)) throw new ArgumentException($"noise sigma must be in [0, 1], got {NoiseSigmaMax}.");
+        if (ContrastMax is < 1 or > 4 || double.IsNaN(ContrastMax)) throw new ArgumentException($"contrast must be in [1, 4], got {ContrastMax}.");
+        if (OffsetHu is < 0 or > 100 || double.IsNaN(OffsetHu)) throw new ArgumentException($"offset must be in [0, 100] HU, got {OffsetHu}.");
+        if (CuppingHu is < 0 or > 100 || double.IsNaN(CuppingHu)) throw new ArgumentException($"smooth field must be in [0, 100] HU, got {CuppingHu}.");
+        if (BlurSigmaPixels is < 0 or > 5 || double.IsNaN(BlurSigmaPixels)) throw new ArgumentException($"blur sigma must be in [0, 5] pixels, got {BlurSigmaPixels}.");
+    }
+}
 
 /// <summary>Everything a training run depends on. The record's defaults are the paper's recipe (engine-spec §4);
 /// <see cref="TrainingRecipes"/> names the sets of settings the CLI and the portal start from, and
@@ -76,6 +123,7 @@ public sealed record TrainingOptions(
             throw new ArgumentException($"validation fraction must be in [0, 0.5], got {ValidationFraction}.");
         if (TestFraction + ValidationFraction >= 1) throw new ArgumentException("test and validation fractions together must leave training cases.");
         if (LesionFreeRatio < 0) throw new ArgumentException("lesion-free ratio must be non-negative.");
+        AugmentationOrDefault.Validate();
         var losses = LossesOrDefault;
         if (!(losses.Bce >= 0) || losses.Bce > 100) throw new ArgumentException($"the BCE weight must be in [0, 100], got {losses.Bce}.");
         if (losses.BceTmax is { } bt && (bt < 0 || bt >= DiffusionSteps))

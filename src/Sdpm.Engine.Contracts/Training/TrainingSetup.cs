@@ -15,10 +15,12 @@ public enum Ld1Weighting
 /// worker both go through it, so the same choices always train with the same options.</summary>
 /// <remarks>Settings (as <c>sdpm train --NAME</c> and as the keys of a job's settings map): model, preset, steps, seed,
 /// device, recipe, batch, lr, lr-min, test-fraction, validation-fraction, lesion-free-ratio, time-power, ld1-weighting,
-/// dice-weight, dice-activation, bce-weight, bce-tmax, skull-above-hu, skull-margin, field-mm, no-augment, checkpoint-every.</remarks>
+/// dice-weight, dice-activation, bce-weight, bce-tmax, skull-above-hu, skull-margin, field-mm, augment, no-augment, checkpoint-every.</remarks>
 /// <param name="Recipe">A name from <see cref="TrainingRecipes.Names"/>; null: the preset's default recipe.</param>
 /// <param name="MinLearningRate">Null: the recipe's, but never above an explicit <see cref="LearningRate"/>.</param>
-/// <param name="Augment">False turns the joint augmentation off (<c>--no-augment</c>).</param>
+/// <param name="Augment">False turns the joint augmentation off (<c>--no-augment</c>, <c>--augment none</c>).</param>
+/// <param name="WideAugmentation">The wide ranges (<see cref="AugmentationOptions.Wide"/>, <c>--augment wide</c>) instead of
+/// the standard ones: for models meant for scans unlike their training cohort.</param>
 /// <param name="CheckpointEvery">Steps between checkpoints (null: the options' default); a stopped or killed run resumes
 /// from the last one.</param>
 public sealed record TrainingSetup(
@@ -44,7 +46,8 @@ public sealed record TrainingSetup(
     double? ValidationFraction = null,
     double? FieldMm = null,
     double? BceWeight = null,
-    int? BceTmax = null)
+    int? BceTmax = null,
+    bool WideAugmentation = false)
 {
     private static readonly IReadOnlyList<string> Ld1Names = ["none", "eq13", "alphabar"];
     private static readonly IReadOnlyList<string> DiceActivationNames = ["clamp", "sigmoid"];
@@ -75,7 +78,7 @@ public sealed record TrainingSetup(
                 Ld1Eq13Weighting = Ld1Weighting is { } w ? w == Training.Ld1Weighting.Eq13 : losses.Ld1Eq13Weighting,
                 Ld1AlphaBarWeighting = Ld1Weighting is { } v ? v == Training.Ld1Weighting.AlphaBar : losses.Ld1AlphaBarWeighting,
             },
-            Augmentation = Augment ? null : new AugmentationOptions(Enabled: false),
+            Augmentation = !Augment ? new AugmentationOptions(Enabled: false) : WideAugmentation ? AugmentationOptions.Wide : null,
             Preprocessing = SkullAboveHu is null && SkullMargin is null && FieldMm is null ? defaults.Preprocessing
                 : defaults.PreprocessingOrDefault with { SkullAboveHu = SkullAboveHu, SkullMarginPixels = SkullMargin ?? 0, FieldMm = FieldMm },
             CheckpointEvery = CheckpointEvery ?? defaults.CheckpointEvery,
@@ -108,7 +111,11 @@ public sealed record TrainingSetup(
             _ => Training.Ld1Weighting.AlphaBar,
         };
         var dice = r.Number("dice-weight", 0, 100);
-        var augment = !r.Flag("no-augment");
+        var noAugment = r.Flag("no-augment");
+        var profile = r.Choice("augment", AugmentationOptions.ProfileNames);
+        if (noAugment && profile is not null and not "none")
+            throw new SettingException($"{r.Prefix}no-augment and {r.Prefix}augment {profile} contradict each other; give one of them.");
+        var augment = !noAugment && profile != "none";
         var checkpointEvery = r.Int("checkpoint-every", 1, 10_000_000);
         DiceActivation? activation = r.Choice("dice-activation", DiceActivationNames) switch
         {
@@ -123,7 +130,7 @@ public sealed record TrainingSetup(
         var bce = r.Number("bce-weight", 0, 100);
         var bceTmax = r.Int("bce-tmax", 0, 100_000);
         return new TrainingSetup(model, preset, recipe, steps, seed, device, batch, lr, lrMin, testFraction, lesionFree, timePower, ld1, dice, augment, checkpointEvery, activation,
-            (short?)skull, margin, validationFraction, field, bce, bceTmax);
+            (short?)skull, margin, validationFraction, field, bce, bceTmax, profile == "wide");
     }
 
     /// <summary>Reads a job's settings map; an unknown key is an error.</summary>
@@ -161,6 +168,7 @@ public sealed record TrainingSetup(
         Put("ld1-weighting", Ld1Weighting is { } w ? Ld1Names[(int)w] : null);
         Put("dice-weight", DiceWeight);
         if (!Augment) map["no-augment"] = "true";
+        else if (WideAugmentation) map["augment"] = "wide";
         Put("checkpoint-every", CheckpointEvery);
         Put("dice-activation", DiceActivation is { } a ? DiceActivationNames[(int)a] : null);
         Put("skull-above-hu", SkullAboveHu);

@@ -135,7 +135,8 @@ public sealed class Trainer : IDisposable
         using var generator = new Generator(_options.Seed * 1_000_003UL + (ulong)step, _device);
         var (x0, lesion) = Batch(step);
         if (_options.AugmentationOrDefault.Enabled)
-            (x0, lesion) = Augmentation.Apply(x0, lesion, _options.AugmentationOrDefault, rng, generator);
+            (x0, lesion) = Augmentation.Apply(x0, lesion, _options.AugmentationOrDefault, rng, generator,
+                Prng.Derive(_options.Seed, 12, (ulong)step), _options.PreprocessingOrDefault.WindowWidth);
         var t = new int[x0.shape[0]];
         if (_options.Model == ModelKind.Sdpm)
             for (var i = 0; i < t.Length; i++)

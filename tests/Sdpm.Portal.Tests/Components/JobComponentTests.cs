@@ -357,4 +357,50 @@ public class JobPageTests : PortalComponentTest
         Assert.Equal(shown, cut.FindAll("[data-testid=nav-jobs]").Count > 0);
         Assert.Equal(shown, cut.FindAll("[data-testid=nav-models]").Count > 0);
     }
+
+    [Fact]
+    public async Task TheTrainingFormSendsTheAugmentationAndFieldAndTheJobPageShowsThem()
+    {
+        var north = await NorthAsync();
+        var cohort = (await Portal.Service<Sdpm.Portal.Features.Cohorts.CohortService>().CreateAsync(north,
+            new Sdpm.Portal.Features.Cohorts.CohortInput("bunit augment", CohortLesionType.Mixed, ""), Sdpm.Portal.Features.Audit.Actor.System)).Value!;
+        await using (var db = await Portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync())
+        {
+            for (var i = 0; i < 4; i++)
+                db.Cases.Add(new Case
+                {
+                    CohortId = cohort.Id, SiteId = north, PseudoId = $"AUG-{i:D4}", PatientPseudoId = $"AUG-P{i:D4}", DimX = 8, DimY = 8, DimZ = 4,
+                    ImageBlob = Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N"), ReferenceBlob = new string('f', 64), CreatedAt = DateTimeOffset.UtcNow,
+                });
+            await db.SaveChangesAsync();
+        }
+        var investigator = (await Portal.Service<Sdpm.Portal.Features.Users.UserAdminService>().ListAsync()).Single(u => u.UserName == "investigator");
+        var split = (await Portal.Service<Sdpm.Portal.Features.Splits.SplitService>().CreateAsync(
+            new Sdpm.Portal.Features.Splits.SplitInput("augment split", [cohort.Id], new Sdpm.Engine.Contracts.Splits.SplitFractions(0.5, 0.25, 0.25), 3),
+            new Sdpm.Portal.Features.Audit.Actor(investigator.Id, "investigator"))).Value!;
+        await SignInAsAsync("investigator", Policies.JobInvestigator);
+        var navigation = Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        navigation.NavigateTo($"jobs/new?split={split.Id}");
+        var cut = Render<NewJobPage>();
+        cut.WaitForAssertion(() => Assert.Contains("flip, ±10° rotation", cut.Find("[data-testid=job-augment]").TextContent));
+
+        // What a PI does: picks the wide augmentation (its help changes) and types a 240 mm field.
+        var augment = cut.FindComponents<MudBlazor.MudSelect<string>>().Single(c => c.Instance.Label == "Augmentation");
+        await cut.InvokeAsync(() => augment.Instance.ValueChanged.InvokeAsync("wide"));
+        cut.WaitForAssertion(() => Assert.Contains("for models meant for other scanners", cut.Find("[data-testid=job-augment]").TextContent));
+        cut.Find("[data-testid=job-field] input").Change("240");
+        cut.Find("[data-testid=job-submit]").Click();
+
+        int jobId;
+        await using (var db = await Portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync())
+        {
+            var job = await db.Jobs.AsNoTracking().SingleAsync(j => j.SplitId == split.Id);
+            var request = Sdpm.Jobs.JobRequest.Parse(job.RequestJson);
+            Assert.Equal(("wide", "240"), (request.Settings["augment"], request.Settings["field-mm"]));
+            jobId = job.Id;
+        }
+        cut.WaitForAssertion(() => Assert.EndsWith($"jobs/{jobId}", navigation.Uri));
+        var page = Render<JobPage>(p => p.Add(x => x.JobId, jobId));
+        page.WaitForAssertion(() => Assert.Contains("sdpm/small · augment wide · field-mm 240 · seed 1", page.Find("[data-testid=job-settings]").TextContent));
+    }
 }

@@ -83,7 +83,10 @@ public class JobApiTests(WorkerPortal portal) : IClassFixture<WorkerPortal>
         var splitId = await SplitAsync("Script split", 31);
         using var investigator = portal.As("investigator");
 
-        var posted = await investigator.PostAsJsonAsync("/api/jobs", new { kind = "train", splitId, model = "sdpm", preset = "tiny", steps = 8, seed = 5, device = "cpu" });
+        // With the settings meant for other scanners (wide augmentation, a 240 mm physical field): the whole journey below
+        // then runs through them.
+        var posted = await investigator.PostAsJsonAsync("/api/jobs", new { kind = "train", splitId, model = "sdpm", preset = "tiny", steps = 8, seed = 5, device = "cpu",
+            settings = new Dictionary<string, string> { ["augment"] = "wide", ["field-mm"] = "240" } });
         Assert.Equal(HttpStatusCode.Created, posted.StatusCode);
         var jobId = (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt32();
 
@@ -103,6 +106,10 @@ public class JobApiTests(WorkerPortal portal) : IClassFixture<WorkerPortal>
         var model = models.EnumerateArray().Single(m => m.GetProperty("id").GetInt32() == modelId);
         Assert.Equal(splitId, model.GetProperty("splitId").GetInt32());
         Assert.Equal("tiny", model.GetProperty("preset").GetString());
+        Assert.Equal(("wide", "240"), (job.GetProperty("settings").GetProperty("augment").GetString(), job.GetProperty("settings").GetProperty("field-mm").GetString()));
+        var trained = JsonDocument.Parse(model.GetProperty("optionsJson").GetString()!).RootElement;
+        Assert.Equal(1.5, trained.GetProperty("Augmentation").GetProperty("ContrastMax").GetDouble());
+        Assert.Equal(240, trained.GetProperty("Preprocessing").GetProperty("FieldMm").GetDouble());
         var checkpoint = await investigator.GetByteArrayAsync($"/api/models/{modelId}/checkpoint");
         Assert.Equal(model.GetProperty("checkpointSha256").GetString(), Convert.ToHexStringLower(SHA256.HashData(checkpoint)));
 
@@ -185,6 +192,8 @@ public class JobApiTests(WorkerPortal portal) : IClassFixture<WorkerPortal>
         Assert.Contains("preset", await Refused(new { kind = "train", splitId, preset = "huge", steps = 5, device = "cpu" }));
         Assert.Contains("steps", await Refused(new { kind = "train", splitId, preset = "tiny", steps = 0, device = "cpu" }));
         Assert.Contains("device", await Refused(new { kind = "train", splitId, preset = "tiny", steps = 5, device = "gpu" }));
+        Assert.Contains("augment must be standard, wide or none, got 'strong'", await Refused(new { kind = "train", splitId, preset = "tiny", steps = 5, device = "cpu", settings = new Dictionary<string, string> { ["augment"] = "strong" } }));
+        Assert.Contains("contradict", await Refused(new { kind = "train", splitId, preset = "tiny", steps = 5, device = "cpu", settings = new Dictionary<string, string> { ["augment"] = "wide", ["no-augment"] = "true" } }));
         Assert.Contains("learning-rate", await Refused(new { kind = "train", splitId, preset = "tiny", steps = 5, device = "cpu", settings = new Dictionary<string, string> { ["learning-rate"] = "1" } }));
         Assert.Contains("kind", await Refused(new { splitId, preset = "tiny" }));
         Assert.Contains("splitId", await Refused(new { kind = "train", preset = "tiny" }));

@@ -41,6 +41,18 @@ public static class JobDisplay
         _ => Megabytes(bytes),
     };
 
+    /// <summary>A training job's settings in one line: kind/preset first, then every other setting as "name value"
+    /// (what the job was asked for; the recipe fills in what it does not name).</summary>
+    public static string TrainSettings(IReadOnlyDictionary<string, string> settings)
+    {
+        var parts = new List<string>();
+        if (settings.TryGetValue("model", out var model) && settings.TryGetValue("preset", out var preset)) parts.Add($"{model}/{preset}");
+        parts.AddRange(settings.Where(kv => kv.Key is not ("model" or "preset"))
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => kv.Value == "true" ? kv.Key : $"{kv.Key} {kv.Value}"));
+        return string.Join(" · ", parts);
+    }
+
     public static double Percent(int step, int total) => total > 0 ? Math.Clamp(100.0 * step / total, 0, 100) : 0;
 
     /// <summary>The total loss and each other term as a line over the steps (terms missing at a point are skipped).</summary>

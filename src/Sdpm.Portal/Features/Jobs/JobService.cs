@@ -14,7 +14,7 @@ namespace Sdpm.Portal.Features.Jobs;
 
 /// <summary>What a PI asks of a training job: a split's train part, the model and its settings, the device.</summary>
 /// <param name="Settings">Further engine settings by name (recipe, batch, lr, lr-min, lesion-free-ratio, time-power,
-/// ld1-weighting, dice-weight, no-augment, checkpoint-every), validated like the CLI's flags.</param>
+/// ld1-weighting, dice-weight, augment, no-augment, field-mm, checkpoint-every, ...), validated like the CLI's flags.</param>
 /// <param name="Model">sdpm, sdpm-no-noise or unet; null: the parent's, else sdpm.</param>
 /// <param name="Preset">tiny, small or paper; null: the parent's, else small.</param>
 /// <param name="ParentModelVersionId">Fine-tuning: the model version whose weights the run starts from (same kind and preset).</param>
