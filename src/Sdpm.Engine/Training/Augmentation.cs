@@ -14,6 +14,8 @@ public static class Augmentation
     /// <summary>Pixels at or above this sit at the top of the window (bone, clotted blood) and keep their value.</summary>
     private static readonly Scalar NearlyOne = (1 - 1e-6).ToScalar();
 
+    private static readonly Scalar MinWeight = 1e-6.ToScalar();
+
     /// <summary>Augments a batch (x: [B,1,H,W] in [-1,1], -1 outside the head; mask: [B,1,H,W] in {0,1}).</summary>
     /// <remarks>Parameters come from <paramref name="rng"/>; the image noise from <paramref name="generator"/>. The
     /// intensity ranges draw from <paramref name="intensityRng"/> (and the smooth field from the generator, after the
@@ -56,8 +58,9 @@ public static class Augmentation
         return (xn.MoveToOuterDisposeScope(), (ma * brain.to_type(ScalarType.Float32)).MoveToOuterDisposeScope());
     }
 
-    /// <summary>The intensity part on a warped batch: blur, then contrast around the window level, offset and a smooth
-    /// field on every pixel inside the head that is not saturated at the top of the window; outside the head stays -1.</summary>
+    /// <summary>The intensity part on a warped batch, on every pixel inside the head that is not saturated at the top of
+    /// the window (outside the head stays -1, bone stays +1): a blur among those pixels, then contrast around the window
+    /// level, an offset and a smooth field.</summary>
     internal static Tensor Intensity(Tensor x, Tensor brain, AugmentationOptions o, Prng rng, Generator generator, double windowWidthHu)
     {
         using var scope = NewDisposeScope();
@@ -73,14 +76,19 @@ public static class Augmentation
             blur[i] = (float)rng.NextDouble();
         }
         var view = (float[] v) => Torch.Tensors.From(v, x.device).view(b, 1, 1, 1);
+        var saturated = x.ge(NearlyOne);
         var y = x;
         if (o.BlurSigmaPixels > 0)
         {
+            // Soft tissue blurred among soft tissue only (a normalised convolution): the image is windowed, so bone here is
+            // clipped at the top of the window, and blurring it into the brain would paint a grey rim where a scanner's
+            // bone, hundreds of HU above the window, stays saturated.
             var kernel = GaussianKernel(o.BlurSigmaPixels, x.device);
             var r = kernel.shape[2] / 2;
-            // On (x + 1), so that air around the head (-1) blurs in as zero, as it does on a scanner.
-            var blurred = F.conv2d(x.Plus(Sc.One), kernel, padding: [r, r]) - Sc.One;
-            y = x + (view(blur) * (blurred - x));
+            var tissue = brain.logical_and(saturated.logical_not()).to_type(ScalarType.Float32);
+            var weight = F.conv2d(tissue, kernel, padding: [r, r]);
+            var blurred = F.conv2d(x * tissue, kernel, padding: [r, r]) / weight.clamp_min(MinWeight);
+            y = where(tissue.to_type(ScalarType.Bool), x + (view(blur) * (blurred - x)), x);
         }
         var z = (y * view(k)) + view(offset);
         if (o.CuppingHu > 0)
@@ -88,7 +96,6 @@ public static class Augmentation
             var nodes = randn([b, 1, 3, 3], device: x.device, generator: generator);
             z += F.interpolate(nodes, size: [h, w], mode: InterpolationMode.Bicubic, align_corners: true) * view(field);
         }
-        var saturated = y.ge(NearlyOne);
         var result = where(brain, where(saturated, y, z), x);
         return result.MoveToOuterDisposeScope();
     }
