@@ -260,6 +260,9 @@ public sealed class TuneCommandTests(TunedRunFixture fx) : IClassFixture<TunedRu
         var same = CliTestHost.Run("tune", "--model", fx.Run, "--data", fx.Data, "--modes", "avg", "--device", "cpu", "--progress", "none", "--lesion-free", fx.Data);
         Assert.NotEqual(0, same.ExitCode);
         Assert.Contains("is the --data folder", same.Error);
+        // The engine refuses it too, for callers other than the CLI, however the path is written.
+        foreach (var spelt in new[] { fx.Data, fx.Data + Path.DirectorySeparatorChar, Path.Combine(fx.Data, "."), Path.Combine(fx.Data, "..", Path.GetFileName(fx.Data)) })
+            Assert.Contains("is the data folder", Assert.Throws<ArgumentException>(() => Tuning.Run(request with { LesionFree = new CohortFolder(spelt) })).Message);
         var missing = CliTestHost.Run("tune", "--model", fx.Run, "--data", fx.Data, "--modes", "avg", "--device", "cpu", "--progress", "none", "--lesion-free", heads + "-nowhere");
         Assert.NotEqual(0, missing.ExitCode);
         Assert.Contains("is not a folder of cases", missing.Error);

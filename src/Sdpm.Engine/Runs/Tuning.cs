@@ -178,12 +178,17 @@ public static class Tuning
     private static List<CaseDescriptor> LesionFreeHeads(TuningRequest request)
     {
         if (request.LesionFree is not { } source) return [];
-        if (string.Equals(source.Description, request.Source.Description, StringComparison.Ordinal))
+        if (SameSource(source, request.Source))
             throw new ArgumentException($"--lesion-free '{source.Description}' is the data folder: its cases are the run's split. Give lesion-free heads that no split part holds (another folder, e.g. `sdpm synth --lesion-free 1`).");
         var cases = source.Cases.ToList();
         if (cases.Count == 0) throw new ArgumentException($"--lesion-free '{source.Description}' holds no case.");
         return cases;
     }
+
+    /// <summary>Whether two sources are one: folders by their full paths (however they were written), others by description.</summary>
+    private static bool SameSource(ICaseSource a, ICaseSource b) => a is CohortFolder fa && b is CohortFolder fb
+        ? string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(fa.Path)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(fb.Path)), StringComparison.Ordinal)
+        : string.Equals(a.Description, b.Description, StringComparison.Ordinal);
 
     private static List<CaseDescriptor> Labelled(ICaseSource source, IReadOnlyList<string> ids, string part, bool allowNone = false)
     {
