@@ -88,13 +88,13 @@ public static class Augmentation
             var tissue = brain.logical_and(saturated.logical_not()).to_type(ScalarType.Float32);
             var weight = F.conv2d(tissue, kernel, padding: [r, r]);
             var blurred = F.conv2d(x * tissue, kernel, padding: [r, r]) / weight.clamp_min(MinWeight);
-            y = where(tissue.to_type(ScalarType.Bool), x + (view(blur) * (blurred - x)), x);
+            y = where(tissue.to_type(ScalarType.Bool), x.Plus(view(blur) * (blurred - x)), x);
         }
-        var z = (y * view(k)) + view(offset);
+        var z = (y * view(k)).Plus(view(offset));
         if (o.CuppingHu > 0)
         {
             var nodes = randn([b, 1, 3, 3], device: x.device, generator: generator);
-            z += F.interpolate(nodes, size: [h, w], mode: InterpolationMode.Bicubic, align_corners: true) * view(field);
+            z = z.Plus(F.interpolate(nodes, size: [h, w], mode: InterpolationMode.Bicubic, align_corners: true) * view(field));
         }
         var result = where(brain, where(saturated, y, z), x);
         return result.MoveToOuterDisposeScope();
