@@ -390,6 +390,8 @@ public class JobPageTests : PortalComponentTest
         cut.WaitForAssertion(() => Assert.Contains("for models meant for other scanners", cut.Find("[data-testid=job-augment]").TextContent));
         cut.Find("[data-testid=job-field] input").Change("240");
         cut.Find("[data-testid=job-submit]").Click();
+        // The submission is asynchronous (on PostgreSQL it outlasts the click): the page goes to the job once it is stored.
+        cut.WaitForAssertion(() => Assert.Matches(@"/jobs/\d+$", navigation.Uri), TimeSpan.FromSeconds(30));
 
         int jobId;
         await using (var db = await Portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync())
