@@ -42,4 +42,36 @@ public class TrainingOptionsTests
         Assert.Throws<ArgumentException>(() => new TrainingOptions(Preset: "huge").Validate());
         Assert.Throws<ArgumentException>(() => new TrainingOptions(EmaDecay: 1).Validate());
     }
+
+    [Fact]
+    public void FineTuningKeepsTheParentsKindPresetSizeStepsAndPreprocessing()
+    {
+        var parent = new TrainingSetup(Preset: "tiny", FieldMm: 240).Resolve();
+        // What may change: the recipe's training choices, steps, seed, learning rate, augmentation.
+        Assert.Null(new TrainingSetup(Preset: "tiny", FieldMm: 240, Recipe: TrainingRecipes.Paper, Steps: 7, Seed: 9, LearningRate: 1e-5, WideAugmentation: true)
+            .Resolve().FineTuningRefusal(parent));
+
+        Assert.Equal("the parent is sdpm/tiny, this run unet/tiny; a fine-tuned model keeps its parent's kind and preset.",
+            new TrainingSetup(Model: ModelKind.UNet, Preset: "tiny", FieldMm: 240).Resolve().FineTuningRefusal(parent));
+        Assert.StartsWith("the parent is sdpm/tiny, this run sdpm/small",
+            new TrainingSetup(Preset: "small", FieldMm: 240).Resolve().FineTuningRefusal(parent));
+        var tiny = new TrainingSetup(Preset: "tiny", FieldMm: 240).Resolve();
+        Assert.Equal($"the parent works at {tiny.Network().ImageSize} pixels, this run at {tiny.Network().ImageSize * 2}.",
+            (tiny with { ImageSize = tiny.Network().ImageSize * 2 }).FineTuningRefusal(parent));
+        Assert.Equal("the parent was trained with T = 500 diffusion steps, this run with T = 1000.", (tiny with { DiffusionSteps = 1000 }).FineTuningRefusal(parent));
+
+        // The preprocessing, each part of it, named as the settings name it.
+        Assert.Equal("the parent was trained with field-mm 240, skull-above-hu none (window 40/80 HU, head above -300 HU), this run with "
+                     + "field-mm none (the whole matrix), skull-above-hu none (window 40/80 HU, head above -300 HU); a fine-tuned model keeps its "
+                     + "parent's preprocessing: leave those settings out or give the parent's values.",
+            new TrainingSetup(Preset: "tiny").Resolve().FineTuningRefusal(parent));
+        Assert.Contains("this run with field-mm 200,", new TrainingSetup(Preset: "tiny", FieldMm: 200).Resolve().FineTuningRefusal(parent));
+        Assert.Contains("this run with field-mm 240, skull-above-hu 1000, skull-margin 0 (",
+            new TrainingSetup(Preset: "tiny", FieldMm: 240, SkullAboveHu: 1000).Resolve().FineTuningRefusal(parent));
+        var skulled = new TrainingSetup(Preset: "tiny", SkullAboveHu: 1000, SkullMargin: 2).Resolve();
+        Assert.Contains("this run with field-mm none (the whole matrix), skull-above-hu 1000, skull-margin 1 (",
+            new TrainingSetup(Preset: "tiny", SkullAboveHu: 1000, SkullMargin: 1).Resolve().FineTuningRefusal(skulled));
+        Assert.Contains("this run with field-mm 240, skull-above-hu none (window 30/80 HU,",
+            (parent with { Preprocessing = parent.PreprocessingOrDefault with { WindowLevel = 30 } }).FineTuningRefusal(parent));
+    }
 }

@@ -178,4 +178,20 @@ public class TrainingSetupTests
         // --augment none with --no-augment says the same thing twice: accepted.
         Assert.False(FromArgs("--augment", "none", "--no-augment").Resolve().AugmentationOrDefault.Enabled);
     }
+
+    [Theory]
+    [InlineData(null, null, null)]
+    [InlineData(240.0, null, null)]
+    [InlineData(null, (short)1000, 0)]
+    [InlineData(233.5, (short)700, 2)]
+    public void PreprocessingSettingsResolveToThePreprocessingTheyWereTakenFrom(double? field, short? skull, int? margin)
+    {
+        var preprocessing = new TrainingSetup(FieldMm: field, SkullAboveHu: skull, SkullMargin: margin).Resolve().PreprocessingOrDefault;
+        var settings = TrainingSetup.PreprocessingSettings(preprocessing);
+
+        Assert.All(settings.Keys, k => Assert.Contains(k, TrainingSetup.PreprocessingSettingNames));
+        Assert.Equal(field is null, !settings.ContainsKey("field-mm"));
+        Assert.Equal(skull is null, !settings.ContainsKey("skull-above-hu"));
+        Assert.Equal(preprocessing, TrainingSetup.FromSettings(settings).Resolve().PreprocessingOrDefault);
+    }
 }

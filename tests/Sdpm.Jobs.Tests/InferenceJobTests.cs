@@ -203,23 +203,57 @@ public class InferenceJobTests(TrainedWorld trained) : IClassFixture<TrainedWorl
     [Fact]
     public async Task AFineTuningJobStartsFromItsParentsVerifiedWeightsAndRecordsTheParent()
     {
-        var job = JobsWorld.TrainJob(World.CaseIds, steps: 3);
-        job.InputModelVersionId = trained.Model.Id;
+        // A parent of its own, trained past its first EMA updates (every 10 steps): the shared model's 6 steps leave its
+        // EMA weights, which fine-tuning starts from, at the random initialisation. The same cases for every run.
+        var cases = World.CaseIds.Take(4).ToList();
+        var parentJob = await World.SubmitAsync(trained.Node, JobsWorld.TrainJob(cases, steps: 20));
+        var parentDone = await World.WaitAsync(parentJob.Id, j => j.Finished, TimeSpan.FromMinutes(3));
+        Assert.True(parentDone.State == JobState.Succeeded, $"{parentDone.State}: {parentDone.Error}\n{parentDone.LogTail}");
+        var parentId = parentDone.ResultModelVersionId!.Value;
+        await using var db = World.NewContext();
+        var parent = await db.ModelVersions.AsNoTracking().SingleAsync(m => m.Id == parentId);
+
+        var job = JobsWorld.TrainJob(cases, steps: 3);
+        job.InputModelVersionId = parentId;
         var submitted = await World.SubmitAsync(trained.Node, job);
         var done = await World.WaitAsync(submitted.Id, j => j.Finished, TimeSpan.FromMinutes(3));
 
         Assert.True(done.State == JobState.Succeeded, $"{done.State}: {done.Error}\n{done.LogTail}");
         Assert.Contains("checking its SHA-256", done.LogTail);
         Assert.Contains("starting from the parent model's weights", done.LogTail);
-        await using var db = World.NewContext();
         var child = await db.ModelVersions.AsNoTracking().SingleAsync(m => m.Id == done.ResultModelVersionId);
-        Assert.Equal(trained.Model.Id, child.ParentId);
-        Assert.NotEqual(trained.Model.CheckpointBlob, child.CheckpointBlob);
-        // Started from the parent: the first loss is about the parent's last, not a random network's first.
-        var parentFirst = await db.JobPoints.Where(p => p.JobId == trained.Model.JobId).OrderBy(p => p.Step).Select(p => p.Loss).FirstAsync();
+        Assert.Equal(parentId, child.ParentId);
+        Assert.NotEqual(parent.CheckpointBlob, child.CheckpointBlob);
+        // Started from the parent: with the same seed and cases, a network from its random initialisation draws the same
+        // first batch and has the parent's first loss (the parent's own run is that network), so the child's differs.
+        var parentFirst = await db.JobPoints.Where(p => p.JobId == parentJob.Id).OrderBy(p => p.Step).Select(p => p.Loss).FirstAsync();
         var childFirst = await db.JobPoints.Where(p => p.JobId == submitted.Id).OrderBy(p => p.Step).Select(p => p.Loss).FirstAsync();
+        var scratch = await World.SubmitAsync(trained.Node, JobsWorld.TrainJob(cases, steps: 1));
+        Assert.Equal(JobState.Succeeded, (await World.WaitAsync(scratch.Id, j => j.Finished, TimeSpan.FromMinutes(3))).State);
+        var scratchFirst = await db.JobPoints.Where(p => p.JobId == scratch.Id).OrderBy(p => p.Step).Select(p => p.Loss).FirstAsync();
         Assert.NotNull(childFirst);
+        Assert.Equal(parentFirst, scratchFirst);
         Assert.NotEqual(parentFirst, childFirst);
+    }
+
+    [Fact]
+    public async Task AFineTuningJobThroughAnotherFieldThanItsParentsFailsWithTheReasonAndYieldsNoModel()
+    {
+        // The portal fills in the parent's preprocessing; a job written around it (another worker version, a script on
+        // the database) still must not train the parent's weights on heads at another scale.
+        var job = JobsWorld.TrainJob(World.CaseIds, steps: 3);
+        var request = JobRequest.Parse(job.RequestJson);
+        job.RequestJson = (request with { Settings = new Dictionary<string, string>(request.Settings) { ["field-mm"] = "240" } }).ToJson();
+        job.InputModelVersionId = trained.Model.Id;
+        var submitted = await World.SubmitAsync(trained.Node, job);
+        var done = await World.WaitAsync(submitted.Id, j => j.Finished, TimeSpan.FromMinutes(3));
+
+        Assert.Equal(JobState.Failed, done.State);
+        Assert.Contains("cannot fine-tune: the parent was trained with field-mm none (the whole matrix)", done.Error);
+        Assert.Contains("this run with field-mm 240", done.Error);
+        Assert.Null(done.ResultModelVersionId);
+        await using var db = World.NewContext();
+        Assert.False(await db.ModelVersions.AnyAsync(m => m.JobId == submitted.Id));
     }
 
     [Theory]

@@ -16,6 +16,16 @@ public sealed record PreprocessingOptions(double WindowLevel = 40, double Window
 {
     // The text is part of a training data fingerprint (ICaseSource.Fingerprint): a margin of 0 and no field print as the
     // record did before they existed, so runs checkpointed then still resume.
+    /// <summary>For people: the settings as <c>sdpm train</c> takes them, then the fixed window and head threshold, e.g.
+    /// "field-mm 240, skull-above-hu 1000, skull-margin 2 (window 40/80 HU, head above -300 HU)".</summary>
+    public string Describe()
+    {
+        var settings = $"field-mm {(FieldMm is { } f ? f.ToString("0.###", CultureInfo.InvariantCulture) : "none (the whole matrix)")}, "
+                       + $"skull-above-hu {(SkullAboveHu is { } s ? s.ToString(CultureInfo.InvariantCulture) : "none")}"
+                       + (SkullAboveHu is null ? "" : $", skull-margin {SkullMarginPixels.ToString(CultureInfo.InvariantCulture)}");
+        return string.Create(CultureInfo.InvariantCulture, $"{settings} (window {WindowLevel:0.###}/{WindowWidth:0.###} HU, head above {HeadThresholdHu} HU)");
+    }
+
     private bool PrintMembers(StringBuilder b)
     {
         b.Append(CultureInfo.InvariantCulture, $"WindowLevel = {WindowLevel}, WindowWidth = {WindowWidth}, HeadThresholdHu = {HeadThresholdHu}, SkullAboveHu = {SkullAboveHu}");

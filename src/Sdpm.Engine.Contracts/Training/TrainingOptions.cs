@@ -131,6 +131,29 @@ public sealed record TrainingOptions(
         if (CheckpointEvery < 1 || ReportEvery < 1) throw new ArgumentException("checkpoint and report intervals must be positive.");
     }
 
+    /// <summary>Why a run with these options cannot start from <paramref name="parent"/>'s weights, or null when it can:
+    /// fine-tuning keeps the parent's model kind and preset (the weights' shapes), its image size and number of diffusion
+    /// steps (what its time embedding means), and its preprocessing (the window, head mask and physical field the weights
+    /// learned to read; a model fine-tuned through another field would see every head at another scale).</summary>
+    public string? FineTuningRefusal(TrainingOptions parent)
+    {
+        if (parent.Model != Model || parent.Preset != Preset)
+            return $"the parent is {ModelKinds.Name(parent.Model)}/{parent.Preset}, this run {ModelKinds.Name(Model)}/{Preset}; a fine-tuned model keeps its parent's kind and preset.";
+        if (parent.Network().ImageSize != Network().ImageSize)
+            return $"the parent works at {parent.Network().ImageSize} pixels, this run at {Network().ImageSize}.";
+        if (parent.DiffusionSteps != DiffusionSteps)
+            return $"the parent was trained with T = {parent.DiffusionSteps} diffusion steps, this run with T = {DiffusionSteps}.";
+        return PreprocessingRefusal(parent);
+    }
+
+    /// <summary>The preprocessing part of <see cref="FineTuningRefusal"/>: null when these options read scans as
+    /// <paramref name="parent"/>'s do.</summary>
+    public string? PreprocessingRefusal(TrainingOptions parent) =>
+        parent.PreprocessingOrDefault == PreprocessingOrDefault
+            ? null
+            : $"the parent was trained with {parent.PreprocessingOrDefault.Describe()}, this run with {PreprocessingOrDefault.Describe()}; "
+              + "a fine-tuned model keeps its parent's preprocessing: leave those settings out or give the parent's values.";
+
     /// <summary>Poly decay from the initial to the final learning rate (paper: power 0.9).</summary>
     public double LearningRateAt(int step)
     {

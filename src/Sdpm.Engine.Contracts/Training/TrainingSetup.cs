@@ -143,6 +143,23 @@ public sealed record TrainingSetup(
         return setup;
     }
 
+    /// <summary>The setting names that choose the preprocessing (what a fine-tuned model takes from its parent).</summary>
+    public static IReadOnlyList<string> PreprocessingSettingNames { get; } = ["field-mm", "skull-above-hu", "skull-margin"];
+
+    /// <summary>The preprocessing settings that resolve to <paramref name="p"/>'s field and skull removal (the names of
+    /// <see cref="PreprocessingSettingNames"/>; one left out is unset).</summary>
+    public static IReadOnlyDictionary<string, string> PreprocessingSettings(PreprocessingOptions p)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (p.FieldMm is { } field) map["field-mm"] = field.ToString("R", CultureInfo.InvariantCulture);
+        if (p.SkullAboveHu is { } skull)
+        {
+            map["skull-above-hu"] = skull.ToString(CultureInfo.InvariantCulture);
+            map["skull-margin"] = p.SkullMarginPixels.ToString(CultureInfo.InvariantCulture);
+        }
+        return map;
+    }
+
     /// <summary>The settings map that <see cref="FromSettings"/> reads back into this setup.</summary>
     public IReadOnlyDictionary<string, string> ToSettings()
     {

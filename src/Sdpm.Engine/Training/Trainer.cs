@@ -72,13 +72,13 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Fine-tuning: starts from a trained model's EMA weights (network and EMA alike) instead of a random
-    /// initialisation; the optimizer and the step start afresh. The checkpoint must be of the same model kind and preset.</summary>
-    /// <exception cref="InvalidOperationException">The checkpoint is of another model kind or preset.</exception>
+    /// initialisation; the optimizer and the step start afresh. The checkpoint must be of the same model kind, preset, image
+    /// size, number of diffusion steps and preprocessing (<see cref="TrainingOptions.FineTuningRefusal"/>).</summary>
+    /// <exception cref="InvalidOperationException">The checkpoint differs in one of those.</exception>
     public void InitializeFrom(string checkpointPath)
     {
         using var ckpt = Checkpoint.Load(checkpointPath);
-        if (ckpt.Options.Model != _options.Model || ckpt.Options.Preset != _options.Preset)
-            throw new InvalidOperationException($"cannot fine-tune: the parent is {ModelKinds.Name(ckpt.Options.Model)}/{ckpt.Options.Preset}, this run {ModelKinds.Name(_options.Model)}/{_options.Preset}.");
+        if (_options.FineTuningRefusal(ckpt.Options) is { } refusal) throw new InvalidOperationException($"cannot fine-tune: {refusal}");
         var weights = ckpt.Group("ema");
         LoadWeights(Network, weights);
         _ema.Load(weights);

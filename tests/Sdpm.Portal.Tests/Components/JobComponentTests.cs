@@ -358,26 +358,32 @@ public class JobPageTests : PortalComponentTest
         Assert.Equal(shown, cut.FindAll("[data-testid=nav-models]").Count > 0);
     }
 
-    [Fact]
-    public async Task TheTrainingFormSendsTheAugmentationAndFieldAndTheJobPageShowsThem()
+    /// <summary>A cohort of four cases with references at North and a split of it, made by the investigator.</summary>
+    private async Task<Sdpm.Portal.Features.Splits.SplitDetail> SplitOfFourAsync(string name, string prefix)
     {
         var north = await NorthAsync();
         var cohort = (await Portal.Service<Sdpm.Portal.Features.Cohorts.CohortService>().CreateAsync(north,
-            new Sdpm.Portal.Features.Cohorts.CohortInput("bunit augment", CohortLesionType.Mixed, ""), Sdpm.Portal.Features.Audit.Actor.System)).Value!;
+            new Sdpm.Portal.Features.Cohorts.CohortInput($"bunit {name}", CohortLesionType.Mixed, ""), Sdpm.Portal.Features.Audit.Actor.System)).Value!;
         await using (var db = await Portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync())
         {
             for (var i = 0; i < 4; i++)
                 db.Cases.Add(new Case
                 {
-                    CohortId = cohort.Id, SiteId = north, PseudoId = $"AUG-{i:D4}", PatientPseudoId = $"AUG-P{i:D4}", DimX = 8, DimY = 8, DimZ = 4,
+                    CohortId = cohort.Id, SiteId = north, PseudoId = $"{prefix}-{i:D4}", PatientPseudoId = $"{prefix}-P{i:D4}", DimX = 8, DimY = 8, DimZ = 4,
                     ImageBlob = Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N"), ReferenceBlob = new string('f', 64), CreatedAt = DateTimeOffset.UtcNow,
                 });
             await db.SaveChangesAsync();
         }
         var investigator = (await Portal.Service<Sdpm.Portal.Features.Users.UserAdminService>().ListAsync()).Single(u => u.UserName == "investigator");
-        var split = (await Portal.Service<Sdpm.Portal.Features.Splits.SplitService>().CreateAsync(
-            new Sdpm.Portal.Features.Splits.SplitInput("augment split", [cohort.Id], new Sdpm.Engine.Contracts.Splits.SplitFractions(0.5, 0.25, 0.25), 3),
+        return (await Portal.Service<Sdpm.Portal.Features.Splits.SplitService>().CreateAsync(
+            new Sdpm.Portal.Features.Splits.SplitInput($"{name} split", [cohort.Id], new Sdpm.Engine.Contracts.Splits.SplitFractions(0.5, 0.25, 0.25), 3),
             new Sdpm.Portal.Features.Audit.Actor(investigator.Id, "investigator"))).Value!;
+    }
+
+    [Fact]
+    public async Task TheTrainingFormSendsTheAugmentationAndFieldAndTheJobPageShowsThem()
+    {
+        var split = await SplitOfFourAsync("augment", "AUG");
         await SignInAsAsync("investigator", Policies.JobInvestigator);
         var navigation = Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
         navigation.NavigateTo($"jobs/new?split={split.Id}");
@@ -404,5 +410,32 @@ public class JobPageTests : PortalComponentTest
         cut.WaitForAssertion(() => Assert.EndsWith($"jobs/{jobId}", navigation.Uri));
         var page = Render<JobPage>(p => p.Add(x => x.JobId, jobId));
         page.WaitForAssertion(() => Assert.Contains("sdpm/small · augment wide · field-mm 240 · seed 1", page.Find("[data-testid=job-settings]").TextContent));
+    }
+
+    [Fact]
+    public async Task FineTuningShowsTheParentsFieldAndLocksIt()
+    {
+        var options = System.Text.Json.JsonSerializer.Serialize(new Sdpm.Engine.Contracts.Training.TrainingSetup(Preset: "tiny", FieldMm: 240).Resolve());
+        var (_, withField) = await JobAsync(JobState.Succeeded, optionsJson: options, name: "bunit parent 240");
+        var (_, wholeMatrix) = await JobAsync(JobState.Succeeded, name: "bunit parent whole matrix");
+        await SplitOfFourAsync("fine-tune", "FTN"); // the form asks for a split to train on
+        await SignInAsAsync("investigator", Policies.JobInvestigator);
+        var navigation = Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        navigation.NavigateTo($"jobs/new?parent={withField}");
+        var cut = Render<NewJobPage>();
+
+        var field = () => cut.Find("[data-testid=job-field] input");
+        cut.WaitForAssertion(() => Assert.Equal("240", field().GetAttribute("value")));
+        Assert.True(field().HasAttribute("disabled"));
+        Assert.Contains("the parent's (240 mm): a fine-tuned model reads scans as its parent learned to", cut.Find("[data-testid=job-field]").TextContent);
+
+        // Another parent: its field (none); no parent: the field is the PI's to set again.
+        var parent = cut.FindComponents<MudBlazor.MudSelect<int?>>().Single(c => c.Instance.Label == "Fine-tune from (optional)");
+        await cut.InvokeAsync(() => parent.Instance.ValueChanged.InvokeAsync(wholeMatrix));
+        cut.WaitForAssertion(() => Assert.Equal("", field().GetAttribute("value") ?? ""));
+        Assert.Contains("the parent's (each scan's whole matrix)", cut.Find("[data-testid=job-field]").TextContent);
+        await cut.InvokeAsync(() => parent.Instance.ValueChanged.InvokeAsync(null));
+        cut.WaitForAssertion(() => Assert.False(field().HasAttribute("disabled")));
+        Assert.Contains("empty: each scan's whole matrix; 240: every head at one scale", cut.Find("[data-testid=job-field]").TextContent);
     }
 }

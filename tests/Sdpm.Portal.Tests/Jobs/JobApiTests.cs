@@ -143,6 +143,21 @@ public class JobApiTests(WorkerPortal portal) : IClassFixture<WorkerPortal>
         var expected = predictions.EnumerateArray().Where(p => p.GetProperty("mode").GetString() == "avg").Average(p => p.GetProperty("dice").GetDouble());
         Assert.Equal(expected, dice, 9);
 
+        // Fine-tuning reads scans as the parent learned to: another field is refused, none given is the parent's.
+        var otherField = await investigator.PostAsJsonAsync("/api/jobs", new { kind = "train", splitId, parentModelVersionId = modelId, steps = 2, seed = 6,
+            settings = new Dictionary<string, string> { ["field-mm"] = "200" } });
+        Assert.Equal(HttpStatusCode.BadRequest, otherField.StatusCode);
+        Assert.Contains($"Cannot fine-tune model version {modelId}: the parent was trained with field-mm 240, skull-above-hu none", await otherField.Content.ReadAsStringAsync());
+        Assert.Contains("this run with field-mm 200,", await otherField.Content.ReadAsStringAsync());
+        var fineTuned = await FinishedAsync(investigator, await PostJobAsync(investigator, new { kind = "train", splitId, parentModelVersionId = modelId, steps = 2, seed = 6 }));
+        Assert.True(fineTuned.GetProperty("state").GetString() == "succeeded", fineTuned.ToString());
+        Assert.Equal("240", fineTuned.GetProperty("settings").GetProperty("field-mm").GetString());
+        Assert.Equal(("sdpm", "tiny"), (fineTuned.GetProperty("settings").GetProperty("model").GetString(), fineTuned.GetProperty("settings").GetProperty("preset").GetString()));
+        var child = (await investigator.GetFromJsonAsync<JsonElement>("/api/models")).EnumerateArray()
+            .Single(m => m.GetProperty("id").GetInt32() == fineTuned.GetProperty("modelVersionId").GetInt32());
+        Assert.Equal(modelId, child.GetProperty("parentId").GetInt32());
+        Assert.Equal(240, JsonDocument.Parse(child.GetProperty("optionsJson").GetString()!).RootElement.GetProperty("Preprocessing").GetProperty("FieldMm").GetDouble());
+
         // A checkpoint changed on disk is refused with a clear message, not handed out.
         var path = Directory.GetFiles(Path.Combine(portal.DataFolder, "blobs"), model.GetProperty("checkpointSha256").GetString()!, SearchOption.AllDirectories).Single();
         var bytes = await File.ReadAllBytesAsync(path);

@@ -76,6 +76,19 @@ public static class JobDisplay
     /// <summary>The samples per second of the latest point that reports it.</summary>
     public static double? SamplesPerSecond(IReadOnlyList<JobCurvePoint> points) => points.LastOrDefault(p => p.SamplesPerSecond is > 0)?.SamplesPerSecond;
 
+    /// <summary>A model version's resolved training options (its <c>OptionsJson</c>), or null when they cannot be read.</summary>
+    public static Sdpm.Engine.Contracts.Training.TrainingOptions? TrainingOptions(string optionsJson)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<Sdpm.Engine.Contracts.Training.TrainingOptions>(string.IsNullOrWhiteSpace(optionsJson) ? "{}" : optionsJson);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The number of diffusion steps T a model was trained with (its resolved options' DiffusionSteps), or null.</summary>
     public static int? DiffusionSteps(string optionsJson) =>
         FlattenOptions(optionsJson).TryGetValue("DiffusionSteps", out var t) && int.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var steps) && steps > 0

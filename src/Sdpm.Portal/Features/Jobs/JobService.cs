@@ -99,6 +99,14 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
         if (input.Steps is { } steps) settings["steps"] = steps.ToString(CultureInfo.InvariantCulture);
         if (!string.IsNullOrWhiteSpace(input.Recipe)) settings["recipe"] = input.Recipe;
         foreach (var reserved in new[] { "device", "test-fraction", "validation-fraction" }) settings.Remove(reserved); // the job's device; the split decides what is held out
+        TrainingOptions? parentOptions = null;
+        if (parent is not null)
+        {
+            // A fine-tuned model reads scans as its parent learned to: the preprocessing settings left out are the parent's.
+            parentOptions = JobDisplay.TrainingOptions(parent.OptionsJson);
+            if (parentOptions is null) return JobResult.Fail(JobError.Invalid, $"Model version {parent.Id}'s training options cannot be read, so it cannot be fine-tuned.");
+            foreach (var (key, value) in TrainingSetup.PreprocessingSettings(parentOptions.PreprocessingOrDefault)) settings.TryAdd(key, value);
+        }
         TrainingOptions options;
         try
         {
@@ -108,6 +116,9 @@ public sealed class JobService(IDbContextFactory<PortalDbContext> contexts, Spli
         {
             return JobResult.Fail(JobError.Invalid, e.Message);
         }
+        // Kind and preset were checked against the row above; the engine checks the checkpoint's options again.
+        if (parentOptions is not null && options.PreprocessingRefusal(parentOptions) is { } different)
+            return JobResult.Fail(JobError.Invalid, $"Cannot fine-tune model version {parent!.Id}: {different}");
         var split = await splits.GetAsync(input.SplitId, ct);
         if (split is null) return JobResult.Fail(JobError.NotFound, "The split does not exist.");
         if (split.Train.Count == 0) return JobResult.Fail(JobError.Invalid, $"Split \"{split.Name}\" has no case in its train part: make a split with a train fraction above 0.");
