@@ -67,10 +67,10 @@ public class TrainingSetupTests
     [Fact]
     public void TheCommandLineAndASettingsMapComposeTheSameOptions()
     {
-        var cli = FromArgs("--model", "unet", "--preset", "tiny", "--lr", "2e-3", "--batch", "4", "--test-fraction", "0", "--no-augment", "--ld1-weighting", "none");
+        var cli = FromArgs("--model", "unet", "--preset", "tiny", "--lr", "2e-3", "--batch", "4", "--test-fraction", "0", "--no-augment", "--lesion-free-ratio", "0.5");
         var map = TrainingSetup.FromSettings(new Dictionary<string, string>
         {
-            ["model"] = "unet", ["preset"] = "tiny", ["lr"] = "2e-3", ["batch"] = "4", ["test-fraction"] = "0", ["no-augment"] = "true", ["ld1-weighting"] = "none",
+            ["model"] = "unet", ["preset"] = "tiny", ["lr"] = "2e-3", ["batch"] = "4", ["test-fraction"] = "0", ["no-augment"] = "true", ["lesion-free-ratio"] = "0.5",
         });
         Assert.Equal(cli, map);
         Assert.Equal(cli.Resolve(), map.Resolve());
@@ -83,7 +83,9 @@ public class TrainingSetupTests
         var setups = new[]
         {
             new TrainingSetup(),
-            new TrainingSetup(ModelKind.SdpmNoNoise, "paper", "budget", 123, 77, "cuda:0", 16, 0.1 + 0.2, 1e-7, 0.3, 0.5, 2.5, Ld1Weighting.AlphaBar, 0.25, Augment: false, CheckpointEvery: 40),
+            new TrainingSetup(ModelKind.Sdpm, "paper", "budget", 123, 77, "cuda:0", 16, 0.1 + 0.2, 1e-7, 0.3, 0.5, 2.5, Ld1Weighting.AlphaBar, 0.25, Augment: false, CheckpointEvery: 40),
+            new TrainingSetup(ModelKind.SdpmNoNoise, "tiny", Steps: 5, DiceWeight: 2, DiceActivation: DiceActivation.Sigmoid, BceWeight: 1, FieldMm: 240),
+            new TrainingSetup(ModelKind.UNet, "small", LesionFreeRatio: 0.5, WideAugmentation: true, SkullAboveHu: 700, SkullMargin: 1),
         };
         foreach (var s in setups) Assert.Equal(s, TrainingSetup.FromSettings(s.ToSettings()));
     }
@@ -194,4 +196,34 @@ public class TrainingSetupTests
         Assert.Equal(skull is null, !settings.ContainsKey("skull-above-hu"));
         Assert.Equal(preprocessing, TrainingSetup.FromSettings(settings).Resolve().PreprocessingOrDefault);
     }
+
+    [Theory]
+    [InlineData("unet", "--time-power", "3")]
+    [InlineData("unet", "--bce-tmax", "50")]
+    [InlineData("unet", "--ld1-weighting", "eq13")]
+    [InlineData("unet", "--dice-weight", "2")]
+    [InlineData("unet", "--dice-activation", "sigmoid")]
+    [InlineData("unet", "--bce-weight", "3")]
+    [InlineData("sdpm-no-noise", "--time-power", "3")]
+    [InlineData("sdpm-no-noise", "--bce-tmax", "50")]
+    public void ASettingTheModelsObjectiveNeverReadsIsRefused(string model, string flag, string value)
+    {
+        var e = Assert.Throws<SettingException>(() => FromArgs("--model", model, flag, value));
+        Assert.StartsWith($"{flag} does not apply to {(model == "unet" ? "the U-Net" : "sdpm-no-noise")}", e.Message);
+        Assert.EndsWith("leave it out.", e.Message);
+        var map = Assert.Throws<SettingException>(() => TrainingSetup.FromSettings(new Dictionary<string, string> { ["model"] = model, [flag[2..]] = value }));
+        Assert.StartsWith($"{flag[2..]} does not apply", map.Message);
+    }
+
+    [Theory]
+    [InlineData("sdpm-no-noise", "--ld1-weighting", "eq13")]
+    [InlineData("sdpm-no-noise", "--dice-weight", "2")]
+    [InlineData("sdpm-no-noise", "--dice-activation", "sigmoid")]
+    [InlineData("sdpm-no-noise", "--bce-weight", "3")]
+    [InlineData("sdpm", "--time-power", "3")]
+    [InlineData("sdpm", "--bce-tmax", "50")]
+    [InlineData("unet", "--lesion-free-ratio", "0.5")]
+    [InlineData("unet", "--augment", "wide")]
+    public void ASettingTheModelsObjectiveReadsIsTaken(string model, string flag, string value) =>
+        Assert.Equal(ModelKinds.Parse(model), FromArgs("--model", model, flag, value).Resolve().Model);
 }

@@ -129,6 +129,22 @@ public sealed record TrainingSetup(
         var field = r.Number("field-mm", 120, 400);
         var bce = r.Number("bce-weight", 0, 100);
         var bceTmax = r.Int("bce-tmax", 0, 100_000);
+        // A setting the model's objective never reads is refused, not silently dropped.
+        var given = new (string Name, bool Set)[]
+        {
+            ("time-power", timePower is not null), ("bce-tmax", bceTmax is not null), ("ld1-weighting", ld1 is not null),
+            ("dice-weight", dice is not null), ("dice-activation", activation is not null), ("bce-weight", bce is not null),
+        };
+        var notRead = model switch
+        {
+            ModelKind.UNet => given,
+            ModelKind.SdpmNoNoise => given.Take(2),
+            _ => [],
+        };
+        if (notRead.FirstOrDefault(g => g.Set).Name is { } unused)
+            throw new SettingException(model == ModelKind.UNet
+                ? $"{r.Prefix}{unused} does not apply to the U-Net: its objective is Dice + BCE, each with weight 1, and it is not trained over diffusion times; leave it out."
+                : $"{r.Prefix}{unused} does not apply to sdpm-no-noise: it is trained at t = 0 only; leave it out.");
         return new TrainingSetup(model, preset, recipe, steps, seed, device, batch, lr, lrMin, testFraction, lesionFree, timePower, ld1, dice, augment, checkpointEvery, activation,
             (short?)skull, margin, validationFraction, field, bce, bceTmax, profile == "wide");
     }

@@ -241,6 +241,8 @@ public class JobApiTests(WorkerPortal portal) : IClassFixture<WorkerPortal>
         Assert.Contains("infer-repeats must be an integer", await Refused(new { kind = "infer", modelVersionId = modelId, splitId, settings = new Dictionary<string, string> { ["infer-repeats"] = "four" } }));
         Assert.Contains("T = 50 diffusion steps", await Refused(new { kind = "infer", modelVersionId = modelId, splitId, settings = new Dictionary<string, string> { ["ti"] = "51" } }));
         Assert.Contains("kind and preset", await Refused(new { kind = "train", splitId, preset = "small", parentModelVersionId = modelId }));
+        Assert.Contains("bce-weight does not apply to the U-Net", await Refused(new { kind = "train", splitId, model = "unet", preset = "tiny",
+            settings = new Dictionary<string, string> { ["bce-weight"] = "1" } }));
         var missing = await investigator.PostAsJsonAsync("/api/jobs", new { kind = "infer", modelVersionId = 999_999, splitId });
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
 
