@@ -159,11 +159,8 @@ public sealed record TrainingSetup(
         return setup;
     }
 
-    /// <summary>The setting names that choose the preprocessing (what a fine-tuned model takes from its parent).</summary>
-    public static IReadOnlyList<string> PreprocessingSettingNames { get; } = ["field-mm", "skull-above-hu", "skull-margin"];
-
-    /// <summary>The preprocessing settings that resolve to <paramref name="p"/>'s field and skull removal (the names of
-    /// <see cref="PreprocessingSettingNames"/>; one left out is unset).</summary>
+    /// <summary>The preprocessing settings (field-mm, skull-above-hu, skull-margin: what a fine-tuned model takes from its
+    /// parent) that resolve to <paramref name="p"/>'s field and skull removal; one left out is unset.</summary>
     public static IReadOnlyDictionary<string, string> PreprocessingSettings(PreprocessingOptions p)
     {
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
