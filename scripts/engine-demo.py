@@ -21,6 +21,7 @@ seed, and with 5 or more the chosen settings must reach tune's required specific
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -53,6 +54,12 @@ def train(model, seed, name, n_steps):
     if kept.get("steps") == n_steps:
         say(f"keep {name}: trained before ({n_steps} steps)")
         return kept["seconds"]
+    if os.path.isdir(name):
+        # A training stopped before its end leaves a checkpoint and no run.json; `sdpm train` refuses to overwrite it. It
+        # is trained again from the start rather than resumed, so that run.json's seconds time the whole training.
+        held = f"a finished run of {kept['steps']} steps" if kept else "an unfinished run"
+        say(f"{name} holds {held}: trained again from the start ({n_steps} steps)")
+        shutil.rmtree(name)
     run("train", "--data", "cohort", "--out", name, "--model", model, "--preset", preset, "--steps", str(n_steps), "--seed", seed,
         "--test-fraction", test_fraction, "--validation-fraction", validation_fraction, "--progress", "jsonl", out=f"train-{name}.jsonl")
     return json.load(open(done))["seconds"]
