@@ -5,6 +5,7 @@ using Sdpm.Engine.Contracts.Splits;
 using Sdpm.Engine.Contracts.Tuning;
 using Sdpm.Engine.Data;
 using Sdpm.Engine.Runs;
+using Sdpm.Engine.Sampling;
 using Sdpm.Imaging.Nifti;
 using Sdpm.Imaging.Synthetic;
 
@@ -185,6 +186,23 @@ public sealed class TuneCommandTests(TunedRunFixture fx) : IClassFixture<TunedRu
         File.WriteAllLines(damaged, [kept[0], "{\"case\":", .. kept[1..]]);
         var e = Assert.Throws<ArgumentException>(() => Tuning.Run(request with { Checkpoint = damaged }));
         Assert.Contains("line 2 is damaged", e.Message);
+    }
+
+    /// <summary>A tensor made outside a dispose scope can be finalised by another thread's garbage collection while libtorch
+    /// still reads it (Sdpm.Engine.Tests.TensorLifetimeTests); a tuning died of that after half an hour. Tuning makes every
+    /// tensor in a scope, the loaded model's weights aside.</summary>
+    [Fact]
+    public void TuningMakesNoTensorOutsideADisposeScopeBesideTheModelsWeights()
+    {
+        static long MadeOutsideAScope() => TorchSharp.DisposeScopeManager.Statistics.TensorStatistics.CreatedOutsideScopeCount;
+        var before = MadeOutsideAScope();
+        using (SegmentationModel.Load(fx.Run, "cpu")) { }
+        var weights = MadeOutsideAScope() - before;
+        Assert.True(weights > 0);
+        before = MadeOutsideAScope();
+        var result = Tuning.Run(new TuningRequest(fx.Run, new CohortFolder(fx.Data), [SamplingMode.Avg, SamplingMode.Sal, SamplingMode.Infer, SamplingMode.All], Tiny, "cpu", ScoreTest: true));
+        Assert.Equal(weights, MadeOutsideAScope() - before);
+        Assert.All(result.Modes, m => Assert.NotNull(m.Test)); // the test cases were scored too
     }
 
     [Fact]

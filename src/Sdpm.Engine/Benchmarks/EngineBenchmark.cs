@@ -65,11 +65,12 @@ public static class EngineBenchmark
                 progress?.Report(new EngineProgress(ProgressKind.Info, device, i, o.TrainSteps, Message: $"train step {sw.Elapsed.TotalSeconds:0.000} s"));
             }
             stepSeconds = Median(times);
-            weights = trainer.EmaWeights.ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+            using (NewDisposeScope()) weights = trainer.EmaWeights.ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
         }
 
         using var model = SegmentationModel.FromWeights(options, weights, o.Device);
         foreach (var w in weights.Values) w.Dispose();
+        using var inferenceScope = NewDisposeScope(); // holds every tensor of the inference timings (TensorLifetimeTests)
         var fast = SamplingProtocol.Fast(options.DiffusionSteps) with { MaxBatch = o.MaxBatch };
         var volume = cases[0];
         var modes = new List<ModeThroughput>();
@@ -133,6 +134,7 @@ public static class EngineBenchmark
             steps.Add(sw.Elapsed.TotalSeconds);
         }
         net.eval();
+        using var inferenceScope = NewDisposeScope(); // holds every tensor of the inference timings (TensorLifetimeTests)
         var device = TorchDevice.Resolve(o.Device);
         using var x = SliceStack(cases[0], device, Math.Min(o.BatchSize, cases[0].Slices));
         using var xb = x.shape[0] == o.BatchSize ? x.alias() : x.repeat(((o.BatchSize + x.shape[0] - 1) / x.shape[0]), 1, 1, 1).narrow(0, 0, o.BatchSize);

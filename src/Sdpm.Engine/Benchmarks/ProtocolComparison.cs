@@ -73,6 +73,7 @@ public static class ProtocolComparison
     private static (Dictionary<SamplingMode, double> Dice, double Seconds) DiceOf(SegmentationModel model, SamplingProtocol p,
         TorchSharp.torch.Tensor x0, byte[] reference, SamplingMode[] modes, CancellationToken ct)
     {
+        using var scope = TorchSharp.torch.NewDisposeScope(); // holds every tensor of the run (TensorLifetimeTests)
         var sw = Stopwatch.StartNew();
         var maps = new StackSampler(model, p).Run(x0, modes, ct);
         var seconds = sw.Elapsed.TotalSeconds;
@@ -81,7 +82,7 @@ public static class ProtocolComparison
         {
             using (m)
             {
-                var mask = m.Mask.cpu().data<float>().ToArray().Select(v => v > 0.5f ? (byte)1 : (byte)0).ToArray();
+                var mask = Tensors.ToArray(m.Mask).Select(v => v > 0.5f ? (byte)1 : (byte)0).ToArray();
                 result[m.Mode] = SegmentationMetrics.Dice(mask, reference);
             }
         }

@@ -12,11 +12,12 @@ public static class Components
     {
         var shape = mask.shape;
         var (s, h, w) = ((int)shape[0], (int)shape[2], (int)shape[3]);
-        var data = mask.cpu().data<float>().ToArray();
+        using var scope = NewDisposeScope();
+        var data = Tensors.ToArray(mask);
         var labels = Label(data, s, h, w, out var sizes);
         var kept = new float[data.Length];
         for (var i = 0; i < data.Length; i++) kept[i] = labels[i] > 0 && sizes[labels[i]] >= minVoxels ? 1f : 0f;
-        return Tensors.From(kept, shape, mask.device);
+        return Tensors.From(kept, shape, mask.device).MoveToOuterDisposeScope();
     }
 
     /// <summary>Labels foreground voxels (&gt; 0.5) 1..K by flood fill; sizes[k] is the voxel count of component k.</summary>

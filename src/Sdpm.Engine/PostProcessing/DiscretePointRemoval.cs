@@ -36,7 +36,8 @@ public static class DiscretePointRemoval
     /// smaller than that removed (<see cref="Components.RemoveSmall"/>).</summary>
     public static Tensor FinalMask(Tensor probability, double threshold, int kernel, RemovalMode mode, int minComponentVoxels)
     {
+        using var scope = NewDisposeScope();
         var mask = Apply(probability, threshold, kernel, mode);
-        return minComponentVoxels > 1 ? Components.RemoveSmall(mask, minComponentVoxels) : mask;
+        return (minComponentVoxels > 1 ? Components.RemoveSmall(mask, minComponentVoxels) : mask).MoveToOuterDisposeScope();
     }
 }

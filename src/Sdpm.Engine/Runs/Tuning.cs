@@ -250,6 +250,8 @@ public static class Tuning
                 throw new ArgumentException($"--lesion-free: {c.CaseId} in '{source.Description}' has a lesion in its mask; that folder takes lesion-free heads only (no mask, or an empty one).");
             if (empty) lesionFree++;
             var scored = new Dictionary<(SamplingMode, NetworkSetting, PostSetting), CaseMetrics>();
+            // Every tensor of the case is made in this scope, which holds them until the case is done (TensorLifetimeTests).
+            using var caseScope = NewDisposeScope();
             var (brainSlices, x0) = CasePredictor.BrainStack(c, model.Device);
             var maps = new Dictionary<(SamplingMode, NetworkSetting), Tensor>();
             try
@@ -295,7 +297,7 @@ public static class Tuning
                             {
                                 using var scope = NewDisposeScope();
                                 var union = probabilities.Select(p => DiscretePointRemoval.FinalMask(p, post.Threshold, kernel, post.Removal, post.MinComponentVoxels)).Aggregate(maximum);
-                                mask = CasePredictor.MaskOnOriginalGrid(c, brainSlices, union.cpu().data<float>().ToArray());
+                                mask = CasePredictor.MaskOnOriginalGrid(c, brainSlices, Torch.Tensors.ToArray(union));
                             }
                             scored[(mode, setting, post)] = SegmentationMetrics.Case(key, mask, reference);
                         }

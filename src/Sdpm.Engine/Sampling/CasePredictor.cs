@@ -25,6 +25,8 @@ public sealed class CasePredictor(SegmentationModel model, SamplingProtocol prot
         var n = c.Size;
         var results = new List<ModePrediction>();
         var sw = Stopwatch.StartNew();
+        // Every tensor of the case is made in this scope, which holds them until the case is done (TensorLifetimeTests).
+        using var scope = NewDisposeScope();
         var (brainSlices, stack) = BrainStack(c, model.Device);
         if (stack is null)
         {
@@ -39,9 +41,9 @@ public sealed class CasePredictor(SegmentationModel model, SamplingProtocol prot
         {
             using (m)
             {
-                var prob = Scatter(c, brainSlices, m.Probability.cpu().data<float>().ToArray());
-                var std = Scatter(c, brainSlices, m.Std.cpu().data<float>().ToArray());
-                var mask = MaskOnOriginalGrid(c, brainSlices, m.Mask.cpu().data<float>().ToArray());
+                var prob = Scatter(c, brainSlices, Torch.Tensors.ToArray(m.Probability));
+                var std = Scatter(c, brainSlices, Torch.Tensors.ToArray(m.Std));
+                var mask = MaskOnOriginalGrid(c, brainSlices, Torch.Tensors.ToArray(m.Mask));
                 var repeats = m.RepeatVoxels.Select(v => v * voxelMl).ToArray();
                 results.Add(new ModePrediction(m.Mode, mask, ToOriginal(prob, c), ToOriginal(std, c), MaskVolume.VolumeMl(mask), Sd(repeats), m.Passes, seconds));
                 progress?.Report(new EngineProgress(ProgressKind.Mode, model.DeviceName, CaseId: c.CaseId, Mode: m.Mode,

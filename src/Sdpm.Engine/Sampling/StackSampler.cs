@@ -108,7 +108,7 @@ public sealed class StackSampler(SegmentationModel model, SamplingProtocol proto
             passes += used;
             sum.index_add_(0, idx, p, Sc.One);
             sumSq.index_add_(0, idx, p.Squared(), Sc.One);
-            var kept = DiscretePointRemoval.Apply(p, protocol.Threshold, protocol.RemovalKernel, protocol.Removal).flatten(1).sum([1L]).cpu().data<float>().ToArray();
+            var kept = Torch.Tensors.ToArray(DiscretePointRemoval.Apply(p, protocol.Threshold, protocol.RemovalKernel, protocol.Removal).flatten(1).sum([1L]));
             for (var j = 0; j < chunk.Length; j++) repeatVoxels[chunk[j].Repeat] += kept[j];
         }, ct);
         using var scope = NewDisposeScope();

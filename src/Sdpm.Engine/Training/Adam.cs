@@ -29,6 +29,7 @@ public sealed class Adam : IDisposable
         _oneMinusBeta1 = (1 - beta1).ToScalar();
         _oneMinusBeta2 = (1 - beta2).ToScalar();
         _eps = eps.ToScalar();
+        using var scope = NewDisposeScope();
         foreach (var (name, p) in _params)
         {
             _m[name] = zeros_like(p).DetachFromDisposeScope();

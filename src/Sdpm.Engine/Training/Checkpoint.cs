@@ -54,8 +54,9 @@ public sealed class Checkpoint : IDisposable
             fs.Write(json);
             foreach (var e in table)
             {
-                using var cpu = Tensors[e.Group][e.Name].detach().cpu().contiguous().to_type(ScalarType.Float32);
-                var data = cpu.data<float>().ToArray();
+                float[] data;
+                using (NewDisposeScope())
+                    data = Tensors[e.Group][e.Name].detach().cpu().contiguous().to_type(ScalarType.Float32).data<float>().ToArray();
                 var bytes = new byte[data.Length * 4];
                 for (var i = 0; i < data.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), data[i]);
                 fs.Write(bytes);
@@ -82,7 +83,7 @@ public sealed class Checkpoint : IDisposable
             var data = new float[count];
             for (var i = 0; i < count; i++) data[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(i * 4));
             if (!groups.TryGetValue(e.Group, out var dict)) groups[e.Group] = dict = new(StringComparer.Ordinal);
-            dict[e.Name] = Torch.Tensors.From(data, e.Shape, CPU).DetachFromDisposeScope();
+            using (NewDisposeScope()) dict[e.Name] = Torch.Tensors.From(data, e.Shape, CPU).DetachFromDisposeScope();
         }
         return new Checkpoint
         {

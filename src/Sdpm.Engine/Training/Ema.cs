@@ -13,6 +13,7 @@ public sealed class Ema : IDisposable
     public Ema(IEnumerable<(string Name, Parameter P)> parameters)
     {
         _params = parameters.ToArray();
+        using var scope = NewDisposeScope(); // detach()'s views are disposed with it, the copies detached from it
         using var _ = no_grad();
         foreach (var (name, p) in _params) _shadow[name] = p.detach().clone().DetachFromDisposeScope();
     }

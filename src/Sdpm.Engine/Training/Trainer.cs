@@ -155,6 +155,7 @@ public sealed class Trainer : IDisposable
 
     public void SaveCheckpoint(string path)
     {
+        using var scope = NewDisposeScope(); // the detached views below live until the file is written
         using var ckpt = new Checkpoint
         {
             Options = _options, Step = Step, Fingerprint = _fingerprint, OptimizerSteps = _adam.StepCount, Device = DeviceName,
