@@ -51,7 +51,10 @@ tuned = ("the fast protocol's sampling settings, untuned" if settings.get("tune"
 print(f"Engine demo: preset {settings.get('preset', '?')}, {settings.get('steps', '?')} steps, seeds {', '.join(seeds)}, "
       f"{settings.get('cases', '?')} patients (test fraction {settings.get('test_fraction', '?')}, validation "
       f"{settings.get('validation_fraction', '?')}), {tuned}, "
-      f"{settings.get('cores', os.cpu_count())} cores. Each test patient is scored once per seed; CIs resample (seed, patient) pairs.\n")
+      f"{settings.get('cores', os.cpu_count())} cores"
+      + (f", the wide generator's cohort" if settings.get("variation") == "wide" else "")
+      + (f", trained with {' '.join(settings['train_flags'])}" if settings.get("train_flags") else "")
+      + ". Each test patient is scored once per seed; CIs resample (seed, patient) pairs.\n")
 print("| model | mode | Dice mean [95% CI] | VDP mean [95% CI] | VC | lesion-free left empty | per seed: Dice |")
 print("|---|---|---|---|---|---|---|")
 rows = {}
@@ -101,4 +104,5 @@ if times:
     print(f"\n| run | steps | training time | {what} |")
     print("|---|---|---|---|")
     for name, (model, seed, steps, trained, inferred) in times.items():
-        print(f"| {name} | {steps} | {trained / 60:.1f} min | {inferred / 60:.1f} min |")
+        # A tuning kept from a demo started before its times were kept has no time of its own.
+        print(f"| {name} | {steps} | {trained / 60:.1f} min | {'not recorded' if inferred is None else f'{inferred / 60:.1f} min'} |")

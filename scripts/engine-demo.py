@@ -18,9 +18,15 @@ SDPM_DEMO_LESION_FREE_TUNING [0]: that many lesion-free heads of the demo's grid
 apart from the split and from scripts/false-positive-candidates.py's diagnosis heads, seed 4242) are scored beside the
 validation patients while tuning (`sdpm tune --lesion-free`): specificity then counts 1 + that many lesion-free cases a
 seed, and with 5 or more the chosen settings must reach tune's required specificity. 0 tunes as the README's table was made.
+SDPM_DEMO_VARIATION [standard|wide: standard]: the generator of the cohort and of the tuning heads (`sdpm synth
+--variation`; wide draws its own matrices, so SDPM_DEMO_SIZE is not used). SDPM_DEMO_TRAIN_FLAGS [""]: further
+`sdpm train` flags for every model, e.g. "--field-mm 240" (the robustness study's choice for wide cohorts).
+The settings are written to WORK_DIR/settings.json before anything runs; a folder holding a demo of other settings (any
+but the seeds and models, which a later run may add to) is refused, so a resumed demo never mixes two cohorts or recipes.
 """
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -40,10 +46,35 @@ tune = env("SDPM_DEMO_TUNE", "post")
 budget = env("SDPM_DEMO_BUDGET", "both")
 models = env("SDPM_DEMO_MODELS", "sdpm sdpm-no-noise unet").split()
 lesion_free_tuning = int(env("SDPM_DEMO_LESION_FREE_TUNING", "0"))
+variation = env("SDPM_DEMO_VARIATION", "standard")
+train_flags = shlex.split(env("SDPM_DEMO_TRAIN_FLAGS", ""))
+if variation not in ("standard", "wide"):
+    sys.exit(f"SDPM_DEMO_VARIATION must be standard or wide; got {variation}")
 if not models or any(m not in ("sdpm", "sdpm-no-noise", "unet") for m in models):
     sys.exit(f"SDPM_DEMO_MODELS must name some of sdpm, sdpm-no-noise, unet; got {' '.join(models) or 'none'}")
 session = Session(work, "demo.log")
 say, run = session.say, session.run
+
+# What defines the demo's cohort, recipe and scoring; seeds and models may be added to a folder later.
+settings = {"cases": cases, "steps": steps, "preset": preset, "size": size, "slices": slices,
+            "test_fraction": test_fraction, "validation_fraction": validation_fraction, "tune": tune, "budget": budget,
+            "lesion_free_tuning": lesion_free_tuning, "variation": variation, "train_flags": train_flags}
+if os.path.exists("settings.json"):
+    held = json.load(open("settings.json"))
+    # Folders of earlier demos have no variation or train flags: theirs were the defaults.
+    held.setdefault("variation", "standard")
+    held.setdefault("train_flags", [])
+    differ = [k for k in settings if k in held and held[k] != settings[k]]
+    if differ:
+        sys.exit(f"{work} holds a demo of other settings ({', '.join(f'{k}: {held[k]} there, {settings[k]} now' for k in differ)}); "
+                 "use another WORK_DIR or the same settings")
+    seeds_all = held.get("seeds", []) + [x for x in seeds if x not in held.get("seeds", [])]
+    models_all = held.get("models", []) + [m for m in models if m not in held.get("models", [])]
+else:
+    seeds_all, models_all = seeds, models
+settings.update({"seeds": seeds_all, "models": models_all, "cores": os.cpu_count()})
+json.dump(settings, open("settings.json", "w"), indent=1)
+cohort_flags = ["--variation", "wide", "--slices", slices] if variation == "wide" else ["--size", size, "--slices", slices]
 
 
 def train(model, seed, name, n_steps):
@@ -61,7 +92,8 @@ def train(model, seed, name, n_steps):
         say(f"{name} holds {held}: trained again from the start ({n_steps} steps)")
         shutil.rmtree(name)
     run("train", "--data", "cohort", "--out", name, "--model", model, "--preset", preset, "--steps", str(n_steps), "--seed", seed,
-        "--test-fraction", test_fraction, "--validation-fraction", validation_fraction, "--progress", "jsonl", out=f"train-{name}.jsonl")
+        "--test-fraction", test_fraction, "--validation-fraction", validation_fraction, *train_flags, "--progress", "jsonl",
+        out=f"train-{name}.jsonl")
     return json.load(open(done))["seconds"]
 
 
@@ -73,7 +105,8 @@ def tune_and_score(name, model):
     """Chooses each mode's settings on the run's validation patients with `sdpm tune`, which then scores the chosen
     settings once on the test patients (--score-test: the maps of one network setting are computed once per case and
     shared by the modes, where one `sdpm infer` per mode would compute them again). With SDPM_DEMO_TUNE=none: one
-    `sdpm infer` of every mode with the fast protocol's settings, scored by `sdpm eval`. Returns the wall seconds."""
+    `sdpm infer` of every mode with the fast protocol's settings, scored by `sdpm eval`. Returns the wall seconds, or None
+    when the tuning was kept from an earlier run of the demo (its seconds are in times.json)."""
     modes = modes_of(model)
     start = time.monotonic()
     if tune != "none":
@@ -81,6 +114,7 @@ def tune_and_score(name, model):
         kept = json.load(open(out)) if os.path.exists(out) and os.path.getsize(out) > 0 else {}
         if kept.get("grid") == tune and kept.get("lesion_free_heads", 0) == lesion_free_tuning and all(m["held_out_test"] for m in kept["modes"]):
             say(f"keep {out}: tuned and scored before")
+            start = None
         else:
             say(f"tune {name} on its validation patients ({tune} grid), then score the chosen settings once on the test patients")
             # The checkpoint keeps each validation case's scores: a stopped demo's tuning goes on from the next case.
@@ -99,25 +133,33 @@ def tune_and_score(name, model):
             "--subset", "test", "--progress", "jsonl", out=f"infer-{name}.jsonl")
         for mode in modes:
             run("eval", "--pred", os.path.join(pred, mode), "--ref", "cohort", "--json", out=f"eval-{name}-{mode}.json")
-    return time.monotonic() - start
+    return None if start is None else time.monotonic() - start
 
 
 run("--help")  # builds the CLI before anything is timed
 if not os.path.exists("cohort/manifest.csv"):
     say(f"synth: {cases} cases")
-    run("synth", "--out", "cohort", "--cases", str(cases), "--sites", "4", "--seed", "7", "--lesion", "mixed", "--size", size,
-        "--slices", slices, out="synth.txt")
+    run("synth", "--out", "cohort", "--cases", str(cases), "--sites", "4", "--seed", "7", "--lesion", "mixed", *cohort_flags,
+        out="synth.txt")
 if lesion_free_tuning > 0 and not os.path.exists("tuning-heads/manifest.csv"):
     say(f"synth: {lesion_free_tuning} lesion-free heads for tuning (seed 5151)")
     run("synth", "--out", "tuning-heads", "--cases", str(lesion_free_tuning), "--sites", "2", "--seed", "5151", "--lesion", "mixed",
-        "--lesion-free", "1", "--size", size, "--slices", slices, out="synth-tuning-heads.txt")
-times = {}
+        "--lesion-free", "1", *cohort_flags, out="synth-tuning-heads.txt")
+# Runs of an earlier start of this demo keep their times (a kept tuning is not timed again).
+held_times = json.load(open("times.json")) if os.path.exists("times.json") else {}
+times = dict(held_times)
+
+
+def tuned_seconds(name, seconds):
+    return seconds if seconds is not None else (held_times.get(name) or [None] * 5)[4]
+
+
 for seed in seeds:
     for model in models:
         name = f"{model}-s{seed}"
         say(f"train {name} ({steps} steps)")
         trained = train(model, seed, name, steps)
-        times[name] = [model, seed, steps, trained, tune_and_score(name, model)]
+        times[name] = [model, seed, steps, trained, tuned_seconds(name, tune_and_score(name, model))]
     if budget == "both" and "sdpm" in models and "unet" in models:
         # The U-Net at SDPM's training wall-clock time: its own seconds per step, measured in the run above.
         per_step = times[f"unet-s{seed}"][3] / steps
@@ -125,13 +167,8 @@ for seed in seeds:
         name = f"unet-time-s{seed}"
         say(f"train {name} ({eq_steps} steps: SDPM's {times[f'sdpm-s{seed}'][3]:.0f} s at {per_step:.2f} s a step)")
         trained = train("unet", seed, name, eq_steps)
-        times[name] = ["unet-time", seed, eq_steps, trained, tune_and_score(name, "unet")]
+        times[name] = ["unet-time", seed, eq_steps, trained, tuned_seconds(name, tune_and_score(name, "unet"))]
     json.dump(times, open("times.json", "w"), indent=1)
 say("done")
-settings = {"cases": cases, "seeds": seeds, "steps": steps, "preset": preset, "size": size, "slices": slices,
-            "test_fraction": test_fraction, "validation_fraction": validation_fraction, "tune": tune, "budget": budget, "models": models,
-            "lesion_free_tuning": lesion_free_tuning,
-            "cores": os.cpu_count()}
-json.dump(settings, open("settings.json", "w"), indent=1)
 subprocess.check_call([sys.executable, os.path.join(root, "scripts", "engine-demo-summary.py"), work], stdout=open("results.md", "w"))
 print(open("results.md").read())

@@ -55,9 +55,11 @@ cohort = os.path.join(demo, "cohort")
 say(f"candidates {' '.join(candidates)}, seeds {' '.join(seeds)}; demo {demo}")
 
 if not os.path.exists(os.path.join("diag", "manifest.csv")):
-    say(f"synthesise {diag_cases} lesion-free diagnosis heads (seed 4242, the demo's grid)")
+    say(f"synthesise {diag_cases} lesion-free diagnosis heads (seed 4242, the demo's generator and grid)")
+    grid = (["--variation", "wide", "--slices", settings["slices"]] if settings.get("variation") == "wide"
+            else ["--size", settings["size"], "--slices", settings["slices"]])
     run("synth", "--out", "diag", "--cases", diag_cases, "--sites", "2", "--seed", "4242", "--lesion", "mixed", "--lesion-free", "1",
-        "--size", settings["size"], "--slices", settings["slices"], out="synth-diag.txt")
+        *grid, out="synth-diag.txt")
 
 
 def diagnose(name, model_dir, modes):
@@ -88,7 +90,7 @@ for seed in seeds:
             say(f"train {name}: the demo's SDPM plus {' '.join(CANDIDATES[c])}")
             run("train", "--data", cohort, "--out", name, "--model", "sdpm", "--preset", settings["preset"], "--steps", str(settings["steps"]),
                 "--seed", seed, "--test-fraction", settings["test_fraction"], "--validation-fraction", settings["validation_fraction"],
-                *CANDIDATES[c], "--progress", "jsonl", out=f"train-{name}.jsonl")
+                *settings.get("train_flags", []), *CANDIDATES[c], "--progress", "jsonl", out=f"train-{name}.jsonl")
         if not os.path.exists(f"tune-{name}.json") or os.path.getsize(f"tune-{name}.json") == 0:
             say(f"tune {name} on its validation patients (post grid), then score the chosen settings once on the test patients")
             run("tune", "--model", name, "--data", cohort, "--modes", ",".join(sdpm_modes), "--grid", "post", "--score-test", "--json",
