@@ -74,6 +74,23 @@ for m in MODELS:
         seeds_text = ", ".join(fmt(statistics.fmean(c["dice"] for c in d["cases"])) for d in per_seed.values())
         print(f"| {m} | {mode} | {ci(dice)} | {ci(vdps)} | {fmt(vc)} | {sum(1 for c in free if c['vol_pred_ml'] == 0)} of {len(free)} | {seeds_text} |")
 
+types = sorted({t for t in lesion.values() if t != "none"})
+if rows and len(types) > 1:
+    # A mean over both lesion types hides a model that learned one of them only (seed 8's SDPM found no infarct).
+    print("\nDice by lesion type (test patients with a lesion; mean [95% CI], and per seed):\n")
+    print("| model | mode | " + " | ".join(types) + " |")
+    print("|---|---|" + "---|" * len(types))
+    for (m, mode), r in rows.items():
+        cells = []
+        for t in types:
+            by_seed = {}
+            for (s, case), c in r.items():
+                if lesion[case] == t:
+                    by_seed.setdefault(s, []).append(c["dice"])
+            values = [v for vs in by_seed.values() for v in vs]
+            cells.append(f"{ci(values)}; " + ", ".join(fmt(statistics.fmean(vs)) for _, vs in sorted(by_seed.items())))
+        print(f"| {m} | {mode} | " + " | ".join(cells) + " |")
+
 if ("unet", "avg") in rows:
     print("\nPaired differences against the U-Net (avg) on the same test patients and seed (positive Dice: better than the "
           "U-Net; negative VDP: better):\n")
