@@ -55,8 +55,7 @@ public sealed class Checkpoint : IDisposable
             foreach (var e in table)
             {
                 float[] data;
-                using (NewDisposeScope())
-                    data = Tensors[e.Group][e.Name].detach().cpu().contiguous().to_type(ScalarType.Float32).data<float>().ToArray();
+                using (NewDisposeScope()) data = Torch.Tensors.ToArray(Tensors[e.Group][e.Name].detach().contiguous().to_type(ScalarType.Float32));
                 var bytes = new byte[data.Length * 4];
                 for (var i = 0; i < data.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), data[i]);
                 fs.Write(bytes);
@@ -73,6 +72,7 @@ public sealed class Checkpoint : IDisposable
         var header = ReadHeader(fs, path);
         var start = fs.Position;
         var groups = new Dictionary<string, Dictionary<string, Tensor>>(StringComparer.Ordinal);
+        using var scope = NewDisposeScope(); // From's intermediates; the tensors themselves are detached from it
         foreach (var e in header.Tensors)
         {
             var count = e.Shape.Aggregate(1L, (a, b) => a * b);
@@ -83,7 +83,7 @@ public sealed class Checkpoint : IDisposable
             var data = new float[count];
             for (var i = 0; i < count; i++) data[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(i * 4));
             if (!groups.TryGetValue(e.Group, out var dict)) groups[e.Group] = dict = new(StringComparer.Ordinal);
-            using (NewDisposeScope()) dict[e.Name] = Torch.Tensors.From(data, e.Shape, CPU).DetachFromDisposeScope();
+            dict[e.Name] = Torch.Tensors.From(data, e.Shape, CPU).DetachFromDisposeScope();
         }
         return new Checkpoint
         {
