@@ -11,7 +11,7 @@ namespace Sdpm.Cli.Commands;
 public sealed class BenchCommand : ICommand
 {
     public string Name => "bench";
-    public string Usage => "bench [--preset tiny|small|paper] [--json] [--device auto|cpu|cuda] [--batch N] [--steps N] [--slices Z] [--repeats N] [--threads N]  |  bench --core [--preset P] [--batch N] [--steps N] [--passes N] [--threads N] [--json]  |  bench --compare-protocols RUN --data DIR [--cases K] [--slices-per-case S] [--paper-repeats N] [--lesion infarct|hemorrhage] [--json]";
+    public string Usage => "bench [--preset tiny|small|paper] [--json] [--device auto|cpu|cuda] [--batch N] [--steps N] [--slices Z] [--repeats N] [--threads N]  |  bench --core [--preset P] [--batch N] [--steps N] [--passes N] [--threads N] [--json]  |  bench --compare-protocols RUN --data DIR [--cases K] [--slices-per-case S] [--paper-repeats N] [--lesion infarct|hemorrhage] [--json]  |  bench --compare-protocols RUN --data DIR --whole-volumes [--cases K] [--lesion-free-cases L] [--paper-repeats N] [--lesion infarct|hemorrhage] [--json]";
     public string Summary => "Benchmark the engine: training step, inference modes, protocols, batched repeats, memory.";
 
     public int Run(CommandContext ctx)
@@ -67,8 +67,13 @@ public sealed class BenchCommand : ICommand
     {
         var a = ctx.Args;
         var data = a.Required("--data");
-        var cases = a.Int("--cases", 1, 1000) ?? 4;
-        var perCase = a.Int("--slices-per-case", 1, 512) ?? 2;
+        var whole = a.Flag("--whole-volumes");
+        var cases = a.Int("--cases", whole ? 0 : 1, 1000) ?? (whole ? 3 : 4);
+        var perCase = a.Int("--slices-per-case", 1, 512);
+        var lesionFree = a.Int("--lesion-free-cases", 0, 1000);
+        if (whole && perCase is not null) throw new UsageException("--slices-per-case does not go with --whole-volumes, which predicts every slice.");
+        if (!whole && lesionFree is not null) throw new UsageException("--lesion-free-cases needs --whole-volumes (the slice comparison takes only the largest-lesion slices).");
+        if (whole && cases + (lesionFree ?? 2) == 0) throw new UsageException("--cases and --lesion-free-cases are both 0: no case to compare on.");
         var repeats = a.Int("--paper-repeats", 1, 1000);
         var lesion = a.Option("--lesion") switch
         {
@@ -81,7 +86,8 @@ public sealed class BenchCommand : ICommand
         EngineArgs.Threads(a);
         a.Done();
         if (!Directory.Exists(run) && !File.Exists(run)) throw new UsageException($"--compare-protocols {run} does not exist.");
-        var r = ProtocolComparison.Run(new ProtocolComparisonOptions(run, new CohortFolder(data), SplitSubset.Test, cases, perCase, repeats, device, lesion), ctx.Cancellation);
+        if (whole) return CompareWhole(ctx, new WholeVolumeComparisonOptions(run, new CohortFolder(data), SplitSubset.Test, cases, lesionFree ?? 2, repeats, device, lesion), json);
+        var r = ProtocolComparison.Run(new ProtocolComparisonOptions(run, new CohortFolder(data), SplitSubset.Test, cases, perCase ?? 2, repeats, device, lesion), ctx.Cancellation);
         if (json)
         {
             ctx.Out.WriteLine(JsonSerializer.Serialize(r, EngineOutput.Json));
@@ -95,4 +101,31 @@ public sealed class BenchCommand : ICommand
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{m.Mode,-6} {m.FastDice,7:0.000} {m.PaperDice,7:0.000} {m.FastDice - m.PaperDice,7:+0.000;-0.000}"));
         return CliApp.Success;
     }
+
+    /// <summary>Both protocols on whole test cases (every slice, lesion-free patients included), as <c>sdpm infer</c> predicts them.</summary>
+    private static int CompareWhole(CommandContext ctx, WholeVolumeComparisonOptions options, bool json)
+    {
+        var r = WholeVolumeProtocolComparison.Run(options, new LineProgress(ctx.Error), ctx.Cancellation);
+        if (json)
+        {
+            ctx.Out.WriteLine(JsonSerializer.Serialize(r, EngineOutput.Json));
+            return CliApp.Success;
+        }
+        var o = ctx.Out;
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"whole volumes: {r.LesionCases} with a lesion, {r.LesionFreeCases} lesion-free ({string.Join(", ", r.Cases.Select(c => c.CaseId))}); paper: every t <= Ti, N = {r.PaperSalRepeats} (sal) / {r.PaperInferRepeats} (infer)"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"passes/slice: fast {r.FastPassesPerSlice}, paper {r.PaperPassesPerSlice} ({(double)r.PaperPassesPerSlice / r.FastPassesPerSlice:0}x); time: fast {r.FastSeconds:0.0} s, paper {r.PaperSeconds:0.0} s"));
+        o.WriteLine($"{"mode",-6} {"Dice fast",9} {"paper",7} {"off-lesion mL fast",18} {"paper",7} {"lesion-free empty fast",22} {"paper",7} {"lesion-free mL fast",19} {"paper",7} {"agreement",9}");
+        foreach (var m in r.Modes)
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{m.Mode,-6} {Num(m.FastDice),9} {Num(m.PaperDice),7} {m.FastOffLesionMl,18:0.00} {m.PaperOffLesionMl,7:0.00} {$"{m.FastLesionFreeEmpty} of {r.LesionFreeCases}",22} {$"{m.PaperLesionFreeEmpty} of {r.LesionFreeCases}",7} {m.FastLesionFreeMl,19:0.00} {m.PaperLesionFreeMl,7:0.00} {m.Agreement,9:0.000}"));
+        return CliApp.Success;
+    }
+
+    /// <summary>Writes each report as it comes, on the caller's thread (<see cref="Progress{T}"/> would post it to the pool).</summary>
+    private sealed class LineProgress(TextWriter writer) : IProgress<string>
+    {
+        public void Report(string value) => writer.WriteLine(value);
+    }
+
+    private static string Num(double? v) => v is { } x ? x.ToString("0.000", CultureInfo.InvariantCulture) : "-";
 }

@@ -31,15 +31,7 @@ public static class ProtocolComparison
     public static ProtocolComparisonResult Run(ProtocolComparisonOptions o, CancellationToken ct = default)
     {
         using var model = SegmentationModel.Load(o.ModelPath, o.Device);
-        var all = o.Source.Cases;
-        var runDir = Directory.Exists(o.ModelPath) ? o.ModelPath : Path.GetDirectoryName(Path.GetFullPath(o.ModelPath))!;
-        var splitPath = Path.Combine(runDir, TrainingRun.SplitFileName);
-        IEnumerable<CaseDescriptor> pool = all;
-        if (o.Subset is { } subset && File.Exists(splitPath))
-        {
-            var ids = DatasetSplit.Load(splitPath).Cases(subset).ToHashSet(StringComparer.Ordinal);
-            pool = all.Where(c => ids.Contains(c.CaseId));
-        }
+        var pool = WholeVolumeProtocolComparison.Pool(o.ModelPath, o.Source, o.Subset);
         var chosen = pool.Where(c => c.Lesion != LesionType.None && (o.Lesion is null || c.Lesion == o.Lesion)).Take(o.Cases).ToList();
         if (chosen.Count == 0) throw new ArgumentException("no lesion cases to compare the protocols on.");
 
