@@ -32,6 +32,29 @@ public sealed class OptionDifferenceTests
     }
 
     [Fact]
+    public void OptionsAModelsKindDoesNotReadAreMarkedAndMakeNoDifference()
+    {
+        const string sdpm = """{"Model":"Sdpm","DiffusionSteps":500,"TimeSamplingPower":1.5,"Seed":1,"Losses":{"Ld1":1,"Dice":1}}""";
+        const string unet = """{"Model":"UNet","DiffusionSteps":1000,"TimeSamplingPower":1,"Seed":1,"Losses":{"Ld1":2,"Dice":1}}""";
+        const string unet2 = """{"Model":"UNet","DiffusionSteps":500,"TimeSamplingPower":3,"Seed":2,"Losses":{"Ld1":1,"Dice":4}}""";
+
+        // Read only by SDPM, whose one value cannot differ from itself: no row (the kind itself differs in the header).
+        var rows = JobDisplay.OptionDifferences([sdpm, unet], ["sdpm", "unet"]);
+        Assert.Equal(["Model"], rows.Select(r => r.Key));
+        // Two U-Nets differing only in what neither reads, and in the seed, which both read.
+        rows = JobDisplay.OptionDifferences([unet, unet2], ["unet", "unet"]);
+        Assert.Equal(["Seed"], rows.Select(r => r.Key));
+        // Two SDPMs and a U-Net: the SDPMs' time sampling differs; the U-Net's cell is marked unread.
+        var sdpm2 = sdpm.Replace("\"TimeSamplingPower\":1.5", "\"TimeSamplingPower\":2");
+        rows = JobDisplay.OptionDifferences([sdpm, sdpm2, unet], ["sdpm", "sdpm", "unet"]);
+        var time = Assert.Single(rows, r => r.Key == "TimeSamplingPower");
+        Assert.Equal([true, true, false], Enumerable.Range(0, 3).Select(time.IsRead));
+        Assert.Equal(["1.5", "2", "1"], time.Values);
+        // Without kinds every option counts, as before.
+        Assert.Contains(JobDisplay.OptionDifferences([sdpm, unet]), r => r.Key == "DiffusionSteps");
+    }
+
+    [Fact]
     public void TheCurvesAreTheTotalLossAndEachTermOverTheSteps()
     {
         var at = DateTimeOffset.UtcNow;
@@ -56,7 +79,7 @@ public class JobPageTests : PortalComponentTest
 {
     private async Task<int> NorthAsync() => (await Portal.Service<SiteService>().ListAllAsync()).Single(s => s.Name == "North").Id;
 
-    private async Task<(int JobId, int? ModelId)> JobAsync(JobState state, string? error = null, int points = 0, string optionsJson = "{}", string name = "bunit model")
+    private async Task<(int JobId, int? ModelId)> JobAsync(JobState state, string? error = null, int points = 0, string optionsJson = "{}", string name = "bunit model", string kind = "sdpm")
     {
         var site = await NorthAsync();
         await using var db = await Portal.Service<IDbContextFactory<PortalDbContext>>().CreateDbContextAsync();
@@ -78,7 +101,7 @@ public class JobPageTests : PortalComponentTest
         if (state != JobState.Succeeded) return (job.Id, null);
         var model = new ModelVersion
         {
-            Name = name, Model = "sdpm", Preset = "tiny", Recipe = "budget", OptionsJson = optionsJson, CheckpointBlob = new string('a', 64), CheckpointBytes = 900_000,
+            Name = name, Model = kind, Preset = "tiny", Recipe = "budget", OptionsJson = optionsJson, CheckpointBlob = new string('a', 64), CheckpointBytes = 900_000,
             Steps = 20, SiteKey = $",{site},", JobId = job.Id, CreatedByName = "investigator", CreatedAt = now,
         };
         db.ModelVersions.Add(model);
@@ -176,6 +199,28 @@ public class JobPageTests : PortalComponentTest
         var series = cut.FindComponent<CurveChart>().Instance.Series;
         Assert.Equal([5, 8], series.Select(s => s.Steps.Count));
         Assert.All(series, s => Assert.StartsWith("#", s.Name));
+    }
+
+    [Fact]
+    public async Task TheCompareViewMarksOptionsAUNetDoesNotRead()
+    {
+        var (_, a) = await JobAsync(JobState.Succeeded, optionsJson: """{"DiffusionSteps":500,"TimeSamplingPower":1.5}""", name: "sdpm A");
+        var (_, b) = await JobAsync(JobState.Succeeded, optionsJson: """{"DiffusionSteps":500,"TimeSamplingPower":2}""", name: "sdpm B");
+        var (_, u) = await JobAsync(JobState.Succeeded, optionsJson: """{"DiffusionSteps":1000,"TimeSamplingPower":1}""", name: "unet C", kind: "unet");
+        await SignInAsAsync("investigator");
+        Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo($"models/compare?ids={a},{b},{u}");
+
+        var cut = Render<CompareModelsPage>();
+
+        // T differs only in the U-Net, which does not read it: no row. Time sampling differs between the SDPMs: a row,
+        // with the U-Net's cell marked.
+        cut.WaitForAssertion(() => Assert.Single(cut.FindAll("[data-testid=compare-row]")));
+        var row = cut.Find("[data-testid=compare-row]");
+        Assert.Equal("TimeSamplingPower", row.GetAttribute("data-key"));
+        var unread = cut.Find("[data-testid=compare-unread]");
+        Assert.Equal("not read (unet)", unread.TextContent.Trim());
+        Assert.Contains("1 in its options", unread.GetAttribute("title"));
+        Assert.Contains("not read", cut.Find("[data-testid=compare-unread-note]").TextContent);
     }
 
     [Fact]

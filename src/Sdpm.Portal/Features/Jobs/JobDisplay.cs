@@ -134,17 +134,29 @@ public static class JobDisplay
         };
     }
 
-    /// <summary>The options whose values are not the same in every model (a missing option counts as a value), in key order:
-    /// each row has one value per model, null where the model lacks the option.</summary>
-    public static IReadOnlyList<OptionDifference> OptionDifferences(IReadOnlyList<string> optionsJson)
+    /// <summary>The options whose values are not the same in every model that reads them (a missing option counts as a
+    /// value), in key order: each row has one value per model, null where the model lacks the option. With
+    /// <paramref name="kinds"/> (each model's kind name, "unet"), an option a model's kind does not read
+    /// (<see cref="Sdpm.Engine.Contracts.Training.TrainingOptionUse"/>: a U-Net's diffusion and loss settings) is marked as
+    /// not read in that model's cell and does not make a row differ.</summary>
+    public static IReadOnlyList<OptionDifference> OptionDifferences(IReadOnlyList<string> optionsJson, IReadOnlyList<string>? kinds = null)
     {
         var flat = optionsJson.Select(FlattenOptions).ToList();
+        var kindOf = Enumerable.Range(0, flat.Count).Select(i => kinds is not null && i < kinds.Count ? KindOf(kinds[i]) : null).ToList();
         return flat.SelectMany(f => f.Keys).Distinct().Order(StringComparer.Ordinal)
-            .Select(k => new OptionDifference(k, flat.Select(f => f.TryGetValue(k, out var v) ? v : null).ToList()))
-            .Where(d => d.Values.Distinct().Count() > 1)
+            .Select(k => new OptionDifference(k, flat.Select(f => f.TryGetValue(k, out var v) ? v : null).ToList(),
+                kindOf.Select(kind => kind is not { } m || Sdpm.Engine.Contracts.Training.TrainingOptionUse.IsRead(m, k)).ToList()))
+            .Where(d => d.Values.Where((_, i) => d.IsRead(i)).Distinct().Count() > 1)
             .ToList();
     }
+
+    private static Sdpm.Engine.Contracts.Training.ModelKind? KindOf(string name) =>
+        Sdpm.Engine.Contracts.Training.ModelKinds.Names.Contains(name) ? Sdpm.Engine.Contracts.Training.ModelKinds.Parse(name) : null;
 }
 
-/// <summary>One option that differs between compared models: its flat key and each model's value (null: not set).</summary>
-public sealed record OptionDifference(string Key, IReadOnlyList<string?> Values);
+/// <summary>One option that differs between compared models: its flat key, each model's value (null: not set) and whether
+/// each model's kind reads it (null: every model does).</summary>
+public sealed record OptionDifference(string Key, IReadOnlyList<string?> Values, IReadOnlyList<bool>? Read = null)
+{
+    public bool IsRead(int model) => Read is null || Read[model];
+}
