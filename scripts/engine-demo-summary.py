@@ -91,6 +91,19 @@ if rows and len(types) > 1:
             cells.append(f"{ci(values)}; " + ", ".join(fmt(statistics.fmean(vs)) for _, vs in sorted(by_seed.items())))
         print(f"| {m} | {mode} | " + " | ".join(cells) + " |")
 
+if rows and any(t == "none" for t in lesion.values()):
+    # How much a false positive is, not only how often: the volume predicted on each lesion-free patient not left empty.
+    print("\nLesion-free test patients (every seed): mL predicted on each one not left empty, in case order, and the mean over all:\n")
+    print("| model | mode | left empty | mL where not empty | mean mL |")
+    print("|---|---|---|---|---|")
+    for (m, mode), r in rows.items():
+        free = [c for (s, case), c in sorted(r.items()) if lesion[case] == "none"]
+        if not free:
+            continue
+        found = [f"{c['vol_pred_ml']:.1f}" for c in free if c["vol_pred_ml"] > 0]
+        print(f"| {m} | {mode} | {len(free) - len(found)} of {len(free)} | {', '.join(found) or 'none'} | "
+              f"{statistics.fmean(c['vol_pred_ml'] for c in free):.2f} |")
+
 if ("unet", "avg") in rows:
     print("\nPaired differences against the U-Net (avg) on the same test patients and seed (positive Dice: better than the "
           "U-Net; negative VDP: better):\n")
