@@ -70,10 +70,11 @@ public sealed class BenchCommand : ICommand
         var whole = a.Flag("--whole-volumes");
         var cases = a.Int("--cases", whole ? 0 : 1, 1000) ?? (whole ? 3 : 4);
         var perCase = a.Int("--slices-per-case", 1, 512);
-        var lesionFree = a.Int("--lesion-free-cases", 0, 1000);
+        var lesionFreeFlag = a.Int("--lesion-free-cases", 0, 1000);
+        var lesionFree = lesionFreeFlag ?? 2;
         if (whole && perCase is not null) throw new UsageException("--slices-per-case does not go with --whole-volumes, which predicts every slice.");
-        if (!whole && lesionFree is not null) throw new UsageException("--lesion-free-cases needs --whole-volumes (the slice comparison takes only the largest-lesion slices).");
-        if (whole && cases + (lesionFree ?? 2) == 0) throw new UsageException("--cases and --lesion-free-cases are both 0: no case to compare on.");
+        if (!whole && lesionFreeFlag is not null) throw new UsageException("--lesion-free-cases needs --whole-volumes (the slice comparison takes only the largest-lesion slices).");
+        if (whole && cases + lesionFree == 0) throw new UsageException("--cases and --lesion-free-cases are both 0: no case to compare on.");
         var repeats = a.Int("--paper-repeats", 1, 1000);
         var lesion = a.Option("--lesion") switch
         {
@@ -86,7 +87,7 @@ public sealed class BenchCommand : ICommand
         EngineArgs.Threads(a);
         a.Done();
         if (!Directory.Exists(run) && !File.Exists(run)) throw new UsageException($"--compare-protocols {run} does not exist.");
-        if (whole) return CompareWhole(ctx, new WholeVolumeComparisonOptions(run, new CohortFolder(data), SplitSubset.Test, cases, lesionFree ?? 2, repeats, device, lesion), json);
+        if (whole) return CompareWhole(ctx, new WholeVolumeComparisonOptions(run, new CohortFolder(data), SplitSubset.Test, cases, lesionFree, repeats, device, lesion), json);
         var r = ProtocolComparison.Run(new ProtocolComparisonOptions(run, new CohortFolder(data), SplitSubset.Test, cases, perCase ?? 2, repeats, device, lesion), ctx.Cancellation);
         if (json)
         {

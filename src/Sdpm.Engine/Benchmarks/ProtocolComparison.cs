@@ -31,7 +31,7 @@ public static class ProtocolComparison
     public static ProtocolComparisonResult Run(ProtocolComparisonOptions o, CancellationToken ct = default)
     {
         using var model = SegmentationModel.Load(o.ModelPath, o.Device);
-        var pool = WholeVolumeProtocolComparison.Pool(o.ModelPath, o.Source, o.Subset);
+        var pool = Pool(o.ModelPath, o.Source, o.Subset);
         var chosen = pool.Where(c => c.Lesion != LesionType.None && (o.Lesion is null || c.Lesion == o.Lesion)).Take(o.Cases).ToList();
         if (chosen.Count == 0) throw new ArgumentException("no lesion cases to compare the protocols on.");
 
@@ -60,6 +60,19 @@ public static class ProtocolComparison
         var rows = modes.Select(m => new ProtocolDice(SamplingModes.Name(m), fastDice[m], paperDice[m])).ToList();
         return new ProtocolComparisonResult(chosen.Select(c => c.CaseId).ToList(), count, paper.SalRepeats, paper.InferRepeats,
             fast.PassesPerSlice(modes), paper.PassesPerSlice(modes), fastSeconds, paperSeconds, rows);
+    }
+
+    /// <summary>The source's cases, only those of <paramref name="subset"/> of the model's split when its run folder has one.</summary>
+    internal static List<CaseDescriptor> Pool(string modelPath, ICaseSource source, SplitSubset? subset)
+    {
+        IEnumerable<CaseDescriptor> pool = source.Cases;
+        var splitPath = TrainingRun.SplitPathOf(modelPath);
+        if (subset is { } side && File.Exists(splitPath))
+        {
+            var ids = DatasetSplit.Load(splitPath).Cases(side).ToHashSet(StringComparer.Ordinal);
+            pool = pool.Where(c => ids.Contains(c.CaseId));
+        }
+        return pool.ToList();
     }
 
     private static (Dictionary<SamplingMode, double> Dice, double Seconds) DiceOf(SegmentationModel model, SamplingProtocol p,

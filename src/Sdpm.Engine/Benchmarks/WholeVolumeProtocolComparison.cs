@@ -4,7 +4,6 @@ using Sdpm.Engine.Contracts.Metrics;
 using Sdpm.Engine.Contracts.Sampling;
 using Sdpm.Engine.Contracts.Splits;
 using Sdpm.Engine.Data;
-using Sdpm.Engine.Runs;
 using Sdpm.Engine.Sampling;
 using Sdpm.Imaging.Masks;
 using Sdpm.Imaging.Synthetic;
@@ -49,7 +48,7 @@ public static class WholeVolumeProtocolComparison
     public static WholeVolumeComparisonResult Run(WholeVolumeComparisonOptions o, IProgress<string>? progress = null, CancellationToken ct = default)
     {
         using var model = SegmentationModel.Load(o.ModelPath, o.Device);
-        var pool = Pool(o.ModelPath, o.Source, o.Subset);
+        var pool = ProtocolComparison.Pool(o.ModelPath, o.Source, o.Subset);
         var lesion = pool.Where(c => c.Lesion != LesionType.None && (o.Lesion is null || c.Lesion == o.Lesion)).Take(o.LesionCases);
         var free = pool.Where(c => c.Lesion == LesionType.None).Take(o.LesionFreeCases);
         var chosen = lesion.Concat(free).ToList();
@@ -68,8 +67,7 @@ public static class WholeVolumeProtocolComparison
         {
             ct.ThrowIfCancellationRequested();
             var prepared = PreparedCase.Load(o.Source, c, model.ImageSize, model.Options.PreprocessingOrDefault, withMask: false, ct);
-            var hu = o.Source.LoadVolume(c.CaseId, ct);
-            var reference = o.Source.LoadReference(c.CaseId, ct) ?? new Volume<byte>(hu.Geometry);
+            var reference = o.Source.LoadReference(c.CaseId, ct) ?? new Volume<byte>(prepared.Original);
             var sw = Stopwatch.StartNew();
             var f = fastPredictor.Predict(prepared, modes, ct: ct);
             var fastSeconds = sw.Elapsed.TotalSeconds;
@@ -99,20 +97,6 @@ public static class WholeVolumeProtocolComparison
             cases, summaries);
     }
 
-    /// <summary>The source's cases, only those of <paramref name="subset"/> of the model's split when its run folder has one.</summary>
-    internal static List<CaseDescriptor> Pool(string modelPath, ICaseSource source, SplitSubset? subset)
-    {
-        IEnumerable<CaseDescriptor> pool = source.Cases;
-        var runDir = Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
-        var splitPath = Path.Combine(runDir, TrainingRun.SplitFileName);
-        if (subset is { } side && File.Exists(splitPath))
-        {
-            var ids = DatasetSplit.Load(splitPath).Cases(side).ToHashSet(StringComparer.Ordinal);
-            pool = pool.Where(c => ids.Contains(c.CaseId));
-        }
-        return pool.ToList();
-    }
-
     private static bool[] LesionSlices(Volume<byte> reference)
     {
         var len = reference.Dims.X * reference.Dims.Y;
@@ -124,7 +108,7 @@ public static class WholeVolumeProtocolComparison
         var len = mask.Dims.X * mask.Dims.Y;
         long voxels = 0;
         for (var z = 0; z < mask.Dims.Z; z++)
-            if (!lesionSlices[z]) voxels += mask.Voxels.AsSpan(z * len, len).Length - mask.Voxels.AsSpan(z * len, len).Count((byte)0);
+            if (!lesionSlices[z]) voxels += len - mask.Voxels.AsSpan(z * len, len).Count((byte)0);
         return voxels * MaskVolume.VoxelVolumeMm3(mask.Affine) / 1000.0;
     }
 

@@ -49,8 +49,7 @@ public static class InferenceRun
     {
         if (request.Options.Subset is not { } subset) return cases.ToList();
         var name = DatasetSplit.SubsetName(subset);
-        var runDir = Directory.Exists(request.ModelPath) ? request.ModelPath : Path.GetDirectoryName(Path.GetFullPath(request.ModelPath))!;
-        var splitPath = Path.Combine(runDir, TrainingRun.SplitFileName);
+        var splitPath = TrainingRun.SplitPathOf(request.ModelPath);
         if (!File.Exists(splitPath)) throw new ArgumentException($"subset {name} needs {splitPath}.");
         var ids = DatasetSplit.Load(splitPath).Cases(subset).ToHashSet(StringComparer.Ordinal);
         var list = cases.Where(s => ids.Contains(s.CaseId)).ToList();

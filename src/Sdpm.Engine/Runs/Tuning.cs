@@ -62,8 +62,7 @@ public static class Tuning
 {
     public static TuningResult Run(TuningRequest request, IProgress<EngineProgress>? progress = null, CancellationToken ct = default)
     {
-        var runDir = Directory.Exists(request.RunDir) ? request.RunDir : Path.GetDirectoryName(Path.GetFullPath(request.RunDir))!;
-        var splitPath = Path.Combine(runDir, TrainingRun.SplitFileName);
+        var splitPath = TrainingRun.SplitPathOf(request.RunDir);
         if (!File.Exists(splitPath)) throw new ArgumentException($"tuning needs the run's split: {splitPath} does not exist.");
         var split = DatasetSplit.Load(splitPath);
         if (split.Validation.Count == 0)
