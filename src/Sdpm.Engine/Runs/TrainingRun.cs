@@ -20,11 +20,11 @@ public sealed record TrainingRequest(ICaseSource Source, string RunDir, Training
 public static class TrainingRun
 {
     public const string SplitFileName = "split.json";
+    public const string SummaryFileName = "run.json";
 
     /// <summary>Where the split of a model lies: split.json in the run folder, or beside a checkpoint file.</summary>
     public static string SplitPathOf(string modelPath) =>
         Path.Combine(Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(Path.GetFullPath(modelPath))!, SplitFileName);
-    public const string SummaryFileName = "run.json";
 
     /// <summary>The split of a new run: train/test as always, or train/validation/test when a validation fraction is set
     /// (then split.json also lists the validation cases; without one it reads exactly as before).</summary>
